@@ -1,0 +1,102 @@
+/* db.h: MariaDB through prepared statements with typed binding, transactions, error mapping. */
+#ifndef STORE_DB_H
+#define STORE_DB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store_config;
+
+/* What went wrong, mapped from the server's error numbers. */
+enum db_err {
+	DB_OK = 0,
+	DB_DUPLICATE, /* duplicate key (1062): the caller answers 409 */
+	DB_DEADLOCK,  /* deadlock or lock wait timeout (1213, 1205) */
+	DB_GONE,      /* no connection or lost it: the caller answers 503 */
+	DB_ERROR,     /* anything else: the caller answers 500 */
+};
+
+struct db_conn {
+	enum db_err err;
+	char errstr[256]; /* for the log only, never for a client */
+	struct db_state *st; /* private */
+};
+
+enum db_type { DB_T_NULL, DB_T_I64, DB_T_STR };
+
+/* One bound parameter. `s` is borrowed for the duration of the call. */
+struct db_val {
+	enum db_type type;
+	int64_t i;
+	const char *s;
+	size_t len;
+};
+
+/* Parameter constructors. db_str(NULL) is SQL NULL. */
+struct db_val db_i64(int64_t i);
+struct db_val db_str(const char *s);
+struct db_val db_strn(const char *s, size_t len);
+struct db_val db_null(void);
+
+/* Rows fetched in full, every cell as text (NULL for SQL NULL). */
+struct db_rows {
+	size_t nrows, ncols;
+	char **cells;  /* nrows * ncols, row-major */
+	size_t *lens;
+};
+
+struct db_exec_result {
+	uint64_t affected;  /* rows changed (or matched with CLIENT_FOUND_ROWS off: changed) */
+	uint64_t insert_id; /* AUTO_INCREMENT value of an INSERT */
+};
+
+/* Creates an unconnected handle for `cfg` (borrowed; must outlive it). Connects lazily.
+ * Returns NULL on allocation failure. */
+struct db_conn *db_conn_new(const struct store_config *cfg);
+
+/* Closes and frees; accepts NULL. */
+void db_conn_free(struct db_conn *db);
+
+/* Connects if needed and pings the server. Returns 0, or -1 with db->err set. */
+int db_ping(struct db_conn *db);
+
+/*
+ * Runs a statement that returns no rows. `sql` must be a string that lives for the
+ * program (statements are prepared once per connection and cached by this pointer).
+ * Outside a transaction a deadlock is retried once. Returns 0 with `res` (may be NULL)
+ * filled, or -1 with db->err set; after DB_GONE the connection is reopened on next use.
+ */
+int db_exec(struct db_conn *db, const char *sql, const struct db_val *params, size_t n,
+	    struct db_exec_result *res);
+
+/*
+ * Runs a query and fetches every row. On success returns 0 and *out (caller frees
+ * with db_rows_free); on failure returns -1, *out NULL, db->err set.
+ */
+int db_query(struct db_conn *db, const char *sql, const struct db_val *params, size_t n, struct db_rows **out);
+
+/* Frees rows; accepts NULL. */
+void db_rows_free(struct db_rows *rows);
+
+/* Returns the cell text (borrowed) or NULL for SQL NULL or out-of-range indexes. */
+const char *db_cell(const struct db_rows *rows, size_t row, size_t col);
+
+/* Returns the cell as an integer, `def` for NULL or non-integer text. */
+int64_t db_cell_i64(const struct db_rows *rows, size_t row, size_t col, int64_t def);
+
+/*
+ * Runs fn(db, arg) inside a transaction: BEGIN, fn, COMMIT. When fn or COMMIT fails
+ * with DB_DEADLOCK the whole transaction is rolled back and run once more. Returns
+ * fn's 0, or -1 after ROLLBACK with db->err set (fn may set db->err = DB_OK and
+ * return -1 for its own refusal, e.g. a business rule; that is not retried).
+ */
+int db_tx(struct db_conn *db, int (*fn)(struct db_conn *db, void *arg), void *arg);
+
+/* Maps a MariaDB error number to enum db_err (exposed for tests). */
+enum db_err db_err_from_errno(unsigned int mysql_errno);
+
+/* The HTTP status for db->err: 409, 503 or 500. */
+int db_err_status(enum db_err err);
+
+#endif

@@ -1,0 +1,44 @@
+/* response.h: the JSON writer and the one RFC 9457 problem writer every service uses. */
+#ifndef STORE_RESPONSE_H
+#define STORE_RESPONSE_H
+
+#include <stddef.h>
+
+struct request;
+struct json_object;
+struct field_errors;
+
+/* Adds a response header for the response still to be written (silently dropped past 1 KiB). */
+void resp_header(struct request *req, const char *name, const char *value);
+
+/* Writes `status` with `body` as application/json. Does not take ownership of `body`. */
+void resp_json(struct request *req, int status, struct json_object *body);
+
+/* Writes `status` with no body (204, 304). */
+void resp_empty(struct request *req, int status);
+
+/*
+ * Writes an application/problem+json response:
+ * {"type","title","status","detail","code","request_id"} plus "errors" when `errs`
+ * holds any. `code` is a short stable machine-readable token ("not_found").
+ */
+void resp_problem(struct request *req, int status, const char *code, const char *detail);
+
+/* resp_problem with a printf-style detail. */
+void resp_problemf(struct request *req, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* 422 "validation_failed" with the list of field errors. */
+void resp_invalid(struct request *req, const struct field_errors *errs);
+
+/* A 503 "unavailable" naming the backend ("database", "cache") that is down. */
+void resp_unavailable(struct request *req, const char *backend);
+
+/*
+ * Builds the problem document. Returns a new json_object owned by the caller
+ * (json_object_put). `request_id` and `errs` may be NULL.
+ */
+struct json_object *problem_new(int status, const char *code, const char *detail, const char *request_id,
+				const struct field_errors *errs);
+
+#endif

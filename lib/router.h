@@ -1,0 +1,42 @@
+/* router.h: a table of {method, path pattern, handler, role}; 404 and 405 with Allow. */
+#ifndef STORE_ROUTER_H
+#define STORE_ROUTER_H
+
+#include <stddef.h>
+
+struct request;
+
+/* Who may call a route. */
+enum role {
+	ROLE_PUBLIC = 0,   /* anyone */
+	ROLE_CUSTOMER = 1, /* any signed-in user (customers and admins) */
+	ROLE_ADMIN = 2,    /* store staff */
+	ROLE_INTERNAL = 3, /* other services, on the internal listener only */
+};
+
+struct route {
+	const char *method;  /* "GET", "POST", ... */
+	const char *pattern; /* "/api/v1/products/{id}": `{name}` matches one non-empty segment */
+	void (*handler)(struct request *req);
+	enum role role;
+};
+
+/*
+ * Checks that the caller may use a route needing `role`; on refusal writes the
+ * 401/403 problem and returns -1, else fills req->user_id/role and returns 0.
+ * Services that have signed-in routes set it (lib/auth.c provides one).
+ */
+extern int (*router_authorize)(struct request *req, enum role role);
+
+/*
+ * Matches req->path and req->method against `routes`. Returns the route and
+ * fills req->params; or NULL with *status 404, or 405 with the allowed methods
+ * ("GET, POST") in `allow`.
+ */
+const struct route *router_match(const struct route *routes, size_t n, struct request *req, int *status,
+				 char *allow, size_t allowlen);
+
+/* Matches, authorises and runs the handler, or writes the 404/405/401/403 problem. */
+void router_dispatch(const struct route *routes, size_t n, struct request *req);
+
+#endif

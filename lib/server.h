@@ -1,0 +1,41 @@
+/* server.h: a FastCGI service: socket, N accepting threads with their own context, SIGTERM. */
+#ifndef STORE_SERVER_H
+#define STORE_SERVER_H
+
+#include <stddef.h>
+
+struct store_config;
+struct route;
+struct db_conn;
+struct redis_conn;
+
+/* One per thread; nothing in it is shared, so the request path takes no locks. */
+struct ctx {
+	const struct store_config *cfg;
+	struct db_conn *db;       /* connects lazily; NULL if the service has no database */
+	struct redis_conn *redis; /* connects lazily */
+	void *data;               /* the service's own per-thread state */
+	int thread_no;
+};
+
+struct service {
+	const char *name;           /* "user": log tag */
+	unsigned need;              /* config_need flags besides LISTEN */
+	const struct route *routes;
+	size_t nroutes;
+	/* Optional: once at start after config (return -1 to abort), and per thread. */
+	int (*init)(const struct store_config *cfg);
+	int (*thread_init)(struct ctx *ctx);
+	void (*thread_free)(struct ctx *ctx);
+};
+
+/*
+ * Loads configuration, opens the socket named by STORE_LISTEN (unix path,
+ * host:port, ":port", or "fd:0" / systemd socket activation), runs cfg.threads
+ * accepting threads and serves until SIGTERM or SIGINT, then stops accepting,
+ * waits for requests in flight and returns 0. Returns 1 on a start-up error
+ * (after printing one line saying why).
+ */
+int server_main(const struct service *svc);
+
+#endif
