@@ -1,0 +1,156 @@
+/* config.c: STORE_* environment variables read once into struct store_config. */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+
+enum kind { K_STR, K_INT, K_OCTAL };
+
+/* One row per variable: where it goes, its default, its bounds, and who needs it. */
+struct var {
+	const char *name;
+	enum kind kind;
+	size_t offset;
+	const char *def; /* NULL: no default */
+	long min, max;   /* numbers: value bounds; strings: byte length bounds (max 0 = 4096) */
+	unsigned need;   /* required when any of these bits is asked for */
+};
+
+#define STR(f) K_STR, offsetof(struct store_config, f)
+#define INT(f) K_INT, offsetof(struct store_config, f)
+#define OCT(f) K_OCTAL, offsetof(struct store_config, f)
+
+static const struct var vars[] = {
+	{"STORE_LISTEN", STR(listen), "fd:0", 1, 1024, 0},
+	{"STORE_THREADS", INT(threads), "8", 1, 256, 0},
+	{"STORE_SOCKET_MODE", OCT(socket_mode), "0660", 0, 0777, 0},
+	{"STORE_MAX_BODY", INT(max_body), "1048576", 1, 16777216, 0},
+	{"STORE_LOG_LEVEL", STR(log_level), "info", 1, 16, 0},
+
+	{"STORE_DB_HOST", STR(db_host), "127.0.0.1", 1, 255, 0},
+	{"STORE_DB_PORT", INT(db_port), "3306", 1, 65535, 0},
+	{"STORE_DB_SOCKET", STR(db_socket), NULL, 1, 1024, 0},
+	{"STORE_DB_NAME", STR(db_name), NULL, 1, 64, CONFIG_NEED_DB},
+	{"STORE_DB_USER", STR(db_user), NULL, 1, 80, CONFIG_NEED_DB},
+	{"STORE_DB_PASSWORD", STR(db_password), NULL, 1, 256, CONFIG_NEED_DB},
+	{"STORE_DB_TIMEOUT", INT(db_timeout), "5", 1, 60, 0},
+
+	{"STORE_REDIS_HOST", STR(redis_host), "127.0.0.1", 1, 255, 0},
+	{"STORE_REDIS_PORT", INT(redis_port), "6379", 1, 65535, 0},
+	{"STORE_REDIS_PASSWORD", STR(redis_password), NULL, 1, 512, 0},
+	{"STORE_REDIS_TIMEOUT_MS", INT(redis_timeout_ms), "500", 10, 60000, 0},
+
+	{"STORE_JWT_SECRET", STR(jwt_secret), NULL, 32, 1024, CONFIG_NEED_JWT},
+	{"STORE_JWT_ISSUER", STR(jwt_issuer), "store", 1, 128, 0},
+	{"STORE_JWT_AUDIENCE", STR(jwt_audience), "store-api", 1, 128, 0},
+	{"STORE_ACCESS_TTL", INT(access_ttl), "900", 60, 86400, 0},
+	{"STORE_REFRESH_TTL", INT(refresh_ttl), "2592000", 300, 31536000, 0},
+	{"STORE_PWHASH_MEMLIMIT_KIB", INT(pwhash_memlimit_kib), "19456", 19456, 1048576, 0},
+	{"STORE_PWHASH_OPSLIMIT", INT(pwhash_opslimit), "2", 2, 10, 0},
+
+	{"STORE_INTERNAL_URL", STR(internal_url), "http://127.0.0.1:8081", 8, 1024, 0},
+
+	{"STORE_SMTP_URL", STR(smtp_url), NULL, 8, 1024, CONFIG_NEED_SMTP},
+	{"STORE_SMTP_FROM", STR(smtp_from), NULL, 3, 254, CONFIG_NEED_SMTP},
+	{"STORE_SMTP_USER", STR(smtp_user), NULL, 1, 256, 0},
+	{"STORE_SMTP_PASSWORD", STR(smtp_password), NULL, 1, 256, 0},
+	{"STORE_SMTP_TIMEOUT", INT(smtp_timeout), "30", 1, 300, 0},
+	{"STORE_JOB_MAX_ATTEMPTS", INT(job_max_attempts), "8", 1, 100, 0},
+	{"STORE_JOB_IDLE_MS", INT(job_idle_ms), "60000", 1000, 3600000, 0},
+	{"STORE_WORKER_NAME", STR(worker_name), NULL, 1, 128, 0},
+};
+
+static int set_one(struct store_config *cfg, const struct var *v, const char *val, char *err, size_t errlen)
+{
+	char *base = (char *)cfg + v->offset;
+	int64_t n;
+
+	switch (v->kind) {
+	case K_STR: {
+		size_t len = strlen(val);
+		if (len < (size_t)v->min || len > (size_t)v->max) {
+			snprintf(err, errlen, "%s must be %ld to %ld bytes long", v->name, v->min, v->max);
+			return -1;
+		}
+		char *copy = strdup(val);
+		if (!copy) {
+			snprintf(err, errlen, "out of memory reading %s", v->name);
+			return -1;
+		}
+		memcpy(base, &copy, sizeof(copy));
+		return 0;
+	}
+	case K_INT:
+		if (!parse_i64(val, v->min, v->max, &n)) {
+			snprintf(err, errlen, "%s must be an integer from %ld to %ld", v->name, v->min, v->max);
+			return -1;
+		}
+		break;
+	case K_OCTAL: {
+		char *end;
+		errno = 0;
+		unsigned long u = strtoul(val, &end, 8);
+		if (errno || end == val || *end || val[0] == '-' || u > (unsigned long)v->max) {
+			snprintf(err, errlen, "%s must be an octal mode from 0 to %lo", v->name, v->max);
+			return -1;
+		}
+		n = (int64_t)u;
+		break;
+	}
+	default:
+		return -1;
+	}
+	long l = (long)n;
+	memcpy(base, &l, sizeof(l));
+	return 0;
+}
+
+int config_load(struct store_config *cfg, unsigned need, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		const struct var *v = &vars[i];
+		const char *val = getenv(v->name);
+
+		if (val && !*val)
+			val = NULL; /* an empty variable counts as unset */
+		if (!val && (v->need & need)) {
+			snprintf(err, errlen, "%s is required but not set", v->name);
+			goto fail;
+		}
+		if (!val)
+			val = v->def;
+		if (!val)
+			continue;
+		if (set_one(cfg, v, val, err, errlen) != 0)
+			goto fail;
+	}
+	if ((need & CONFIG_NEED_LISTEN) && !getenv("STORE_LISTEN") && !getenv("LISTEN_FDS")) {
+		snprintf(err, errlen, "STORE_LISTEN is required but not set");
+		goto fail;
+	}
+	return 0;
+fail:
+	config_free(cfg);
+	return -1;
+}
+
+void config_free(struct store_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		if (vars[i].kind != K_STR)
+			continue;
+		char *p;
+		memcpy(&p, (char *)cfg + vars[i].offset, sizeof(p));
+		free(p);
+	}
+	memset(cfg, 0, sizeof(*cfg));
+}

@@ -1,0 +1,45 @@
+/* problem.c: the bounded list of field errors and the HTTP reason phrases. */
+#include "problem.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+void problem_add(struct field_errors *errs, const char *field, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!errs || errs->n >= PROBLEM_MAX_ERRORS)
+		return;
+	struct field_error *e = &errs->items[errs->n++];
+	snprintf(e->field, sizeof(e->field), "%s", field ? field : "");
+	va_start(ap, fmt);
+	vsnprintf(e->message, sizeof(e->message), fmt, ap);
+	va_end(ap);
+}
+
+const char *problem_title(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 202: return "Accepted";
+	case 204: return "No Content";
+	case 304: return "Not Modified";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 412: return "Precondition Failed";
+	case 413: return "Content Too Large";
+	case 415: return "Unsupported Media Type";
+	case 422: return "Unprocessable Content";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return "Error";
+	}
+}

@@ -1,0 +1,135 @@
+/* response.c: writes JSON responses and RFC 9457 problem details through the request's io. */
+#include "response.h"
+
+#include <json-c/json.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "problem.h"
+#include "request.h"
+
+void resp_header(struct request *req, const char *name, const char *value)
+{
+	size_t room = sizeof(req->headers) - req->headers_len;
+	int n = snprintf(req->headers + req->headers_len, room, "%s: %s\r\n", name, value);
+
+	if (n > 0 && (size_t)n < room && !strpbrk(value, "\r\n"))
+		req->headers_len += (size_t)n;
+	else
+		req->headers[req->headers_len] = '\0';
+}
+
+static void write_all(struct request *req, const char *buf, size_t len)
+{
+	while (len > 0) {
+		int n = req->io.write(req->io.handle, buf, len > 1u << 30 ? 1 << 30 : (int)len);
+		if (n <= 0)
+			return; /* the client went away; nothing more to do */
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+static void write_response(struct request *req, int status, const char *ctype, const char *body, size_t len)
+{
+	char head[2048];
+	int n;
+
+	if (req->status) {
+		log_msg(LOG_ERROR, req->request_id, "second response (%d) after %d dropped", status, req->status);
+		return;
+	}
+	req->status = status;
+	if (ctype)
+		n = snprintf(head, sizeof(head), "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
+			     status, problem_title(status), ctype, len, req->headers);
+	else
+		n = snprintf(head, sizeof(head), "Status: %d %s\r\n%s\r\n", status, problem_title(status),
+			     req->headers);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return;
+	write_all(req, head, (size_t)n);
+	if (body && len)
+		write_all(req, body, len);
+}
+
+void resp_json(struct request *req, int status, struct json_object *body)
+{
+	size_t len = 0;
+	const char *s = json_object_to_json_string_length(body, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+							  &len);
+	write_response(req, status, "application/json; charset=utf-8", s, len);
+}
+
+void resp_empty(struct request *req, int status)
+{
+	write_response(req, status, NULL, NULL, 0);
+}
+
+struct json_object *problem_new(int status, const char *code, const char *detail, const char *request_id,
+				const struct field_errors *errs)
+{
+	struct json_object *o = json_object_new_object();
+	char type[96];
+
+	snprintf(type, sizeof(type), "urn:store:problem:%s", code);
+	json_object_object_add(o, "type", json_object_new_string(type));
+	json_object_object_add(o, "title", json_object_new_string(problem_title(status)));
+	json_object_object_add(o, "status", json_object_new_int(status));
+	json_object_object_add(o, "detail", json_object_new_string(detail ? detail : problem_title(status)));
+	json_object_object_add(o, "code", json_object_new_string(code));
+	json_object_object_add(o, "request_id", json_object_new_string(request_id ? request_id : "-"));
+	if (errs && errs->n) {
+		struct json_object *list = json_object_new_array_ext((int)errs->n);
+		for (size_t i = 0; i < errs->n; i++) {
+			struct json_object *e = json_object_new_object();
+			json_object_object_add(e, "field", json_object_new_string(errs->items[i].field));
+			json_object_object_add(e, "message", json_object_new_string(errs->items[i].message));
+			json_object_array_add(list, e);
+		}
+		json_object_object_add(o, "errors", list);
+	}
+	return o;
+}
+
+static void problem_write(struct request *req, int status, const char *code, const char *detail,
+			  const struct field_errors *errs)
+{
+	struct json_object *o = problem_new(status, code, detail, req->request_id, errs);
+	size_t len = 0;
+	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+
+	if (status >= 500)
+		log_msg(LOG_WARN, req->request_id, "%d %s: %s", status, code, detail ? detail : "");
+	write_response(req, status, "application/problem+json", s, len);
+	json_object_put(o);
+}
+
+void resp_problem(struct request *req, int status, const char *code, const char *detail)
+{
+	problem_write(req, status, code, detail, NULL);
+}
+
+void resp_problemf(struct request *req, int status, const char *code, const char *fmt, ...)
+{
+	char detail[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	problem_write(req, status, code, detail, NULL);
+}
+
+void resp_invalid(struct request *req, const struct field_errors *errs)
+{
+	problem_write(req, 422, "validation_failed", "One or more fields are invalid.", errs);
+}
+
+void resp_unavailable(struct request *req, const char *backend)
+{
+	resp_header(req, "Retry-After", "1");
+	resp_problemf(req, 503, "unavailable", "The %s is unavailable; try again shortly.", backend);
+}

@@ -1,0 +1,113 @@
+/* router.c: matches a request against the route table, checks the role, runs the handler. */
+#include "router.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "parse.h"
+#include "request.h"
+#include "response.h"
+
+int (*router_authorize)(struct request *req, enum role role);
+
+/* Matches one pattern against the path; fills params on success. */
+static bool match(const char *pattern, const char *path, struct request *req)
+{
+	const char *p = pattern, *s = path;
+	size_t np = 0;
+
+	while (*p && *s) {
+		if (*p != '/' || *s != '/')
+			return false;
+		p++;
+		s++;
+		const char *pe = strchr(p, '/'), *se = strchr(s, '/');
+		size_t plen = pe ? (size_t)(pe - p) : strlen(p);
+		size_t slen = se ? (size_t)(se - s) : strlen(s);
+
+		if (plen >= 2 && p[0] == '{' && p[plen - 1] == '}') {
+			if (slen == 0 || np >= REQUEST_MAX_PARAMS || plen - 2 >= sizeof(req->params[0].name))
+				return false;
+			struct path_param *pp = &req->params[np];
+			memcpy(pp->name, p + 1, plen - 2);
+			pp->name[plen - 2] = '\0';
+			if (parse_percent_decode(s, slen, pp->value, sizeof(pp->value), false) < 0 ||
+			    !parse_utf8_valid(pp->value, strlen(pp->value)))
+				return false;
+			np++;
+		} else if (plen != slen || memcmp(p, s, plen) != 0) {
+			return false;
+		}
+		p += plen;
+		s += slen;
+	}
+	if (*p || *s)
+		return false;
+	req->nparams = np;
+	return true;
+}
+
+static bool visible(const struct route *r, const struct request *req)
+{
+	/* Internal routes do not exist as far as the public listener is concerned. */
+	return r->role != ROLE_INTERNAL || req->internal;
+}
+
+const struct route *router_match(const struct route *routes, size_t n, struct request *req, int *status,
+				 char *allow, size_t allowlen)
+{
+	size_t alen = 0;
+
+	if (allowlen)
+		allow[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (!visible(&routes[i], req) || !match(routes[i].pattern, req->path, req))
+			continue;
+		if (strcmp(routes[i].method, req->method) == 0)
+			return &routes[i];
+		/* Same path, other method: remember it for Allow (once per method). */
+		bool seen = false;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(routes[j].method, routes[i].method) == 0 && visible(&routes[j], req) &&
+			    match(routes[j].pattern, req->path, req))
+				seen = true;
+		if (!seen && alen < allowlen) {
+			int w = snprintf(allow + alen, allowlen - alen, "%s%s", alen ? ", " : "", routes[i].method);
+			if (w > 0)
+				alen += (size_t)w;
+		}
+	}
+	req->nparams = 0;
+	*status = alen ? 405 : 404;
+	return NULL;
+}
+
+void router_dispatch(const struct route *routes, size_t n, struct request *req)
+{
+	char allow[128];
+	int status = 0;
+	const struct route *r = router_match(routes, n, req, &status, allow, sizeof(allow));
+
+	if (!r) {
+		if (status == 405) {
+			resp_header(req, "Allow", allow);
+			resp_problemf(req, 405, "method_not_allowed", "%s is not allowed here; use %s.", req->method,
+				      allow);
+		} else {
+			resp_problem(req, 404, "not_found", "No such resource.");
+		}
+		return;
+	}
+	if (r->role == ROLE_CUSTOMER || r->role == ROLE_ADMIN) {
+		if (!router_authorize) {
+			log_msg(LOG_ERROR, req->request_id, "route %s needs a role but no authoriser is set", r->pattern);
+			resp_problem(req, 500, "internal", "The server is misconfigured.");
+			return;
+		}
+		if (router_authorize(req, r->role) != 0)
+			return;
+	}
+	r->handler(req);
+}

@@ -1,0 +1,252 @@
+/* server.c: the FastCGI process: socket, accepting threads with private contexts, graceful SIGTERM. */
+#include "server.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <mysql.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "redis.h"
+#include "request.h"
+#include "response.h"
+#include "router.h"
+
+#define SHUTDOWN_GRACE_MS 30000
+
+struct server {
+	const struct service *svc;
+	struct store_config cfg;
+	int listen_fd;
+	atomic_int stopping;
+	atomic_int busy;  /* requests between accept and finish */
+	atomic_int alive; /* threads still in their loop */
+};
+
+struct worker {
+	struct server *srv;
+	struct ctx ctx;
+	pthread_t tid;
+};
+
+static const char *fcgi_param(void *h, const char *name)
+{
+	return FCGX_GetParam(name, ((FCGX_Request *)h)->envp);
+}
+
+static int fcgi_read(void *h, char *buf, int len)
+{
+	return FCGX_GetStr(buf, len, ((FCGX_Request *)h)->in);
+}
+
+static int fcgi_write(void *h, const char *buf, int len)
+{
+	return FCGX_PutStr(buf, len, ((FCGX_Request *)h)->out);
+}
+
+static void handle(struct worker *w, FCGX_Request *fr)
+{
+	const struct service *svc = w->srv->svc;
+	struct request_io io = {fcgi_param, fcgi_read, fcgi_write, fr};
+	struct request req;
+
+	if (request_init(&req, &io, &w->ctx) == 0)
+		router_dispatch(svc->routes, svc->nroutes, &req);
+	if (!req.status) {
+		log_msg(LOG_ERROR, req.request_id, "handler for %s %s wrote no response", req.method, req.path);
+		resp_problem(&req, 500, "internal", "The server could not answer this request.");
+	}
+	request_cleanup(&req);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct server *srv = w->srv;
+	FCGX_Request fr;
+
+	mysql_thread_init();
+	if (FCGX_InitRequest(&fr, srv->listen_fd, 0) != 0) {
+		log_msg(LOG_ERROR, NULL, "thread %d: cannot initialise a FastCGI request", w->ctx.thread_no);
+		goto out;
+	}
+	while (!atomic_load(&srv->stopping)) {
+		if (FCGX_Accept_r(&fr) < 0)
+			break;
+		atomic_fetch_add(&srv->busy, 1);
+		handle(w, &fr);
+		FCGX_Finish_r(&fr);
+		atomic_fetch_sub(&srv->busy, 1);
+	}
+	FCGX_Free(&fr, 1);
+out:
+	atomic_fetch_sub(&srv->alive, 1);
+	mysql_thread_end();
+	return NULL;
+}
+
+/* Opens the listening socket named by STORE_LISTEN; returns the fd or -1 after logging why. */
+static int open_listener(const struct store_config *cfg)
+{
+	const char *l = cfg->listen;
+	struct stat st;
+	int fd;
+
+	if (strcmp(l, "fd:0") == 0) {
+		/* systemd: LISTEN_FDS sockets start at fd 3; inetd-style units hand it over as fd 0. */
+		const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+		fd = (pid && fds && atol(pid) == (long)getpid() && atoi(fds) >= 1) ? 3 : 0;
+		if (fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+			fprintf(stderr, "STORE_LISTEN is fd:0 but fd %d is not a listening socket\n", fd);
+			return -1;
+		}
+		return fd;
+	}
+	if (l[0] == '/') {
+		if (unlink(l) != 0 && errno != ENOENT) {
+			fprintf(stderr, "STORE_LISTEN: cannot remove stale socket %s: %s\n", l, strerror(errno));
+			return -1;
+		}
+	}
+	fd = FCGX_OpenSocket(l, 1024);
+	if (fd < 0) {
+		fprintf(stderr, "STORE_LISTEN: cannot listen on %s\n", l);
+		return -1;
+	}
+	if (l[0] == '/' && chmod(l, (mode_t)cfg->socket_mode) != 0) {
+		fprintf(stderr, "STORE_LISTEN: cannot chmod %s: %s\n", l, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+int server_main(const struct service *svc)
+{
+	static struct server srv; /* lives for the process: threads may outlive main's cleanup */
+	char err[256];
+	enum log_level level;
+	sigset_t sigs;
+	struct worker *workers = NULL;
+	int sig = 0, rc = 1;
+	long started = 0;
+
+	srv.svc = svc;
+	if (config_load(&srv.cfg, svc->need, err, sizeof(err)) != 0) {
+		fprintf(stderr, "store-%s: %s\n", svc->name, err);
+		return 1;
+	}
+	if (!log_level_parse(srv.cfg.log_level, &level)) {
+		fprintf(stderr, "store-%s: STORE_LOG_LEVEL must be debug, info, warn or error\n", svc->name);
+		goto out;
+	}
+	log_init(svc->name, level);
+	if (mysql_library_init(0, NULL, NULL) != 0 || FCGX_Init() != 0) {
+		fprintf(stderr, "store-%s: cannot initialise the MariaDB or FastCGI library\n", svc->name);
+		goto out;
+	}
+	if (svc->init && svc->init(&srv.cfg) != 0)
+		goto out;
+	srv.listen_fd = open_listener(&srv.cfg);
+	if (srv.listen_fd < 0)
+		goto out;
+
+	/* Only the main thread takes signals, with sigwait; workers never see them. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	workers = calloc((size_t)srv.cfg.threads, sizeof(*workers));
+	if (!workers)
+		goto out;
+	for (long i = 0; i < srv.cfg.threads; i++) {
+		struct worker *w = &workers[i];
+		w->srv = &srv;
+		w->ctx.cfg = &srv.cfg;
+		w->ctx.thread_no = (int)i;
+		w->ctx.redis = redis_conn_new(&srv.cfg);
+		if (svc->need & CONFIG_NEED_DB)
+			w->ctx.db = db_conn_new(&srv.cfg);
+		if (!w->ctx.redis || ((svc->need & CONFIG_NEED_DB) && !w->ctx.db) ||
+		    (svc->thread_init && svc->thread_init(&w->ctx) != 0)) {
+			fprintf(stderr, "store-%s: cannot set up thread %ld\n", svc->name, i);
+			goto stop;
+		}
+		atomic_fetch_add(&srv.alive, 1);
+		if (pthread_create(&w->tid, NULL, worker_main, w) != 0) {
+			atomic_fetch_sub(&srv.alive, 1);
+			fprintf(stderr, "store-%s: cannot start thread %ld\n", svc->name, i);
+			goto stop;
+		}
+		started++;
+	}
+	log_msg(LOG_INFO, NULL, "listening on %s with %ld threads", srv.cfg.listen, srv.cfg.threads);
+	for (;;) {
+		if (sigwait(&sigs, &sig) != 0 || sig != SIGHUP)
+			break;
+		log_msg(LOG_INFO, NULL, "SIGHUP ignored: configuration is read at start only");
+	}
+	log_msg(LOG_INFO, NULL, "signal %d: finishing requests in flight", sig);
+	rc = 0;
+stop:
+	atomic_store(&srv.stopping, 1);
+	/* Wakes every thread blocked in accept(); they see `stopping` and leave their loop. */
+	shutdown(srv.listen_fd, SHUT_RDWR);
+	for (long waited = 0; waited < SHUTDOWN_GRACE_MS; waited += 10) {
+		if (atomic_load(&srv.alive) == 0)
+			break;
+		/* Threads idle on a kept-alive NGINX connection hold no request: do not wait for them. */
+		if (atomic_load(&srv.busy) == 0 && waited >= 200)
+			break;
+		sleep_ms(10);
+	}
+	if (atomic_load(&srv.alive) == 0) {
+		for (long i = 0; i < started; i++)
+			pthread_join(workers[i].tid, NULL);
+		for (long i = 0; i < srv.cfg.threads; i++) {
+			if (svc->thread_free && i < started)
+				svc->thread_free(&workers[i].ctx);
+			db_conn_free(workers[i].ctx.db);
+			redis_conn_free(workers[i].ctx.redis);
+		}
+		free(workers);
+		close(srv.listen_fd);
+		if (srv.cfg.listen[0] == '/')
+			unlink(srv.cfg.listen);
+		mysql_library_end();
+		config_free(&srv.cfg);
+	} else {
+		/* Some threads sit in a blocking read of an idle connection; exiting ends them.
+		 * Their contexts stay reachable through `srv` and `workers`, so nothing leaks. */
+		static struct worker *keep;
+		keep = workers;
+		(void)keep;
+		if (srv.cfg.listen[0] == '/')
+			unlink(srv.cfg.listen);
+	}
+	log_msg(LOG_INFO, NULL, "stopped");
+	return rc;
+out:
+	config_free(&srv.cfg);
+	return rc;
+}
