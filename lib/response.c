@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "db.h"
 #include "log.h"
 #include "problem.h"
 #include "request.h"
@@ -132,4 +133,17 @@ void resp_unavailable(struct request *req, const char *backend)
 {
 	resp_header(req, "Retry-After", "1");
 	resp_problemf(req, 503, "unavailable", "The %s is unavailable; try again shortly.", backend);
+}
+
+void resp_db_error(struct request *req, const struct db_conn *db)
+{
+	int status = db_err_status(db->err);
+
+	log_msg(LOG_ERROR, req->request_id, "database: %s", db->errstr);
+	if (status == 409)
+		resp_problem(req, 409, "conflict", "The request conflicts with an existing resource.");
+	else if (status == 503)
+		resp_unavailable(req, "database");
+	else
+		resp_problem(req, 500, "internal", "The server could not complete the request.");
 }

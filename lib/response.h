@@ -34,6 +34,10 @@ void resp_invalid(struct request *req, const struct field_errors *errs);
 /* A 503 "unavailable" naming the backend ("database", "cache") that is down. */
 void resp_unavailable(struct request *req, const char *backend);
 
+/* Logs db->errstr and answers for db->err: 409 (duplicate), 503 (down or lock timeout), else 500. */
+struct db_conn;
+void resp_db_error(struct request *req, const struct db_conn *db);
+
 /*
  * Builds the problem document. Returns a new json_object owned by the caller
  * (json_object_put). `request_id` and `errs` may be NULL.

@@ -12,6 +12,23 @@
 
 int (*router_authorize)(struct request *req, enum role role);
 
+/* Parameters named "id" or "..._id" hold numeric ids only, so "/users/me" never matches "/users/{id}". */
+static bool is_id_name(const char *name)
+{
+	size_t n = strlen(name);
+	return strcmp(name, "id") == 0 || (n > 3 && strcmp(name + n - 3, "_id") == 0);
+}
+
+static bool all_digits(const char *s)
+{
+	if (!*s || strlen(s) > 19)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
 /* Matches one pattern against the path; fills params on success. */
 static bool match(const char *pattern, const char *path, struct request *req)
 {
@@ -35,6 +52,8 @@ static bool match(const char *pattern, const char *path, struct request *req)
 			pp->name[plen - 2] = '\0';
 			if (parse_percent_decode(s, slen, pp->value, sizeof(pp->value), false) < 0 ||
 			    !parse_utf8_valid(pp->value, strlen(pp->value)))
+				return false;
+			if (is_id_name(pp->name) && !all_digits(pp->value))
 				return false;
 			np++;
 		} else if (plen != slen || memcmp(p, s, plen) != 0) {

@@ -16,7 +16,9 @@ enum role {
 
 struct route {
 	const char *method;  /* "GET", "POST", ... */
-	const char *pattern; /* "/api/v1/products/{id}": `{name}` matches one non-empty segment */
+	/* "/api/v1/products/{id}": `{name}` matches one non-empty segment; a parameter named
+	 * `id` or `*_id` matches digits only (up to 19), so literal siblings like "me" never clash. */
+	const char *pattern;
 	void (*handler)(struct request *req);
 	enum role role;
 };

@@ -1,0 +1,265 @@
+/* auth_handlers.c: register, login (with lockout), refresh (rotating), logout and logout-all. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "field.h"
+#include "handlers.h"
+#include "jobs.h"
+#include "log.h"
+#include "password.h"
+#include "problem.h"
+#include "redis.h"
+#include "repo.h"
+#include "request.h"
+#include "response.h"
+#include "server.h"
+#include "session.h"
+#include "validate.h"
+
+#define LOCKOUT_MAX 5
+#define LOCKOUT_WINDOW 900
+
+/* KEYS[1] counter; ARGV window. Counts one failure, starting the window on the first. */
+static const char fail_lua[] = "local n = redis.call('INCR', KEYS[1]) "
+			       "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+			       "return n";
+
+int password_fail_response(struct request *req, int pw_result)
+{
+	if (pw_result == PW_BUSY) {
+		resp_header(req, "Retry-After", "1");
+		resp_problem(req, 503, "busy", "Too many sign-ins are being checked right now; retry shortly.");
+		return 1;
+	}
+	if (pw_result == PW_ERROR) {
+		resp_problem(req, 500, "internal", "The password could not be processed.");
+		return 1;
+	}
+	return 0;
+}
+
+/* Answers 429 when `email` is locked out. Returns 0 (go on), or 1 after writing a response. */
+static int lockout_check(struct request *req, const char *email)
+{
+	redisReply *rep = redis_cmd(req->ctx->redis, "EVAL %s 1 login_fail:%s", "return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('TTL', KEYS[1])}", email);
+	long long count = 0, ttl = 0;
+
+	if (!rep) {
+		resp_unavailable(req, "session store");
+		return 1;
+	}
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
+		count = rep->element[0]->integer;
+		ttl = rep->element[1]->integer;
+	}
+	freeReplyObject(rep);
+	if (count < LOCKOUT_MAX)
+		return 0;
+	char retry[24];
+	snprintf(retry, sizeof(retry), "%lld", ttl > 0 ? ttl : 1);
+	resp_header(req, "Retry-After", retry);
+	resp_problem(req, 429, "locked_out", "Too many failed sign-ins for this account; try again later.");
+	return 1;
+}
+
+static void lockout_fail(struct request *req, const char *email)
+{
+	char window[16];
+	snprintf(window, sizeof(window), "%d", LOCKOUT_WINDOW);
+	redisReply *rep = redis_cmd(req->ctx->redis, "EVAL %s 1 login_fail:%s %s", fail_lua, email, window);
+	if (rep)
+		freeReplyObject(rep);
+}
+
+static void lockout_clear(struct request *req, const char *email)
+{
+	redisReply *rep = redis_cmd(req->ctx->redis, "DEL login_fail:%s", email);
+	if (rep)
+		freeReplyObject(rep);
+}
+
+/* Writes {access_token, token_type, expires_in, refresh_token} for a session. */
+static void token_pair(struct request *req, int64_t uid, enum role role, const char *sid, const char *refresh)
+{
+	const struct store_config *cfg = req->ctx->cfg;
+	char *access = auth_token_issue(cfg, uid, role, sid, time(NULL));
+
+	if (!access) {
+		resp_problem(req, 500, "internal", "The token could not be issued.");
+		return;
+	}
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "access_token", json_object_new_string(access));
+	json_object_object_add(o, "token_type", json_object_new_string("Bearer"));
+	json_object_object_add(o, "expires_in", json_object_new_int64(cfg->access_ttl));
+	json_object_object_add(o, "refresh_token", json_object_new_string(refresh));
+	resp_header(req, "Cache-Control", "no-store");
+	resp_json(req, 200, o);
+	json_object_put(o);
+	free(access);
+}
+
+void auth_register(struct request *req)
+{
+	static const char *const allowed[] = {"email", "password", "name", NULL};
+	struct json_object *body = req_json_body(req, 0);
+	struct field_errors errs = {0};
+	const char *email_in = NULL, *password = NULL, *name = NULL, *why;
+	char email[EMAIL_MAX + 1], hash[PASSWORD_HASH_MAX];
+	struct user u;
+	int64_t id;
+
+	if (!body)
+		return;
+	field_only(body, allowed, &errs);
+	if (field_string(body, "email", true, 1, EMAIL_MAX + 64, false, &email_in, &errs) == FIELD_OK &&
+	    !email_normalize(email_in, email))
+		problem_add(&errs, "email", "is not a valid e-mail address");
+	if (field_string(body, "password", true, 1, PASSWORD_MAX + 1, false, &password, &errs) == FIELD_OK &&
+	    (why = password_policy(password, email_in)) != NULL)
+		problem_add(&errs, "password", "%s", why);
+	field_string(body, "name", true, 1, NAME_MAX_CHARS, false, &name, &errs);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	if (password_fail_response(req, password_hash(password, hash)))
+		return;
+	if (repo_user_insert(req->ctx->db, email, name, hash, &id) != 0) {
+		if (req->ctx->db->err == DB_DUPLICATE)
+			resp_problem(req, 409, "email_taken", "An account with this e-mail address already exists.");
+		else
+			resp_db_error(req, req->ctx->db);
+		return;
+	}
+	if (repo_user_by_id(req->ctx->db, id, &u) != 0) {
+		resp_db_error(req, req->ctx->db);
+		return;
+	}
+	struct json_object *data = json_object_new_object();
+	json_object_object_add(data, "name", json_object_new_string(name));
+	if (jobs_enqueue(req->ctx->redis, "welcome", email, data, req->request_id, NULL) != 0)
+		log_msg(LOG_ERROR, req->request_id, "user %lld: welcome job not enqueued: %s", (long long)id,
+			req->ctx->redis->errstr);
+	json_object_put(data);
+
+	char location[64];
+	snprintf(location, sizeof(location), "/api/v1/users/%lld", (long long)id);
+	resp_header(req, "Location", location);
+	struct json_object *o = user_json(&u);
+	resp_json(req, 201, o);
+	json_object_put(o);
+}
+
+void auth_login(struct request *req)
+{
+	static const char *const allowed[] = {"email", "password", NULL};
+	struct json_object *body = req_json_body(req, 0);
+	struct field_errors errs = {0};
+	const char *email_in = NULL, *password = NULL;
+	char email[EMAIL_MAX + 1];
+	char sid[SESSION_SID_LEN + 1], refresh[SESSION_REFRESH_LEN + 1];
+	struct user u;
+	int found;
+
+	if (!body)
+		return;
+	field_only(body, allowed, &errs);
+	field_string(body, "email", true, 1, EMAIL_MAX + 64, false, &email_in, &errs);
+	field_string(body, "password", true, 1, PASSWORD_MAX, false, &password, &errs);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	/* An address that cannot exist is still checked against the dummy hash: same answer, same time. */
+	if (!email_normalize(email_in, email))
+		snprintf(email, sizeof(email), "invalid");
+	if (lockout_check(req, email))
+		return;
+	found = strcmp(email, "invalid") == 0 ? 1 : repo_user_by_email(req->ctx->db, email, &u);
+	if (found < 0) {
+		resp_db_error(req, req->ctx->db);
+		return;
+	}
+	enum pw_result pr = password_verify(found == 0 ? u.password_hash : NULL, password);
+	if (password_fail_response(req, pr))
+		return;
+	if (pr != PW_OK) {
+		lockout_fail(req, email);
+		resp_problem(req, 401, "invalid_credentials", "The e-mail address or password is wrong.");
+		return;
+	}
+	if (u.disabled) {
+		resp_problem(req, 403, "account_disabled", "This account is disabled.");
+		return;
+	}
+	lockout_clear(req, email);
+	if (password_needs_rehash(u.password_hash)) {
+		char hash[PASSWORD_HASH_MAX];
+		if (password_hash(password, hash) == PW_OK && repo_user_set_password(req->ctx->db, u.id, hash) == 0)
+			log_msg(LOG_INFO, req->request_id, "user %lld: password hash upgraded", (long long)u.id);
+	}
+	if (session_create(req->ctx->redis, u.id, u.role, req->ctx->cfg->refresh_ttl, sid, refresh) != 0) {
+		resp_unavailable(req, "session store");
+		return;
+	}
+	token_pair(req, u.id, u.role, sid, refresh);
+}
+
+void auth_refresh(struct request *req)
+{
+	static const char *const allowed[] = {"refresh_token", NULL};
+	struct json_object *body = req_json_body(req, 0);
+	struct field_errors errs = {0};
+	const char *token = NULL;
+	char sid[SESSION_SID_LEN + 1], refresh[SESSION_REFRESH_LEN + 1];
+	struct session_info si;
+
+	if (!body)
+		return;
+	field_only(body, allowed, &errs);
+	field_string(body, "refresh_token", true, 1, 256, false, &token, &errs);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	switch (session_rotate(req->ctx->redis, token, req->ctx->cfg->refresh_ttl, refresh, sid, &si)) {
+	case SESSION_ROTATED:
+		token_pair(req, si.uid, si.role, sid, refresh);
+		return;
+	case SESSION_REUSED:
+		log_msg(LOG_WARN, req->request_id, "refresh token reused: session revoked");
+		resp_problem(req, 401, "invalid_token", "The refresh token is not valid; sign in again.");
+		return;
+	case SESSION_UNKNOWN:
+		resp_problem(req, 401, "invalid_token", "The refresh token is not valid; sign in again.");
+		return;
+	default:
+		resp_unavailable(req, "session store");
+		return;
+	}
+}
+
+void auth_logout(struct request *req)
+{
+	if (session_revoke(req->ctx->redis, req->sid) != 0) {
+		resp_unavailable(req, "session store");
+		return;
+	}
+	resp_empty(req, 204);
+}
+
+void auth_logout_all(struct request *req)
+{
+	if (session_revoke_user(req->ctx->redis, req->user_id, NULL) != 0) {
+		resp_unavailable(req, "session store");
+		return;
+	}
+	resp_empty(req, 204);
+}

@@ -1,0 +1,37 @@
+/* password.h: argon2id hashing with at most one hash per core at a time. */
+#ifndef STORE_USER_PASSWORD_H
+#define STORE_USER_PASSWORD_H
+
+#include <stdbool.h>
+#include <sodium.h>
+
+struct store_config;
+
+#define PASSWORD_HASH_MAX crypto_pwhash_STRBYTES
+
+enum pw_result {
+	PW_OK = 0,
+	PW_MISMATCH, /* verify: wrong password */
+	PW_BUSY,     /* too many hashes running or waiting: answer 503 with Retry-After */
+	PW_ERROR,    /* out of memory or a library failure */
+};
+
+/*
+ * Sets the cost from cfg (argon2id, opslimit, memlimit) and the concurrency limit:
+ * `cores` hashes run at once and as many more may wait; the rest are refused
+ * (PW_BUSY) so a login storm leaves threads free for other routes. Computes the
+ * dummy hash used for unknown accounts. Returns 0 or -1.
+ */
+int password_init(const struct store_config *cfg, long cores);
+
+/* Hashes `pw` into `out`. */
+enum pw_result password_hash(const char *pw, char out[PASSWORD_HASH_MAX]);
+
+/* Verifies `pw` against `hash`; with `hash` NULL, against a dummy hash (always
+ * PW_MISMATCH) so an unknown account costs the same time as a known one. */
+enum pw_result password_verify(const char *hash, const char *pw);
+
+/* true if `hash` was made with other parameters than the configured ones. */
+bool password_needs_rehash(const char *hash);
+
+#endif

@@ -1,0 +1,225 @@
+/* users.c: the caller's own account (/users/me) and the admin's view of every account. */
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "db.h"
+#include "field.h"
+#include "handlers.h"
+#include "jobs.h"
+#include "lists.h"
+#include "log.h"
+#include "password.h"
+#include "problem.h"
+#include "redis.h"
+#include "repo.h"
+#include "request.h"
+#include "response.h"
+#include "server.h"
+#include "session.h"
+#include "validate.h"
+
+struct json_object *user_json(const struct user *u)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(u->id));
+	json_object_object_add(o, "email", json_object_new_string(u->email));
+	json_object_object_add(o, "name", json_object_new_string(u->name));
+	json_object_object_add(o, "role", json_object_new_string(auth_role_name(u->role)));
+	json_object_object_add(o, "disabled", json_object_new_boolean(u->disabled));
+	json_object_object_add(o, "created_at", json_object_new_string(u->created_at));
+	json_object_object_add(o, "updated_at", json_object_new_string(u->updated_at));
+	return o;
+}
+
+/* Loads user `id` and answers it with `status`; 404 when it does not exist. */
+static void answer_user(struct request *req, int64_t id)
+{
+	struct user u;
+	int rc = repo_user_by_id(req->ctx->db, id, &u);
+
+	if (rc < 0) {
+		resp_db_error(req, req->ctx->db);
+		return;
+	}
+	if (rc > 0) {
+		resp_problem(req, 404, "not_found", "No such user.");
+		return;
+	}
+	struct json_object *o = user_json(&u);
+	resp_json(req, 200, o);
+	json_object_put(o);
+}
+
+void users_me_get(struct request *req)
+{
+	answer_user(req, req->user_id);
+}
+
+void users_me_patch(struct request *req)
+{
+	static const char *const allowed[] = {"name", "current_password", "new_password", NULL};
+	struct json_object *body = req_json_body(req, 0);
+	struct field_errors errs = {0};
+	const char *name = NULL, *current = NULL, *next = NULL, *why;
+	struct user u;
+	char hash[PASSWORD_HASH_MAX];
+	int rc;
+
+	if (!body)
+		return;
+	field_only(body, allowed, &errs);
+	field_string(body, "name", false, 1, NAME_MAX_CHARS, false, &name, &errs);
+	field_string(body, "current_password", false, 1, PASSWORD_MAX, false, &current, &errs);
+	field_string(body, "new_password", false, 1, PASSWORD_MAX + 1, false, &next, &errs);
+	if (!errs.n && !name && !current && !next)
+		problem_add(&errs, "", "give name, or current_password and new_password");
+	if (!errs.n && (current || next) && !(current && next))
+		problem_add(&errs, current ? "new_password" : "current_password", "is required to change the password");
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	rc = repo_user_by_id(req->ctx->db, req->user_id, &u);
+	if (rc != 0) {
+		if (rc < 0)
+			resp_db_error(req, req->ctx->db);
+		else
+			resp_problem(req, 404, "not_found", "No such user.");
+		return;
+	}
+	if (next) {
+		if ((why = password_policy(next, u.email)) != NULL) {
+			problem_add(&errs, "new_password", "%s", why);
+			resp_invalid(req, &errs);
+			return;
+		}
+		enum pw_result pr = password_verify(u.password_hash, current);
+		if (password_fail_response(req, pr))
+			return;
+		if (pr != PW_OK) {
+			problem_add(&errs, "current_password", "is not your current password");
+			resp_invalid(req, &errs);
+			return;
+		}
+		if (password_fail_response(req, password_hash(next, hash)))
+			return;
+	}
+	if ((name && repo_user_set_name(req->ctx->db, u.id, name) != 0) ||
+	    (next && repo_user_set_password(req->ctx->db, u.id, hash) != 0)) {
+		resp_db_error(req, req->ctx->db);
+		return;
+	}
+	if (next) {
+		/* Everyone else holding this account's tokens is signed out; this session stays. */
+		if (session_revoke_user(req->ctx->redis, u.id, req->sid) != 0)
+			log_msg(LOG_ERROR, req->request_id, "user %lld: other sessions not revoked: %s", (long long)u.id,
+				req->ctx->redis->errstr);
+		struct json_object *data = json_object_new_object();
+		json_object_object_add(data, "name", json_object_new_string(name ? name : u.name));
+		if (jobs_enqueue(req->ctx->redis, "password_changed", u.email, data, req->request_id, NULL) != 0)
+			log_msg(LOG_ERROR, req->request_id, "user %lld: password_changed job not enqueued",
+				(long long)u.id);
+		json_object_put(data);
+	}
+	answer_user(req, u.id);
+}
+
+void users_list(struct request *req)
+{
+	static const char *const allowed[] = {"email", "limit", "offset", NULL};
+	struct field_errors errs = {0};
+	struct list_params lp;
+	const char *prefix = req_query(req, "email");
+	struct user *users = NULL;
+	size_t n = 0;
+	int64_t total = 0;
+
+	req_query_allowed(req, allowed, &errs);
+	list_params_parse(req, &lp, &errs);
+	if (prefix && strlen(prefix) > EMAIL_MAX)
+		problem_add(&errs, "email", "must be at most %d characters", EMAIL_MAX);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	if (repo_user_list(req->ctx->db, prefix ? prefix : "", lp.limit, lp.offset, &users, &n, &total) != 0) {
+		resp_db_error(req, req->ctx->db);
+		return;
+	}
+	struct json_object *items = json_object_new_array_ext((int)n);
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(items, user_json(&users[i]));
+	free(users);
+	struct json_object *o = list_envelope(items, total, &lp);
+	resp_json(req, 200, o);
+	json_object_put(o);
+}
+
+void users_get(struct request *req)
+{
+	int64_t id;
+
+	if (!req_path_id(req, "id", &id)) {
+		resp_problem(req, 404, "not_found", "No such user.");
+		return;
+	}
+	answer_user(req, id);
+}
+
+void users_patch(struct request *req)
+{
+	static const char *const allowed[] = {"role", "disabled", NULL};
+	struct json_object *body = req_json_body(req, 0);
+	struct field_errors errs = {0};
+	const char *role_s = NULL;
+	enum role role = ROLE_CUSTOMER;
+	bool disabled = false, has_role, has_disabled;
+	struct user u;
+	int64_t id;
+	int rc;
+
+	if (!req_path_id(req, "id", &id)) {
+		resp_problem(req, 404, "not_found", "No such user.");
+		return;
+	}
+	if (!body)
+		return;
+	field_only(body, allowed, &errs);
+	has_role = field_string(body, "role", false, 1, 16, false, &role_s, &errs) == FIELD_OK;
+	if (has_role && !auth_role_parse(role_s, &role))
+		problem_add(&errs, "role", "must be customer or admin");
+	has_disabled = field_bool(body, "disabled", false, &disabled, &errs) == FIELD_OK;
+	if (!errs.n && !has_role && !has_disabled)
+		problem_add(&errs, "", "give role or disabled");
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	rc = repo_user_by_id(req->ctx->db, id, &u);
+	if (rc != 0) {
+		if (rc < 0)
+			resp_db_error(req, req->ctx->db);
+		else
+			resp_problem(req, 404, "not_found", "No such user.");
+		return;
+	}
+	if (id == req->user_id && ((has_role && role != u.role) || (has_disabled && disabled))) {
+		resp_problem(req, 409, "cannot_change_self", "Admins cannot demote or disable their own account.");
+		return;
+	}
+	bool role_changed = has_role && role != u.role, disabled_now = has_disabled && disabled && !u.disabled;
+	/* A disabled account or a changed role ends every session at once: tokens carry the old role.
+	 * Sessions go first: if the database then fails, the user merely signs in again. */
+	if ((role_changed || disabled_now) && session_revoke_user(req->ctx->redis, id, NULL) != 0) {
+		resp_unavailable(req, "session store");
+		return;
+	}
+	if ((role_changed && repo_user_set_role(req->ctx->db, id, role) != 0) ||
+	    (has_disabled && disabled != u.disabled && repo_user_set_disabled(req->ctx->db, id, disabled) != 0)) {
+		resp_db_error(req, req->ctx->db);
+		return;
+	}
+	answer_user(req, id);
+}

@@ -1,0 +1,42 @@
+/* jobs.h: the one way services enqueue a background job (an e-mail) on the Redis stream. */
+#ifndef STORE_JOBS_H
+#define STORE_JOBS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct redis_conn;
+struct json_object;
+
+#define JOBS_STREAM "jobs:email"
+#define JOBS_DEAD_STREAM "jobs:email:dead"
+#define JOBS_VERSION 1
+#define JOBS_ID_LEN 32
+
+/* true for welcome, password_changed, order_placed, order_paid, order_shipped,
+ * order_cancelled, payment_failed, low_stock. */
+bool jobs_type_valid(const char *type);
+
+/*
+ * Builds a version-1 job: {"v","id","type","recipient","data","request_id","created_at"}.
+ * `data` must be an object of string or integer values (borrowed; copied). Returns a new
+ * object (caller owns) with a fresh random id, or NULL when the type, recipient, data or
+ * request id is invalid.
+ */
+struct json_object *jobs_build(const char *type, const char *recipient, struct json_object *data,
+			       const char *request_id);
+
+/*
+ * Validates a job document (as the worker reads it). Returns true when every field is
+ * present with the right type and the type is known; on false, writes why into `why`.
+ */
+bool jobs_valid(struct json_object *job, char *why, size_t whylen);
+
+/*
+ * Builds, validates and XADDs a job onto JOBS_STREAM. Returns 0 and copies the job id into
+ * `id_out` (may be NULL); -1 when the job is invalid or Redis is unreachable.
+ */
+int jobs_enqueue(struct redis_conn *r, const char *type, const char *recipient, struct json_object *data,
+		 const char *request_id, char id_out[JOBS_ID_LEN + 1]);
+
+#endif

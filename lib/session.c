@@ -1,0 +1,177 @@
+/* session.c: Redis-backed sessions with hashed, rotating refresh tokens and reuse detection. */
+#include "session.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "parse.h"
+#include "redis.h"
+
+/* KEYS[1] session, KEYS[2] user set; ARGV uid, role, rt hash, ttl, sid. */
+static const char create_lua[] = "redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'role', ARGV[2], 'rt', ARGV[3]) "
+				 "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
+				 "redis.call('SADD', KEYS[2], ARGV[5]) "
+				 "redis.call('EXPIRE', KEYS[2], ARGV[4]) "
+				 "return 1";
+
+/* KEYS[1] session; ARGV presented hash, new hash, sid, ttl.
+ * Returns {uid, role} when rotated, 0 when unknown, -1 when reused (and revokes). */
+static const char rotate_lua[] = "local s = redis.call('HMGET', KEYS[1], 'uid', 'role', 'rt') "
+				 "if not s[1] then return 0 end "
+				 "if s[3] ~= ARGV[1] then "
+				 "  redis.call('DEL', KEYS[1]) "
+				 "  redis.call('SREM', 'user_sessions:' .. s[1], ARGV[3]) "
+				 "  return -1 "
+				 "end "
+				 "redis.call('HSET', KEYS[1], 'rt', ARGV[2]) "
+				 "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
+				 "redis.call('EXPIRE', 'user_sessions:' .. s[1], ARGV[4]) "
+				 "return {s[1], s[2]}";
+
+/* KEYS[1] session; ARGV sid. */
+static const char revoke_lua[] = "local uid = redis.call('HGET', KEYS[1], 'uid') "
+				 "redis.call('DEL', KEYS[1]) "
+				 "if uid then redis.call('SREM', 'user_sessions:' .. uid, ARGV[1]) end "
+				 "return 1";
+
+/* KEYS[1] user set; ARGV sid to keep ("" for none). */
+static const char revoke_user_lua[] = "local n = 0 "
+				      "for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
+				      "  if sid ~= ARGV[1] then "
+				      "    redis.call('DEL', 'session:' .. sid) "
+				      "    redis.call('SREM', KEYS[1], sid) "
+				      "    n = n + 1 "
+				      "  end "
+				      "end "
+				      "return n";
+
+static void hex_random(char *out, size_t nbytes)
+{
+	unsigned char buf[32];
+	randombytes_buf(buf, nbytes);
+	sodium_bin2hex(out, nbytes * 2 + 1, buf, nbytes);
+}
+
+/* Hex BLAKE2b-256 of the secret part of a refresh token. */
+static void hash_secret(const char *secret, char out[65])
+{
+	unsigned char h[32];
+	crypto_generichash(h, sizeof(h), (const unsigned char *)secret, strlen(secret), NULL, 0);
+	sodium_bin2hex(out, 65, h, sizeof(h));
+}
+
+static bool is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+static const char *role_str(enum role role)
+{
+	return role == ROLE_ADMIN ? "admin" : "customer";
+}
+
+int session_create(struct redis_conn *r, int64_t uid, enum role role, long ttl, char sid[SESSION_SID_LEN + 1],
+		   char refresh[SESSION_REFRESH_LEN + 1])
+{
+	char secret[65], hash[65], skey[64], ukey[48], uids[24], ttls[24];
+	redisReply *rep;
+
+	hex_random(sid, 16);
+	hex_random(secret, 32);
+	snprintf(refresh, SESSION_REFRESH_LEN + 1, "%s.%s", sid, secret);
+	hash_secret(secret, hash);
+	snprintf(skey, sizeof(skey), "session:%s", sid);
+	snprintf(ukey, sizeof(ukey), "user_sessions:%lld", (long long)uid);
+	snprintf(uids, sizeof(uids), "%lld", (long long)uid);
+	snprintf(ttls, sizeof(ttls), "%ld", ttl);
+	rep = redis_cmd(r, "EVAL %s 2 %s %s %s %s %s %s %s", create_lua, skey, ukey, uids, role_str(role), hash, ttls,
+			sid);
+	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
+	if (rep)
+		freeReplyObject(rep);
+	sodium_memzero(secret, sizeof(secret));
+	return ok ? 0 : -1;
+}
+
+int session_get(struct redis_conn *r, const char *sid, struct session_info *out)
+{
+	redisReply *rep = redis_cmd(r, "HMGET session:%s uid role", sid);
+	int rc = -1;
+
+	if (!rep)
+		return -1;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
+		redisReply *u = rep->element[0], *ro = rep->element[1];
+		rc = 1;
+		if (u->type == REDIS_REPLY_STRING && ro->type == REDIS_REPLY_STRING &&
+		    parse_i64(u->str, 1, INT64_MAX, &out->uid)) {
+			out->role = strcmp(ro->str, "admin") == 0 ? ROLE_ADMIN : ROLE_CUSTOMER;
+			rc = 0;
+		}
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+enum session_rotate session_rotate(struct redis_conn *r, const char *refresh, long ttl,
+				   char refresh_out[SESSION_REFRESH_LEN + 1], char sid_out[SESSION_SID_LEN + 1],
+				   struct session_info *out)
+{
+	char sid[SESSION_SID_LEN + 1], secret[65], hash[65], nhash[65], skey[64], ttls[24];
+	enum session_rotate res = SESSION_DOWN;
+	redisReply *rep;
+
+	if (!refresh || strlen(refresh) != SESSION_REFRESH_LEN || refresh[SESSION_SID_LEN] != '.' ||
+	    !is_hex(refresh, SESSION_SID_LEN) || !is_hex(refresh + SESSION_SID_LEN + 1, 64))
+		return SESSION_UNKNOWN;
+	memcpy(sid, refresh, SESSION_SID_LEN);
+	sid[SESSION_SID_LEN] = '\0';
+	hash_secret(refresh + SESSION_SID_LEN + 1, hash);
+	hex_random(secret, 32);
+	hash_secret(secret, nhash);
+	snprintf(skey, sizeof(skey), "session:%s", sid);
+	snprintf(ttls, sizeof(ttls), "%ld", ttl);
+	rep = redis_cmd(r, "EVAL %s 1 %s %s %s %s %s", rotate_lua, skey, hash, nhash, sid, ttls);
+	if (!rep)
+		goto out;
+	if (rep->type == REDIS_REPLY_INTEGER) {
+		res = rep->integer < 0 ? SESSION_REUSED : SESSION_UNKNOWN;
+	} else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+		   rep->element[0]->type == REDIS_REPLY_STRING && rep->element[1]->type == REDIS_REPLY_STRING &&
+		   parse_i64(rep->element[0]->str, 1, INT64_MAX, &out->uid)) {
+		out->role = strcmp(rep->element[1]->str, "admin") == 0 ? ROLE_ADMIN : ROLE_CUSTOMER;
+		snprintf(refresh_out, SESSION_REFRESH_LEN + 1, "%s.%s", sid, secret);
+		memcpy(sid_out, sid, SESSION_SID_LEN + 1);
+		res = SESSION_ROTATED;
+	}
+	freeReplyObject(rep);
+out:
+	sodium_memzero(secret, sizeof(secret));
+	return res;
+}
+
+int session_revoke(struct redis_conn *r, const char *sid)
+{
+	char skey[80];
+	snprintf(skey, sizeof(skey), "session:%s", sid);
+	redisReply *rep = redis_cmd(r, "EVAL %s 1 %s %s", revoke_lua, skey, sid);
+	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? 0 : -1;
+}
+
+int session_revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid)
+{
+	char ukey[48];
+	snprintf(ukey, sizeof(ukey), "user_sessions:%lld", (long long)uid);
+	redisReply *rep = redis_cmd(r, "EVAL %s 1 %s %s", revoke_user_lua, ukey, keep_sid ? keep_sid : "");
+	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? 0 : -1;
+}

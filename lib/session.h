@@ -1,0 +1,52 @@
+/* session.h: sessions in Redis (session:<sid>), their rotating refresh tokens, and revocation. */
+#ifndef STORE_SESSION_H
+#define STORE_SESSION_H
+
+#include <stdint.h>
+
+#include "router.h"
+
+struct redis_conn;
+
+#define SESSION_SID_LEN 32      /* hex of 16 random bytes */
+#define SESSION_REFRESH_LEN 97  /* "<sid>.<64 hex>" */
+
+struct session_info {
+	int64_t uid;
+	enum role role;
+};
+
+/*
+ * Creates a session for `uid` with a new random sid and refresh token, living `ttl`
+ * seconds. Only a hash of the refresh token is stored. Returns 0 and fills `sid` and
+ * `refresh` (NUL-terminated); -1 when Redis is unreachable.
+ */
+int session_create(struct redis_conn *r, int64_t uid, enum role role, long ttl, char sid[SESSION_SID_LEN + 1],
+		   char refresh[SESSION_REFRESH_LEN + 1]);
+
+/* Looks a session up. Returns 0 (found, `out` filled), 1 (no such session) or -1 (Redis down). */
+int session_get(struct redis_conn *r, const char *sid, struct session_info *out);
+
+enum session_rotate {
+	SESSION_ROTATED = 0, /* new refresh token in `refresh_out`, `out` and `sid_out` filled */
+	SESSION_UNKNOWN,     /* malformed token or no such session */
+	SESSION_REUSED,      /* an old token of a live session: the session was revoked */
+	SESSION_DOWN,        /* Redis unreachable */
+};
+
+/*
+ * Exchanges refresh token `refresh` for a new one, atomically (a Lua script): the
+ * presented token stops working; presenting a token that is no longer current
+ * revokes the whole session.
+ */
+enum session_rotate session_rotate(struct redis_conn *r, const char *refresh, long ttl,
+				   char refresh_out[SESSION_REFRESH_LEN + 1], char sid_out[SESSION_SID_LEN + 1],
+				   struct session_info *out);
+
+/* Ends one session. Returns 0 (also when it was already gone) or -1 (Redis down). */
+int session_revoke(struct redis_conn *r, const char *sid);
+
+/* Ends every session of `uid` except `keep_sid` (may be NULL). Returns 0 or -1 (Redis down). */
+int session_revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid);
+
+#endif

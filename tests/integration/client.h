@@ -1,0 +1,48 @@
+/* client.h: a small libcurl + json-c HTTP client for the integration tests, pointed at the stack by env. */
+#ifndef STORE_TEST_CLIENT_H
+#define STORE_TEST_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct json_object;
+
+struct http_resp {
+	long status;
+	char *body;               /* NUL-terminated, owned */
+	size_t len;
+	struct json_object *json; /* parsed body when it is JSON, else NULL; owned */
+	char *headers;            /* raw header block, owned */
+	size_t headers_len;
+};
+
+/* Returns the value of env `name`; fails the running test when it is unset (never skips). */
+const char *test_env(const char *name);
+
+/*
+ * Sends `method` to `base` + `path` with `body` (may be NULL; sent as application/json
+ * unless a Content-Type is among `headers`), extra `headers` ("Name: value", NULL-terminated
+ * list, may be NULL). Fills `out` (free with http_resp_free). Fails the test when the
+ * server cannot be reached.
+ */
+void http_send(const char *base, const char *method, const char *path, const char *body, size_t body_len,
+	       const char *const *headers, struct http_resp *out);
+
+/* http_send to the public gateway (STORE_TEST_URL) with an optional bearer token. */
+void api(const char *method, const char *path, const char *body, const char *token, struct http_resp *out);
+
+/* Returns the value of response header `name` (case-insensitive) in a static buffer, or NULL. */
+const char *http_header(const struct http_resp *r, const char *name);
+
+/* Returns the string member `key` of the JSON body, or NULL. Borrowed. */
+const char *json_str(const struct http_resp *r, const char *key);
+
+/* Returns the integer member `key` of the JSON body, or -1 when absent. */
+long long json_int(const struct http_resp *r, const char *key);
+
+/* Asserts that `r` is an RFC 9457 problem with `status` and `code`, carrying a request_id. */
+void assert_problem(const struct http_resp *r, long status, const char *code);
+
+void http_resp_free(struct http_resp *r);
+
+#endif

@@ -1,0 +1,156 @@
+/* test_gateway.c: the gateway and the shared HTTP conventions, driven through NGINX. */
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+
+Test(gateway, health_answers_ok_json)
+{
+	struct http_resp r;
+	api("GET", "/api/v1/users/health", NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(http_header(&r, "Content-Type"), "application/json; charset=utf-8");
+	cr_assert_str_eq(json_str(&r, "status"), "ok");
+	const char *rid = http_header(&r, "X-Request-Id");
+	cr_assert(rid && strlen(rid) >= 16, "X-Request-Id missing");
+	http_resp_free(&r);
+}
+
+Test(gateway, server_header_has_no_version)
+{
+	struct http_resp r;
+	api("GET", "/api/v1/users/health", NULL, NULL, &r);
+	const char *server = http_header(&r, "Server");
+	cr_assert(!server || !strchr(server, '/'), "Server header leaks a version: %s", server);
+	http_resp_free(&r);
+}
+
+Test(gateway, unknown_route_is_404_problem)
+{
+	struct http_resp r;
+	api("GET", "/api/v1/nothing-here", NULL, NULL, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api("GET", "/", NULL, NULL, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	/* Routed to the service, unknown there: the service's own 404. */
+	api("GET", "/api/v1/users/health/extra", NULL, NULL, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+}
+
+Test(gateway, wrong_method_is_405_with_allow)
+{
+	struct http_resp r;
+	api("DELETE", "/api/v1/users/health", NULL, NULL, &r);
+	assert_problem(&r, 405, "method_not_allowed");
+	cr_assert_str_eq(http_header(&r, "Allow"), "GET");
+	http_resp_free(&r);
+}
+
+Test(gateway, two_megabyte_body_is_413_problem)
+{
+	size_t n = 2u << 20;
+	char *big = malloc(n + 1);
+	struct http_resp r;
+
+	cr_assert_not_null(big);
+	memset(big, 'a', n);
+	big[0] = '"';
+	big[n - 1] = '"';
+	big[n] = '\0';
+	http_send(test_env("STORE_TEST_URL"), "POST", "/api/v1/auth/register", big, n, NULL, &r);
+	free(big);
+	assert_problem(&r, 413, NULL);
+	http_resp_free(&r);
+}
+
+Test(gateway, malformed_json_is_400)
+{
+	static const char *const bodies[] = {"{", "{\"email\":}", "[1,2]", "\"str\"", "{}{}", "{\"a\":1} x",
+					     "{\"email\":\"a\xff\"}", "nul"};
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct http_resp r;
+		api("POST", "/api/v1/auth/register", bodies[i], NULL, &r);
+		assert_problem(&r, 400, "malformed_json");
+		http_resp_free(&r);
+	}
+}
+
+Test(gateway, deep_json_is_400)
+{
+	char body[256] = "{\"a\":";
+	for (int i = 0; i < 40; i++)
+		strcat(body, "[");
+	struct http_resp r;
+	api("POST", "/api/v1/auth/register", body, NULL, &r);
+	assert_problem(&r, 400, "malformed_json");
+	http_resp_free(&r);
+}
+
+Test(gateway, not_json_is_415)
+{
+	const char *hdrs[] = {"Content-Type: text/plain", NULL};
+	struct http_resp r;
+	http_send(test_env("STORE_TEST_URL"), "POST", "/api/v1/auth/register", "{}", 2, hdrs, &r);
+	assert_problem(&r, 415, "unsupported_media_type");
+	http_resp_free(&r);
+}
+
+Test(gateway, unknown_json_field_is_422)
+{
+	struct http_resp r;
+	api("POST", "/api/v1/auth/register",
+	    "{\"email\":\"gw-unknown@example.com\",\"password\":\"a long passphrase 1\",\"name\":\"X\",\"role\":\"admin\"}",
+	    NULL, &r);
+	assert_problem(&r, 422, "validation_failed");
+	struct json_object *errs, *e, *field;
+	cr_assert(json_object_object_get_ex(r.json, "errors", &errs));
+	cr_assert_eq(json_object_array_length(errs), 1);
+	e = json_object_array_get_idx(errs, 0);
+	cr_assert(json_object_object_get_ex(e, "field", &field));
+	cr_assert_str_eq(json_object_get_string(field), "role");
+	http_resp_free(&r);
+}
+
+Test(gateway, bad_query_string_is_400)
+{
+	struct http_resp r;
+	api("GET", "/api/v1/users/health?x=%zz", NULL, NULL, &r);
+	assert_problem(&r, 400, "bad_query");
+	http_resp_free(&r);
+}
+
+Test(gateway, internal_paths_are_404_on_public_listener)
+{
+	static const char *const paths[] = {"/internal/user/health", "/internal/", "/internal/product/products?ids=1",
+					    "/api/v1/../internal/user/health"};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct http_resp r;
+		api("GET", paths[i], NULL, NULL, &r);
+		cr_assert_eq(r.status, 404, "%s: %ld", paths[i], r.status);
+		assert_problem(&r, 404, NULL);
+		http_resp_free(&r);
+	}
+}
+
+Test(gateway, internal_listener_does_not_serve_public_api)
+{
+	struct http_resp r;
+	http_send(test_env("STORE_TEST_INTERNAL_URL"), "GET", "/api/v1/users/health", NULL, 0, NULL, &r);
+	assert_problem(&r, 404, NULL);
+	http_resp_free(&r);
+}
+
+Test(gateway, request_id_echoed_in_problem)
+{
+	struct http_resp r;
+	api("GET", "/api/v1/nothing-here", NULL, NULL, &r);
+	const char *hdr = http_header(&r, "X-Request-Id");
+	cr_assert_not_null(hdr);
+	cr_assert_str_eq(json_str(&r, "request_id"), hdr);
+	http_resp_free(&r);
+}
