@@ -164,3 +164,90 @@ void http_resp_free(struct http_resp *r)
 		json_object_put(r->json);
 	memset(r, 0, sizeof(*r));
 }
+
+#include <hiredis/hiredis.h>
+#include <time.h>
+#include <unistd.h>
+
+void unique_email(char *buf, size_t len, const char *tag)
+{
+	static int n;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, len, "%s-%d-%ld%09ld-%d@example.com", tag, (int)getpid(), (long)ts.tv_sec, ts.tv_nsec, ++n);
+}
+
+long long register_user(const char *email, const char *password, const char *name)
+{
+	struct json_object *o = json_object_new_object();
+	struct http_resp r;
+
+	json_object_object_add(o, "email", json_object_new_string(email));
+	json_object_object_add(o, "password", json_object_new_string(password));
+	json_object_object_add(o, "name", json_object_new_string(name));
+	api("POST", "/api/v1/auth/register", json_object_to_json_string(o), NULL, &r);
+	json_object_put(o);
+	cr_assert_eq(r.status, 201, "register %s: %ld %s", email, r.status, r.body);
+	long long id = json_int(&r, "id");
+	http_resp_free(&r);
+	return id;
+}
+
+void login_user(const char *email, const char *password, char **access, char **refresh)
+{
+	struct json_object *o = json_object_new_object();
+	struct http_resp r;
+
+	json_object_object_add(o, "email", json_object_new_string(email));
+	json_object_object_add(o, "password", json_object_new_string(password));
+	api("POST", "/api/v1/auth/login", json_object_to_json_string(o), NULL, &r);
+	json_object_put(o);
+	cr_assert_eq(r.status, 200, "login %s: %ld %s", email, r.status, r.body);
+	cr_assert_not_null(json_str(&r, "access_token"));
+	cr_assert_not_null(json_str(&r, "refresh_token"));
+	if (access)
+		*access = strdup(json_str(&r, "access_token"));
+	if (refresh)
+		*refresh = strdup(json_str(&r, "refresh_token"));
+	http_resp_free(&r);
+}
+
+void make_admin(const char *email, const char *password)
+{
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "STORE_VAR='%s' '%s' create-admin '%s' >/dev/null", test_env("STORE_TEST_VAR"),
+		 test_env("STORE_TEST_STORE"), email);
+	FILE *p = popen(cmd, "w");
+	cr_assert_not_null(p);
+	fprintf(p, "%s\n", password);
+	cr_assert_eq(pclose(p), 0, "create-admin %s failed", email);
+}
+
+char *admin_token(void)
+{
+	char email[128], *access = NULL;
+	unique_email(email, sizeof(email), "admin");
+	make_admin(email, TEST_PASSWORD);
+	login_user(email, TEST_PASSWORD, &access, NULL);
+	return access;
+}
+
+char *customer_token(long long *id)
+{
+	char email[128], *access = NULL;
+	unique_email(email, sizeof(email), "cust");
+	long long uid = register_user(email, TEST_PASSWORD, "Customer");
+	if (id)
+		*id = uid;
+	login_user(email, TEST_PASSWORD, &access, NULL);
+	return access;
+}
+
+struct redisContext *test_redis(void)
+{
+	struct timeval tv = {2, 0};
+	redisContext *c = redisConnectWithTimeout(test_env("STORE_TEST_REDIS_HOST"),
+						  atoi(test_env("STORE_TEST_REDIS_PORT")), tv);
+	cr_assert(c && !c->err, "cannot reach the test Redis");
+	return c;
+}

@@ -46,3 +46,28 @@ void assert_problem(const struct http_resp *r, long status, const char *code);
 void http_resp_free(struct http_resp *r);
 
 #endif
+
+/* --- accounts ------------------------------------------------------------- */
+
+#define TEST_PASSWORD "correct horse battery 42"
+
+/* Writes a fresh address "<tag>-<pid>-<time>-<n>@example.com" into `buf`. */
+void unique_email(char *buf, size_t len, const char *tag);
+
+/* Registers an account (asserts 201) and returns its id. */
+long long register_user(const char *email, const char *password, const char *name);
+
+/* Signs in (asserts 200); *access and *refresh are malloc'd (caller frees; either may be NULL). */
+void login_user(const char *email, const char *password, char **access, char **refresh);
+
+/* Creates (or promotes) `email` as admin with `password` through `scripts/store create-admin`. */
+void make_admin(const char *email, const char *password);
+
+/* A new admin account, signed in; returns its access token (caller frees). */
+char *admin_token(void);
+
+/* A new customer account, signed in; returns its access token (caller frees) and id. */
+char *customer_token(long long *id);
+
+/* A hiredis connection to the test stack's Redis (caller frees with redisFree). */
+struct redisContext *test_redis(void);

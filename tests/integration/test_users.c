@@ -1,0 +1,236 @@
+/* test_users.c: /users/me and the admin's user routes, through NGINX. */
+#include <criterion/criterion.h>
+#include <hiredis/hiredis.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+
+Test(users, me_patch_name)
+{
+	char *t = customer_token(NULL);
+	struct http_resp r;
+	api("PATCH", "/api/v1/users/me", "{\"name\":\"Zoë Ünïcode\"}", t, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "name"), "Zoë Ünïcode");
+	http_resp_free(&r);
+	api("GET", "/api/v1/users/me", NULL, t, &r);
+	cr_assert_str_eq(json_str(&r, "name"), "Zoë Ünïcode");
+	http_resp_free(&r);
+	free(t);
+}
+
+Test(users, me_patch_rejects_what_a_client_may_not_set)
+{
+	static const char *const bodies[] = {"{\"role\":\"admin\"}",
+					     "{\"disabled\":false}",
+					     "{\"id\":1}",
+					     "{\"email\":\"new@example.com\"}",
+					     "{\"password_hash\":\"x\"}",
+					     "{}",
+					     "{\"name\":\"\"}",
+					     "{\"name\":12}",
+					     "{\"new_password\":\"a fine new passphrase\"}",
+					     "{\"current_password\":\"x\"}"};
+	char *t = customer_token(NULL);
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		struct http_resp r;
+		api("PATCH", "/api/v1/users/me", bodies[i], t, &r);
+		assert_problem(&r, 422, "validation_failed");
+		http_resp_free(&r);
+	}
+	struct http_resp r;
+	api("GET", "/api/v1/users/me", NULL, t, &r);
+	cr_assert_str_eq(json_str(&r, "role"), "customer");
+	cr_assert_str_eq(json_str(&r, "name"), "Customer");
+	http_resp_free(&r);
+	free(t);
+}
+
+Test(users, password_change_revokes_other_sessions_and_mails)
+{
+	char email[128], *keep, *other, body[256];
+	struct http_resp r;
+	unique_email(email, sizeof(email), "pwchange");
+	register_user(email, TEST_PASSWORD, "X");
+	login_user(email, TEST_PASSWORD, &keep, NULL);
+	login_user(email, TEST_PASSWORD, &other, NULL);
+
+	api("PATCH", "/api/v1/users/me",
+	    "{\"current_password\":\"wrong wrong wrong\",\"new_password\":\"a brand new passphrase\"}", keep, &r);
+	assert_problem(&r, 422, "validation_failed");
+	cr_assert_not_null(strstr(r.body, "current_password"));
+	http_resp_free(&r);
+	snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"password1234\"}", TEST_PASSWORD);
+	api("PATCH", "/api/v1/users/me", body, keep, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+
+	snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"a brand new passphrase\"}",
+		 TEST_PASSWORD);
+	api("PATCH", "/api/v1/users/me", body, keep, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+
+	api("GET", "/api/v1/users/me", NULL, keep, &r);
+	cr_assert_eq(r.status, 200, "the session that changed the password stays");
+	http_resp_free(&r);
+	api("GET", "/api/v1/users/me", NULL, other, &r);
+	assert_problem(&r, 401, "session_revoked");
+	http_resp_free(&r);
+	login_user(email, "a brand new passphrase", NULL, NULL);
+	api("POST", "/api/v1/auth/login", NULL, NULL, &r);
+	http_resp_free(&r);
+
+	redisContext *c = test_redis();
+	redisReply *rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 500");
+	bool found = false;
+	for (size_t i = 0; rep && i < rep->elements; i++) {
+		const char *doc = rep->element[i]->element[1]->element[1]->str;
+		if (strstr(doc, email) && strstr(doc, "\"type\":\"password_changed\""))
+			found = true;
+	}
+	cr_assert(found, "no password_changed job for %s", email);
+	freeReplyObject(rep);
+	redisFree(c);
+	free(keep);
+	free(other);
+}
+
+Test(users, customer_cannot_use_admin_routes)
+{
+	long long me;
+	char *t = customer_token(&me), path[64];
+	struct http_resp r;
+
+	api("GET", "/api/v1/users", NULL, t, &r);
+	assert_problem(&r, 403, "forbidden");
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/users/%lld", me - 1 > 0 ? me - 1 : me + 1);
+	api("GET", path, NULL, t, &r);
+	assert_problem(&r, 403, "forbidden");
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/users/%lld", me);
+	api("PATCH", path, "{\"role\":\"admin\"}", t, &r);
+	assert_problem(&r, 403, "forbidden");
+	http_resp_free(&r);
+	api("GET", "/api/v1/users/me", NULL, t, &r);
+	cr_assert_str_eq(json_str(&r, "role"), "customer");
+	http_resp_free(&r);
+	api("GET", "/api/v1/users", NULL, NULL, &r);
+	assert_problem(&r, 401, "unauthenticated");
+	http_resp_free(&r);
+	free(t);
+}
+
+Test(users, admin_lists_searches_and_pages)
+{
+	char *admin = admin_token(), prefix[64], email[128], path[256];
+	struct http_resp r;
+	snprintf(prefix, sizeof(prefix), "page%d-", (int)getpid());
+	for (int i = 0; i < 3; i++) {
+		snprintf(email, sizeof(email), "%s%d@example.com", prefix, i);
+		register_user(email, TEST_PASSWORD, "P");
+	}
+	snprintf(path, sizeof(path), "/api/v1/users?email=%s&limit=2", prefix);
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_int(&r, "total"), 3);
+	cr_assert_eq(json_int(&r, "limit"), 2);
+	cr_assert_eq(json_int(&r, "offset"), 0);
+	cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 2);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/users?email=%s&limit=2&offset=2", prefix);
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 1);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/users?email=%s&offset=50", prefix);
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 0);
+	http_resp_free(&r);
+	/* LIKE wildcards in the prefix match literally. */
+	api("GET", "/api/v1/users?email=%25", NULL, admin, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(json_int(&r, "total"), 0, "%s", r.body);
+	http_resp_free(&r);
+
+	static const char *const bad[] = {"?limit=0", "?limit=101", "?limit=-1", "?limit=abc", "?offset=-1",
+					  "?limit=1e2", "?sort=name", "?limit=1&limit=2"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "/api/v1/users%s", bad[i]);
+		api("GET", path, NULL, admin, &r);
+		assert_problem(&r, 422, "validation_failed");
+		http_resp_free(&r);
+	}
+	free(admin);
+}
+
+Test(users, admin_reads_and_changes_a_user)
+{
+	char *admin = admin_token(), path[64];
+	long long id;
+	char *cust = customer_token(&id);
+	struct http_resp r;
+
+	snprintf(path, sizeof(path), "/api/v1/users/%lld", id);
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_int(&r, "id"), id);
+	http_resp_free(&r);
+
+	static const char *const bad[] = {"{\"role\":\"root\"}", "{\"disabled\":\"yes\"}", "{\"name\":\"x\"}", "{}",
+					  "{\"role\":null}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		api("PATCH", path, bad[i], admin, &r);
+		assert_problem(&r, 422, "validation_failed");
+		http_resp_free(&r);
+	}
+	/* Promotion ends the user's sessions (their tokens carried the old role). */
+	api("PATCH", path, "{\"role\":\"admin\"}", admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "role"), "admin");
+	http_resp_free(&r);
+	api("GET", "/api/v1/users/me", NULL, cust, &r);
+	assert_problem(&r, 401, "session_revoked");
+	http_resp_free(&r);
+
+	api("GET", "/api/v1/users/999999999999", NULL, admin, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api("PATCH", "/api/v1/users/999999999999", "{\"disabled\":true}", admin, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api("GET", "/api/v1/users/abc", NULL, admin, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api("GET", "/api/v1/users/99999999999999999999999", NULL, admin, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	free(admin);
+	free(cust);
+}
+
+Test(users, admin_cannot_demote_or_disable_self)
+{
+	char *admin = admin_token();
+	struct http_resp r;
+	api("GET", "/api/v1/users/me", NULL, admin, &r);
+	long long me = json_int(&r, "id");
+	http_resp_free(&r);
+	char path[64];
+	snprintf(path, sizeof(path), "/api/v1/users/%lld", me);
+	api("PATCH", path, "{\"role\":\"customer\"}", admin, &r);
+	assert_problem(&r, 409, "cannot_change_self");
+	http_resp_free(&r);
+	api("PATCH", path, "{\"disabled\":true}", admin, &r);
+	assert_problem(&r, 409, "cannot_change_self");
+	http_resp_free(&r);
+	api("GET", "/api/v1/users/me", NULL, admin, &r);
+	cr_assert_str_eq(json_str(&r, "role"), "admin");
+	http_resp_free(&r);
+	free(admin);
+}
