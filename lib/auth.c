@@ -177,3 +177,12 @@ int auth_require(struct request *req, enum role need)
 	}
 	return 0;
 }
+
+int auth_optional(struct request *req)
+{
+	req->role = ROLE_PUBLIC;
+	req->user_id = 0;
+	if (!req_header(req, "Authorization"))
+		return 0;
+	return auth_require(req, ROLE_CUSTOMER);
+}

@@ -57,4 +57,11 @@ enum auth_result auth_token_verify(const struct store_config *cfg, const char *t
  */
 int auth_require(struct request *req, enum role need);
 
+/*
+ * For public routes that show more to staff: without an Authorization header the
+ * caller is anonymous (returns 0, req->role ROLE_PUBLIC); with one, it must be
+ * valid (as auth_require with ROLE_CUSTOMER) or the 401/503 is written and -1 returned.
+ */
+int auth_optional(struct request *req);
+
 #endif

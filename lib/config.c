@@ -131,7 +131,9 @@ int config_load(struct store_config *cfg, unsigned need, char *err, size_t errle
 		if (set_one(cfg, v, val, err, errlen) != 0)
 			goto fail;
 	}
-	if ((need & CONFIG_NEED_LISTEN) && !getenv("STORE_LISTEN") && !getenv("LISTEN_FDS")) {
+	const char *store_listen = getenv("STORE_LISTEN"), *fds = getenv("LISTEN_FDS");
+	/* Empty counts as unset here too, as in the loop above. */
+	if ((need & CONFIG_NEED_LISTEN) && !(store_listen && *store_listen) && !(fds && *fds)) {
 		snprintf(err, errlen, "STORE_LISTEN is required but not set");
 		goto fail;
 	}

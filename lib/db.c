@@ -60,6 +60,9 @@ enum db_err db_err_from_errno(unsigned int e)
 	case ER_LOCK_DEADLOCK:
 	case ER_LOCK_WAIT_TIMEOUT:
 		return DB_DEADLOCK;
+	case ER_ROW_IS_REFERENCED_2:
+	case ER_NO_REFERENCED_ROW_2:
+		return DB_FOREIGN_KEY;
 	case CR_SERVER_GONE_ERROR:
 	case CR_SERVER_LOST:
 	case CR_CONN_HOST_ERROR:
@@ -81,6 +84,7 @@ int db_err_status(enum db_err err)
 {
 	switch (err) {
 	case DB_DUPLICATE:
+	case DB_FOREIGN_KEY:
 		return 409;
 	case DB_GONE:
 	case DB_DEADLOCK:

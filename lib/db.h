@@ -13,6 +13,7 @@ enum db_err {
 	DB_OK = 0,
 	DB_DUPLICATE, /* duplicate key (1062): the caller answers 409 */
 	DB_DEADLOCK,  /* deadlock or lock wait timeout (1213, 1205) */
+	DB_FOREIGN_KEY, /* a row still referenced (1451) or a reference to no row (1452) */
 	DB_GONE,      /* no connection or lost it: the caller answers 503 */
 	DB_ERROR,     /* anything else: the caller answers 500 */
 };
@@ -96,7 +97,7 @@ int db_tx(struct db_conn *db, int (*fn)(struct db_conn *db, void *arg), void *ar
 /* Maps a MariaDB error number to enum db_err (exposed for tests). */
 enum db_err db_err_from_errno(unsigned int mysql_errno);
 
-/* The HTTP status for db->err: 409, 503 or 500. */
+/* The HTTP status for db->err: 409 (duplicate, still referenced), 503 or 500. */
 int db_err_status(enum db_err err);
 
 #endif

@@ -2,6 +2,7 @@
 #include "field.h"
 
 #include <json-c/json.h>
+#include <math.h>
 #include <string.h>
 
 #include "parse.h"
@@ -110,6 +111,31 @@ enum field_result field_i64(struct json_object *obj, const char *key, bool requi
 		return FIELD_INVALID;
 	}
 	*out = i;
+	return FIELD_OK;
+}
+
+enum field_result field_number(struct json_object *obj, const char *key, bool required, double min, double max,
+			       double *out, struct field_errors *errs)
+{
+	struct json_object *v = lookup(obj, key, required, errs);
+
+	if (!v) {
+		if (field_is_null(obj, key)) {
+			problem_add(errs, key, "must be a number");
+			return FIELD_INVALID;
+		}
+		return FIELD_ABSENT;
+	}
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)) {
+		problem_add(errs, key, "must be a number");
+		return FIELD_INVALID;
+	}
+	double d = json_object_get_double(v);
+	if (!isfinite(d) || d < min || d > max) {
+		problem_add(errs, key, "must be a number from %g to %g", min, max);
+		return FIELD_INVALID;
+	}
+	*out = d;
 	return FIELD_OK;
 }
 

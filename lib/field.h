@@ -31,6 +31,10 @@ enum field_result field_string(struct json_object *obj, const char *key, bool re
 enum field_result field_i64(struct json_object *obj, const char *key, bool required, int64_t min, int64_t max,
 			    int64_t *out, struct field_errors *errs);
 
+/* A JSON number (integer or decimal, finite) in [min, max]. */
+enum field_result field_number(struct json_object *obj, const char *key, bool required, double min, double max,
+			       double *out, struct field_errors *errs);
+
 /* A JSON boolean. */
 enum field_result field_bool(struct json_object *obj, const char *key, bool required, bool *out,
 			     struct field_errors *errs);

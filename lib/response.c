@@ -64,6 +64,11 @@ void resp_json(struct request *req, int status, struct json_object *body)
 	write_response(req, status, "application/json; charset=utf-8", s, len);
 }
 
+void resp_json_raw(struct request *req, int status, const char *body, size_t len)
+{
+	write_response(req, status, "application/json; charset=utf-8", body, len);
+}
+
 void resp_empty(struct request *req, int status)
 {
 	write_response(req, status, NULL, NULL, 0);

@@ -14,6 +14,9 @@ void resp_header(struct request *req, const char *name, const char *value);
 /* Writes `status` with `body` as application/json. Does not take ownership of `body`. */
 void resp_json(struct request *req, int status, struct json_object *body);
 
+/* Writes `status` with `body` (len bytes of JSON text, borrowed) as application/json. */
+void resp_json_raw(struct request *req, int status, const char *body, size_t len);
+
 /* Writes `status` with no body (204, 304). */
 void resp_empty(struct request *req, int status);
 

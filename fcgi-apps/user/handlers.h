@@ -6,7 +6,6 @@ struct request;
 struct user;
 struct json_object;
 
-void health_get(struct request *req);
 
 void auth_register(struct request *req);
 void auth_login(struct request *req);

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "db.h"
 #include "handlers.h"
+#include "health.h"
 #include "password.h"
 #include "repo.h"
 #include "router.h"

@@ -1,8 +1,9 @@
-/* health.c: GET /api/v1/users/health: 200 when the database and Redis answer, 503 otherwise. */
+/* health.c: GET .../health for every service: 200 when its database and Redis answer, 503 otherwise. */
+#include "health.h"
+
 #include <json-c/json.h>
 
 #include "db.h"
-#include "handlers.h"
 #include "log.h"
 #include "redis.h"
 #include "request.h"
@@ -13,7 +14,7 @@ void health_get(struct request *req)
 {
 	struct ctx *ctx = req->ctx;
 
-	if (db_ping(ctx->db) != 0) {
+	if (ctx->db && db_ping(ctx->db) != 0) {
 		log_msg(LOG_WARN, req->request_id, "health: database: %s", ctx->db->errstr);
 		resp_unavailable(req, "database");
 		return;

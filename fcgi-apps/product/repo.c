@@ -1,0 +1,270 @@
+/* repo.c: prepared SQL for categories and products. */
+#include "repo.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+
+#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
+#define PRODUCT_COLS                                                                                           \
+	"p.id, p.sku, p.name, p.slug, p.description, p.price, p.currency, p.category_id, p.status, p.images, "  \
+	"p.attributes, p.rating_avg, p.rating_count, " TS("p.created_at") ", " TS("p.updated_at")
+
+static const char sql_cat_all[] = "SELECT id, name, slug, parent_id, " TS("created_at") ", " TS("updated_at")
+				  " FROM categories ORDER BY name, id";
+static const char sql_cat_all_lock[] = "SELECT id, name, slug, parent_id, " TS("created_at") ", " TS("updated_at")
+				       " FROM categories ORDER BY name, id FOR UPDATE";
+static const char sql_cat_insert[] = "INSERT INTO categories (name, slug, parent_id) VALUES (?, ?, ?)";
+static const char sql_cat_update[] = "UPDATE categories SET name = ?, slug = ?, parent_id = ? WHERE id = ?";
+static const char sql_cat_delete[] = "DELETE FROM categories WHERE id = ?";
+
+static const char sql_insert[] = "INSERT INTO products (sku, name, slug, description, price, currency, category_id, "
+				 "status, images, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char sql_update[] = "UPDATE products SET sku = ?, name = ?, slug = ?, description = ?, price = ?, "
+				 "currency = ?, category_id = ?, status = ?, images = ?, attributes = ? WHERE id = ?";
+static const char sql_get[] = "SELECT " PRODUCT_COLS " FROM products p WHERE p.id = ?";
+static const char sql_get_lock[] = "SELECT " PRODUCT_COLS " FROM products p WHERE p.id = ? FOR UPDATE";
+static const char sql_by_slug[] = "SELECT " PRODUCT_COLS " FROM products p WHERE p.slug = ?";
+static const char sql_archive[] = "UPDATE products SET status = 'archived' WHERE id = ?";
+static const char sql_rating[] = "UPDATE products SET rating_avg = ?, rating_count = ? WHERE id = ?";
+static const char sql_brief[] =
+	"SELECT p.id, p.name, p.price, p.currency, p.status FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED "
+	"PATH '$')) AS j JOIN products p ON p.id = j.id ORDER BY p.id";
+
+/* The filters of GET /products; parameters in list_params() order. The category filter takes
+ * the whole subtree through a recursive CTE; "? = 0 OR" folds away at execution (MariaDB
+ * optimises a prepared statement with its parameter values each time). */
+#define LIST_WHERE                                                                                             \
+	" WHERE (? = 0 OR p.category_id IN (WITH RECURSIVE sub (id) AS (SELECT id FROM categories WHERE id = ? " \
+	"UNION ALL SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) SELECT id FROM sub))"       \
+	" AND (? < 0 OR p.price >= ?) AND (? < 0 OR p.price <= ?)"                                             \
+	" AND (? = '' OR MATCH (p.name, p.description) AGAINST (? IN NATURAL LANGUAGE MODE))"                  \
+	" AND (? = '' OR p.status = ?)"
+#define LIST_SQL(order) "SELECT " PRODUCT_COLS " FROM products p" LIST_WHERE " ORDER BY " order " LIMIT ? OFFSET ?"
+
+static const char *const sql_list[] = {
+	[SORT_CREATED_DESC] = LIST_SQL("p.created_at DESC, p.id DESC"),
+	[SORT_PRICE] = LIST_SQL("p.price, p.id"),
+	[SORT_PRICE_DESC] = LIST_SQL("p.price DESC, p.id DESC"),
+	[SORT_NAME] = LIST_SQL("p.name, p.id"),
+	[SORT_RATING_DESC] = LIST_SQL("p.rating_avg DESC, p.rating_count DESC, p.id DESC"),
+};
+static const char sql_count[] = "SELECT COUNT(*) FROM products p" LIST_WHERE;
+
+static struct db_val opt_id(int64_t id)
+{
+	return id > 0 ? db_i64(id) : db_null();
+}
+
+int repo_categories_all(struct db_conn *db, bool lock, struct db_rows **out)
+{
+	return db_query(db, lock ? sql_cat_all_lock : sql_cat_all, NULL, 0, out);
+}
+
+int repo_category_insert(struct db_conn *db, const char *name, const char *slug, int64_t parent_id, int64_t *id)
+{
+	struct db_val p[] = {db_str(name), db_str(slug), opt_id(parent_id)};
+	struct db_exec_result res;
+	if (db_exec(db, sql_cat_insert, p, 3, &res) != 0)
+		return -1;
+	*id = (int64_t)res.insert_id;
+	return 0;
+}
+
+int repo_category_update(struct db_conn *db, int64_t id, const char *name, const char *slug, int64_t parent_id)
+{
+	struct db_val p[] = {db_str(name), db_str(slug), opt_id(parent_id), db_i64(id)};
+	return db_exec(db, sql_cat_update, p, 4, NULL);
+}
+
+static int exec_found(struct db_conn *db, const char *sql, const struct db_val *p, size_t n, int *found)
+{
+	struct db_exec_result res;
+	if (db_exec(db, sql, p, n, &res) != 0)
+		return -1;
+	*found = res.affected > 0;
+	return 0;
+}
+
+int repo_category_delete(struct db_conn *db, int64_t id, int *deleted)
+{
+	struct db_val p[] = {db_i64(id)};
+	return exec_found(db, sql_cat_delete, p, 1, deleted);
+}
+
+static void product_params(const struct product_in *in, struct db_val *p)
+{
+	p[0] = db_str(in->sku);
+	p[1] = db_str(in->name);
+	p[2] = db_str(in->slug);
+	p[3] = db_str(in->description);
+	p[4] = db_i64(in->price);
+	p[5] = db_str(in->currency);
+	p[6] = opt_id(in->category_id);
+	p[7] = db_str(in->status);
+	p[8] = db_str(in->images);
+	p[9] = db_str(in->attributes);
+}
+
+int repo_product_insert(struct db_conn *db, const struct product_in *in, int64_t *id)
+{
+	struct db_val p[10];
+	struct db_exec_result res;
+	product_params(in, p);
+	if (db_exec(db, sql_insert, p, 10, &res) != 0)
+		return -1;
+	*id = (int64_t)res.insert_id;
+	return 0;
+}
+
+int repo_product_update(struct db_conn *db, int64_t id, const struct product_in *in)
+{
+	struct db_val p[11];
+	product_params(in, p);
+	p[10] = db_i64(id);
+	return db_exec(db, sql_update, p, 11, NULL);
+}
+
+/* A JSON column parsed back into a value; `fallback` when the text is somehow not JSON. */
+static struct json_object *json_cell(const char *s, json_type want)
+{
+	struct json_object *o = s ? json_tokener_parse(s) : NULL;
+	if (!o || !json_object_is_type(o, want)) {
+		json_object_put(o);
+		return want == json_type_array ? json_object_new_array() : json_object_new_object();
+	}
+	return o;
+}
+
+static struct json_object *product_json(const struct db_rows *r, size_t i)
+{
+	struct json_object *o = json_object_new_object();
+	int64_t cat = db_cell_i64(r, i, 7, 0);
+
+	json_object_object_add(o, "id", json_object_new_int64(db_cell_i64(r, i, 0, 0)));
+	json_object_object_add(o, "sku", json_object_new_string(db_cell(r, i, 1)));
+	json_object_object_add(o, "name", json_object_new_string(db_cell(r, i, 2)));
+	json_object_object_add(o, "slug", json_object_new_string(db_cell(r, i, 3)));
+	json_object_object_add(o, "description", json_object_new_string(db_cell(r, i, 4)));
+	json_object_object_add(o, "price", json_object_new_int64(db_cell_i64(r, i, 5, 0)));
+	json_object_object_add(o, "currency", json_object_new_string(db_cell(r, i, 6)));
+	json_object_object_add(o, "category_id", cat ? json_object_new_int64(cat) : NULL);
+	json_object_object_add(o, "status", json_object_new_string(db_cell(r, i, 8)));
+	json_object_object_add(o, "images", json_cell(db_cell(r, i, 9), json_type_array));
+	json_object_object_add(o, "attributes", json_cell(db_cell(r, i, 10), json_type_object));
+	/* DECIMAL(3,2) text kept exact: "4.25" is sent as the JSON number 4.25. */
+	const char *avg = db_cell(r, i, 11);
+	json_object_object_add(o, "rating_avg", json_object_new_double_s(avg ? atof(avg) : 0, avg ? avg : "0"));
+	json_object_object_add(o, "rating_count", json_object_new_int64(db_cell_i64(r, i, 12, 0)));
+	json_object_object_add(o, "created_at", json_object_new_string(db_cell(r, i, 13)));
+	json_object_object_add(o, "updated_at", json_object_new_string(db_cell(r, i, 14)));
+	return o;
+}
+
+static int get_one(struct db_conn *db, const char *sql, struct db_val key, struct json_object **out)
+{
+	struct db_rows *r;
+	*out = NULL;
+	if (db_query(db, sql, &key, 1, &r) != 0)
+		return -1;
+	int rc = r->nrows ? 0 : 1;
+	if (r->nrows)
+		*out = product_json(r, 0);
+	db_rows_free(r);
+	return rc;
+}
+
+int repo_product_get(struct db_conn *db, int64_t id, bool lock, struct json_object **out)
+{
+	return get_one(db, lock ? sql_get_lock : sql_get, db_i64(id), out);
+}
+
+int repo_product_by_slug(struct db_conn *db, const char *slug, struct json_object **out)
+{
+	return get_one(db, sql_by_slug, db_str(slug), out);
+}
+
+int repo_product_archive(struct db_conn *db, int64_t id, int *found)
+{
+	struct db_val p[] = {db_i64(id)};
+	return exec_found(db, sql_archive, p, 1, found);
+}
+
+/* Fills the ten filter parameters of LIST_WHERE. */
+static void list_params(const struct product_filter *f, struct db_val *p)
+{
+	const char *q = f->q ? f->q : "", *status = f->status ? f->status : "";
+	p[0] = db_i64(f->category_id);
+	p[1] = db_i64(f->category_id);
+	p[2] = db_i64(f->min_price);
+	p[3] = db_i64(f->min_price);
+	p[4] = db_i64(f->max_price);
+	p[5] = db_i64(f->max_price);
+	p[6] = db_str(q);
+	p[7] = db_str(q);
+	p[8] = db_str(status);
+	p[9] = db_str(status);
+}
+
+int repo_product_list(struct db_conn *db, const struct product_filter *f, struct json_object **items,
+		      int64_t *total)
+{
+	struct db_val p[12];
+	struct db_rows *r;
+
+	*items = NULL;
+	list_params(f, p);
+	if (db_query(db, sql_count, p, 10, &r) != 0)
+		return -1;
+	*total = db_cell_i64(r, 0, 0, 0);
+	db_rows_free(r);
+	p[10] = db_i64(f->limit);
+	p[11] = db_i64(f->offset);
+	if (db_query(db, sql_list[f->sort], p, 12, &r) != 0)
+		return -1;
+	*items = json_object_new_array_ext((int)r->nrows);
+	for (size_t i = 0; i < r->nrows; i++)
+		json_object_array_add(*items, product_json(r, i));
+	db_rows_free(r);
+	return 0;
+}
+
+int repo_product_brief(struct db_conn *db, const int64_t *ids, size_t n, struct json_object **items)
+{
+	char list[24 * 100 + 4];
+	size_t o = 0;
+	struct db_rows *r;
+
+	*items = NULL;
+	list[o++] = '[';
+	for (size_t i = 0; i < n && o + 24 < sizeof(list); i++)
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%lld", i ? "," : "", (long long)ids[i]);
+	list[o++] = ']';
+	list[o] = '\0';
+	struct db_val p[] = {db_str(list)};
+	if (db_query(db, sql_brief, p, 1, &r) != 0)
+		return -1;
+	*items = json_object_new_array_ext((int)r->nrows);
+	for (size_t i = 0; i < r->nrows; i++) {
+		struct json_object *o2 = json_object_new_object();
+		json_object_object_add(o2, "id", json_object_new_int64(db_cell_i64(r, i, 0, 0)));
+		json_object_object_add(o2, "name", json_object_new_string(db_cell(r, i, 1)));
+		json_object_object_add(o2, "price", json_object_new_int64(db_cell_i64(r, i, 2, 0)));
+		json_object_object_add(o2, "currency", json_object_new_string(db_cell(r, i, 3)));
+		json_object_object_add(o2, "status", json_object_new_string(db_cell(r, i, 4)));
+		json_object_array_add(*items, o2);
+	}
+	db_rows_free(r);
+	return 0;
+}
+
+int repo_product_set_rating(struct db_conn *db, int64_t id, double avg, int64_t count, int *found)
+{
+	char s[16];
+	snprintf(s, sizeof(s), "%.2f", avg);
+	struct db_val p[] = {db_str(s), db_i64(count), db_i64(id)};
+	return exec_found(db, sql_rating, p, 3, found);
+}

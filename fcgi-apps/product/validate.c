@@ -1,0 +1,169 @@
+/* validate.c: slugs, SKUs, ISO 4217 codes, https image URLs and flat attribute objects. */
+#include "validate.h"
+
+#include <ctype.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#include "parse.h"
+#include "problem.h"
+
+bool slugify(const char *name, char *out, size_t max)
+{
+	size_t o = 0;
+	bool dash = false;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p && o < max; p++) {
+		if (isalnum(*p) && *p < 0x80) {
+			if (dash && o > 0) {
+				if (o + 1 >= max)
+					break;
+				out[o++] = '-';
+			}
+			dash = false;
+			out[o++] = (char)tolower(*p);
+		} else {
+			dash = true;
+		}
+	}
+	while (o > 0 && out[o - 1] == '-')
+		o--;
+	out[o] = '\0';
+	return o > 0;
+}
+
+bool slug_valid(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > max || s[0] == '-' || s[n - 1] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+			return false;
+		if (c == '-' && s[i + 1] == '-')
+			return false;
+	}
+	return true;
+}
+
+bool sku_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > SKU_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) && (unsigned char)s[i] < 0x80) && !strchr("._-", s[i]))
+			return false;
+	return true;
+}
+
+/* Active ISO 4217 codes (funds and precious metals left out). */
+static const char currencies[] =
+	"AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP BYN BZD CAD CDF "
+	"CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD "
+	"HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD "
+	"MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN "
+	"PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY "
+	"TTD TWD TZS UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XOF XPF YER ZAR ZMW ZWL";
+
+bool currency_valid(const char *s)
+{
+	if (strlen(s) != 3)
+		return false;
+	for (int i = 0; i < 3; i++)
+		if (s[i] < 'A' || s[i] > 'Z')
+			return false;
+	for (const char *p = currencies; *p; p += 4) {
+		if (memcmp(p, s, 3) == 0)
+			return true;
+		if (!p[3])
+			break;
+	}
+	return false;
+}
+
+bool https_url_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n <= 8 || n > IMAGE_URL_MAX || strncmp(s, "https://", 8) != 0)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\')
+			return false;
+	}
+	/* A host: at least one character before any '/', '?', '#', and no userinfo. */
+	const char *host = s + 8;
+	size_t hlen = strcspn(host, "/?#");
+	if (hlen == 0 || memchr(host, '@', hlen) || host[0] == ':' || host[0] == '.')
+		return false;
+	return true;
+}
+
+struct json_object *images_field(struct json_object *body, const char *key, struct field_errors *errs,
+				 bool *present)
+{
+	struct json_object *v;
+
+	*present = json_object_object_get_ex(body, key, &v);
+	if (!*present)
+		return NULL;
+	if (!json_object_is_type(v, json_type_array)) {
+		problem_add(errs, key, "must be a list of https URLs");
+		return NULL;
+	}
+	size_t n = json_object_array_length(v);
+	if (n > IMAGES_MAX) {
+		problem_add(errs, key, "must hold at most %d URLs", IMAGES_MAX);
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *u = json_object_array_get_idx(v, i);
+		if (!json_object_is_type(u, json_type_string) ||
+		    strlen(json_object_get_string(u)) != (size_t)json_object_get_string_len(u) ||
+		    !https_url_valid(json_object_get_string(u))) {
+			problem_add(errs, key, "item %zu must be an https URL of at most %d bytes", i, IMAGE_URL_MAX);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+struct json_object *attributes_field(struct json_object *body, const char *key, struct field_errors *errs,
+				     bool *present)
+{
+	struct json_object *v;
+	size_t n = 0;
+
+	*present = json_object_object_get_ex(body, key, &v);
+	if (!*present)
+		return NULL;
+	if (!json_object_is_type(v, json_type_object)) {
+		problem_add(errs, key, "must be an object of short strings");
+		return NULL;
+	}
+	json_object_object_foreach(v, k, val)
+	{
+		size_t klen = strlen(k);
+		if (++n > ATTRS_MAX) {
+			problem_add(errs, key, "must hold at most %d attributes", ATTRS_MAX);
+			return NULL;
+		}
+		if (klen == 0 || !parse_utf8_valid(k, klen) || parse_utf8_len(k, klen) > ATTR_KEY_MAX) {
+			problem_add(errs, key, "attribute names must be 1 to %d characters", ATTR_KEY_MAX);
+			return NULL;
+		}
+		if (!json_object_is_type(val, json_type_string)) {
+			problem_add(errs, key, "attribute %.40s must be a string", k);
+			return NULL;
+		}
+		const char *s = json_object_get_string(val);
+		size_t slen = (size_t)json_object_get_string_len(val);
+		if (strlen(s) != slen || parse_utf8_len(s, slen) > ATTR_VALUE_MAX) {
+			problem_add(errs, key, "attribute %.40s must be at most %d characters", k, ATTR_VALUE_MAX);
+			return NULL;
+		}
+	}
+	return v;
+}

@@ -1,0 +1,51 @@
+/* validate.h: the product service's pure rules: slugs, SKUs, currencies, image URLs, attributes. */
+#ifndef STORE_PRODUCT_VALIDATE_H
+#define STORE_PRODUCT_VALIDATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct json_object;
+struct field_errors;
+
+#define SLUG_MAX 120
+#define PRODUCT_SLUG_MAX 220
+#define SKU_MAX 64
+#define IMAGES_MAX 10
+#define IMAGE_URL_MAX 2048
+#define ATTRS_MAX 20
+#define ATTR_KEY_MAX 40
+#define ATTR_VALUE_MAX 200
+#define PRICE_MAX 1000000000000000LL /* 10^15 minor units */
+
+/*
+ * Derives a slug from `name`: ASCII letters and digits lower-cased, every other run
+ * of characters one '-', no leading or trailing '-', at most `max` bytes. Returns
+ * false when nothing is left (the caller asks for an explicit slug).
+ */
+bool slugify(const char *name, char *out, size_t max);
+
+/* 1..max bytes of [a-z0-9-], no leading, trailing or double '-'. */
+bool slug_valid(const char *s, size_t max);
+
+/* 1..SKU_MAX bytes of [A-Za-z0-9._-]. */
+bool sku_valid(const char *s);
+
+/* An active ISO 4217 code, upper case ("EUR"). */
+bool currency_valid(const char *s);
+
+/* An absolute https:// URL with a host, at most IMAGE_URL_MAX bytes, no spaces or control bytes. */
+bool https_url_valid(const char *s);
+
+/*
+ * Checks field `key` of `body` as a list of at most IMAGES_MAX https URLs. Returns the
+ * array (borrowed) when valid, NULL when absent or invalid (then an error was added).
+ */
+struct json_object *images_field(struct json_object *body, const char *key, struct field_errors *errs,
+				 bool *present);
+
+/* Same for a flat object of at most ATTRS_MAX string values (keys 1..ATTR_KEY_MAX, values 0..ATTR_VALUE_MAX). */
+struct json_object *attributes_field(struct json_object *body, const char *key, struct field_errors *errs,
+				     bool *present);
+
+#endif
