@@ -1,0 +1,57 @@
+# Dockerfile: the store platform's images on debian:12-slim: build, runtime (the C programs), smtp (sink), gateway (nginx).
+#
+#   docker build --target runtime -t store-runtime .   # what docker-compose.yml builds
+
+# --- build: compile everything with the -dev packages -------------------------
+FROM debian:12-slim AS build
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      build-essential autoconf automake libtool pkg-config \
+      libfcgi-dev default-libmysqlclient-dev libjson-c-dev libhiredis-dev libjwt-dev \
+      libcriterion-dev libsodium-dev libcurl4-openssl-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# .dockerignore keeps var/, .git and any in-tree build products out.
+COPY . .
+# Every program in bin_PROGRAMS lands in /out/usr/local/bin.
+RUN autoreconf -fi \
+ && ./configure --prefix=/usr/local \
+ && make -j"$(nproc)" \
+ && make install-strip DESTDIR=/out
+
+# --- runtime: only the shared libraries, a non-root user, the binaries ----------
+FROM debian:12-slim AS runtime
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      libfcgi0ldbl libmariadb3 libjson-c5 libhiredis0.14 libjwt0 libsodium23 libcurl4 ca-certificates \
+      libfcgi-bin \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin store
+# libfcgi-bin brings cgi-fcgi, which the compose health checks use to ask a service directly.
+COPY --from=build /out/usr/local/bin/ /usr/local/bin/
+USER store
+# The service is chosen by the command, e.g. ["store-user"]; configuration is STORE_* environment.
+CMD ["store-user"]
+
+# --- smtp: the SMTP sink that stores mail in a Maildir -------------------------
+FROM debian:12-slim AS smtp
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-aiosmtpd \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin store \
+ && mkdir -p /maildir/cur /maildir/new /maildir/tmp && chown -R store:store /maildir
+USER store
+EXPOSE 2525
+CMD ["python3", "-m", "aiosmtpd", "-n", "-l", "0.0.0.0:2525", "-c", "aiosmtpd.handlers.Mailbox", "/maildir"]
+
+# --- gateway: Debian's nginx (as on a host) with the compose configuration -------
+FROM debian:12-slim AS gateway
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light curl \
+ && rm -rf /var/lib/apt/lists/*
+COPY nginx/compose.conf /etc/store/nginx/nginx.conf
+COPY nginx/problem-pages.conf /etc/store/nginx/problem-pages.conf
+# Unprivileged: listens on 8080/8081, pid and temp files in /tmp.
+USER www-data
+EXPOSE 8080 8081
+CMD ["nginx", "-c", "/etc/store/nginx/nginx.conf", "-e", "stderr", "-g", "daemon off;"]
