@@ -1,0 +1,509 @@
+/* test_products.c: categories and products through NGINX: CRUD, visibility, filters, cache, ETag. */
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+
+static char *admin;
+
+static void setup(void)
+{
+	admin = admin_token();
+}
+
+static void teardown(void)
+{
+	free(admin);
+}
+
+TestSuite(products, .init = setup, .fini = teardown);
+TestSuite(categories, .init = setup, .fini = teardown);
+
+/* A token unique to this process and call, for SKUs, slugs and search words. */
+static void tag(char *buf, size_t len, const char *prefix)
+{
+	static int n;
+	snprintf(buf, len, "%s%dx%ldx%d", prefix, (int)getpid(), (long)time(NULL) % 100000, ++n);
+}
+
+static long long create_category(const char *name, long long parent)
+{
+	char body[512];
+	struct http_resp r;
+	if (parent)
+		snprintf(body, sizeof(body), "{\"name\":\"%s\",\"parent_id\":%lld}", name, parent);
+	else
+		snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+	api("POST", "/api/v1/categories", body, admin, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	long long id = json_int(&r, "id");
+	http_resp_free(&r);
+	return id;
+}
+
+/* Creates an active product and returns its id. */
+static long long create_product(const char *sku, const char *name, long long price, long long category,
+				const char *status)
+{
+	char body[1024], cat[32] = "null";
+	struct http_resp r;
+	if (category)
+		snprintf(cat, sizeof(cat), "%lld", category);
+	snprintf(body, sizeof(body),
+		 "{\"sku\":\"%s\",\"name\":\"%s\",\"description\":\"A fine thing\",\"price\":%lld,\"currency\":\"EUR\","
+		 "\"category_id\":%s,\"status\":\"%s\",\"images\":[\"https://img.example.com/%s.jpg\"],"
+		 "\"attributes\":{\"color\":\"red\"}}",
+		 sku, name, price, cat, status, sku);
+	api("POST", "/api/v1/products", body, admin, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	long long id = json_int(&r, "id");
+	http_resp_free(&r);
+	return id;
+}
+
+static long get_status(const char *path, const char *token)
+{
+	struct http_resp r;
+	api("GET", path, NULL, token, &r);
+	long s = r.status;
+	http_resp_free(&r);
+	return s;
+}
+
+/* The ids of a list response's items, in order, as "1,2,3". */
+static void ids_of(const struct http_resp *r, char *out, size_t len)
+{
+	struct json_object *items = json_object_object_get(r->json, "items");
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+		long long id = json_object_get_int64(json_object_object_get(json_object_array_get_idx(items, i), "id"));
+		o += (size_t)snprintf(out + o, len - o, "%s%lld", i ? "," : "", id);
+	}
+}
+
+Test(categories, tree_slugs_and_rules)
+{
+	char name[64], path[128], expect[64];
+	struct http_resp r;
+	tag(name, sizeof(name), "Root ");
+	long long root = create_category(name, 0);
+	char cname[64];
+	tag(cname, sizeof(cname), "Kid ");
+	long long kid = create_category(cname, root);
+	char gname[64];
+	tag(gname, sizeof(gname), "Grandkid ");
+	long long grand = create_category(gname, kid);
+
+	snprintf(path, sizeof(path), "/api/v1/categories/%lld", root);
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	char slug[64];
+	snprintf(slug, sizeof(slug), "%s", name);
+	for (char *p = slug; *p; p++)
+		*p = *p == ' ' ? '-' : (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	cr_assert_str_eq(json_str(&r, "slug"), slug);
+	struct json_object *children = json_object_object_get(r.json, "children");
+	cr_assert_eq(json_object_array_length(children), 1, "%s", r.body);
+	snprintf(expect, sizeof(expect), "\"id\":%lld", grand);
+	cr_assert_not_null(strstr(r.body, expect), "grandchild nested: %s", r.body);
+	http_resp_free(&r);
+
+	/* The whole tree lists roots with nested children. */
+	api("GET", "/api/v1/categories", NULL, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_gt(json_int(&r, "total"), 2);
+	http_resp_free(&r);
+
+	/* Duplicate slug, unknown parent, a cycle, deleting a parent. */
+	char body[256];
+	snprintf(body, sizeof(body), "{\"name\":\"%s\"}", name);
+	api("POST", "/api/v1/categories", body, admin, &r);
+	assert_problem(&r, 409, "slug_taken");
+	http_resp_free(&r);
+	api("POST", "/api/v1/categories", "{\"name\":\"Orphan\",\"parent_id\":999999999}", admin, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+	snprintf(body, sizeof(body), "{\"parent_id\":%lld}", grand);
+	api("PATCH", path, body, admin, &r);
+	assert_problem(&r, 409, "category_cycle");
+	http_resp_free(&r);
+	snprintf(body, sizeof(body), "{\"parent_id\":%lld}", root);
+	api("PATCH", path, body, admin, &r);
+	assert_problem(&r, 409, "category_cycle");
+	http_resp_free(&r);
+	api("DELETE", path, NULL, admin, &r);
+	assert_problem(&r, 409, "category_in_use");
+	http_resp_free(&r);
+
+	/* A category holding a product cannot go either. */
+	char sku[64];
+	tag(sku, sizeof(sku), "CATHOLD-");
+	create_product(sku, "Holder", 100, grand, "active");
+	snprintf(path, sizeof(path), "/api/v1/categories/%lld", grand);
+	api("DELETE", path, NULL, admin, &r);
+	assert_problem(&r, 409, "category_in_use");
+	http_resp_free(&r);
+
+	/* Re-parenting to the root level works; deleting an empty leaf works. */
+	char lname[64];
+	tag(lname, sizeof(lname), "Leaf ");
+	long long l2 = create_category(lname, kid);
+	snprintf(path, sizeof(path), "/api/v1/categories/%lld", l2);
+	api("PATCH", path, "{\"parent_id\":null,\"name\":\"Renamed\"}", admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert(json_object_object_get(r.json, "parent_id") == NULL);
+	cr_assert_str_eq(json_str(&r, "name"), "Renamed");
+	http_resp_free(&r);
+	api("DELETE", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_eq(get_status(path, NULL), 404);
+}
+
+Test(categories, customers_and_strangers_cannot_write)
+{
+	long long me;
+	char *cust = customer_token(&me);
+	struct http_resp r;
+	api("POST", "/api/v1/categories", "{\"name\":\"Nope\"}", cust, &r);
+	assert_problem(&r, 403, "forbidden");
+	http_resp_free(&r);
+	api("POST", "/api/v1/categories", "{\"name\":\"Nope\"}", NULL, &r);
+	assert_problem(&r, 401, "unauthenticated");
+	http_resp_free(&r);
+	api("DELETE", "/api/v1/categories/1", NULL, cust, &r);
+	assert_problem(&r, 403, "forbidden");
+	http_resp_free(&r);
+	free(cust);
+}
+
+Test(products, crud_and_visibility)
+{
+	char sku[64], path[128], slugpath[160];
+	struct http_resp r;
+	tag(sku, sizeof(sku), "VIS-");
+	long long id = create_product(sku, "Visible Lamp", 1999, 0, "draft");
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", id);
+
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "draft");
+	cr_assert_eq(json_int(&r, "price"), 1999);
+	cr_assert_str_eq(json_str(&r, "currency"), "EUR");
+	snprintf(slugpath, sizeof(slugpath), "/api/v1/products/by-slug/%s", json_str(&r, "slug"));
+	cr_assert_eq(json_int(&r, "rating_count"), 0);
+	http_resp_free(&r);
+	cr_assert_eq(get_status(path, NULL), 404, "drafts are hidden");
+	long long me;
+	char *cust = customer_token(&me);
+	cr_assert_eq(get_status(path, cust), 404, "drafts are hidden from customers");
+	cr_assert_eq(get_status(slugpath, NULL), 404);
+
+	api("PATCH", path, "{\"status\":\"active\"}", admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_eq(get_status(path, NULL), 200);
+	cr_assert_eq(get_status(slugpath, cust), 200);
+
+	api("DELETE", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_eq(get_status(path, NULL), 404, "archived products are hidden");
+	api("GET", path, NULL, admin, &r);
+	cr_assert_str_eq(json_str(&r, "status"), "archived");
+	http_resp_free(&r);
+
+	api("PATCH", path, "{\"price\":1}", cust, &r);
+	assert_problem(&r, 403, "forbidden");
+	http_resp_free(&r);
+	api("POST", "/api/v1/products", "{}", cust, &r);
+	assert_problem(&r, 403, "forbidden");
+	http_resp_free(&r);
+	api("DELETE", "/api/v1/products/999999999", NULL, admin, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	free(cust);
+}
+
+Test(products, invalid_bodies_are_422_and_change_nothing)
+{
+	char sku[64], body[2048];
+	struct http_resp r;
+	tag(sku, sizeof(sku), "BAD-");
+	static const char *const bad[] = {
+		"\"price\":-1,\"currency\":\"EUR\"",
+		"\"price\":1.5,\"currency\":\"EUR\"",
+		"\"price\":\"100\",\"currency\":\"EUR\"",
+		"\"price\":99999999999999999999999,\"currency\":\"EUR\"",
+		"\"price\":18446744073709551615,\"currency\":\"EUR\"",
+		"\"price\":null,\"currency\":\"EUR\"",
+		"\"price\":100,\"currency\":\"XYZ\"",
+		"\"price\":100,\"currency\":\"eur\"",
+		"\"price\":100,\"currency\":\"EURO\"",
+		"\"price\":100,\"currency\":\"EUR\",\"images\":[\"http://img.example.com/a.jpg\"]",
+		"\"price\":100,\"currency\":\"EUR\",\"images\":[\"javascript:alert(1)\"]",
+		"\"price\":100,\"currency\":\"EUR\",\"images\":\"https://img.example.com/a.jpg\"",
+		"\"price\":100,\"currency\":\"EUR\",\"images\":[\"https://a/1\",\"https://a/2\",\"https://a/3\",\"https://a/4\","
+		"\"https://a/5\",\"https://a/6\",\"https://a/7\",\"https://a/8\",\"https://a/9\",\"https://a/10\",\"https://a/11\"]",
+		"\"price\":100,\"currency\":\"EUR\",\"attributes\":{\"size\":{\"nested\":\"no\"}}",
+		"\"price\":100,\"currency\":\"EUR\",\"attributes\":{\"a1\":\"x\",\"a2\":\"x\",\"a3\":\"x\",\"a4\":\"x\",\"a5\":\"x\","
+		"\"a6\":\"x\",\"a7\":\"x\",\"a8\":\"x\",\"a9\":\"x\",\"a10\":\"x\",\"a11\":\"x\",\"a12\":\"x\",\"a13\":\"x\","
+		"\"a14\":\"x\",\"a15\":\"x\",\"a16\":\"x\",\"a17\":\"x\",\"a18\":\"x\",\"a19\":\"x\",\"a20\":\"x\",\"a21\":\"x\"}",
+		"\"price\":100,\"currency\":\"EUR\",\"attributes\":[\"x\"]",
+		"\"price\":100,\"currency\":\"EUR\",\"status\":\"sold\"",
+		"\"price\":100,\"currency\":\"EUR\",\"category_id\":999999999",
+		"\"price\":100,\"currency\":\"EUR\",\"category_id\":0",
+		"\"price\":100,\"currency\":\"EUR\",\"rating_avg\":5",
+		"\"price\":100,\"currency\":\"EUR\",\"id\":1",
+		"\"price\":100,\"currency\":\"EUR\",\"slug\":\"Not A Slug\"",
+		"\"currency\":\"EUR\"",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"Bad One\",%s}", sku, bad[i]);
+		api("POST", "/api/v1/products", body, admin, &r);
+		assert_problem(&r, 422, "validation_failed");
+		http_resp_free(&r);
+	}
+	/* A long attribute value. */
+	char longv[400];
+	memset(longv, 'v', 300);
+	longv[300] = '\0';
+	snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"Bad\",\"price\":1,\"currency\":\"EUR\",\"attributes\":{\"k\":\"%s\"}}",
+		 sku, longv);
+	api("POST", "/api/v1/products", body, admin, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+	/* None of them exists now. */
+	api("GET", "/api/v1/products?status=draft&limit=100", NULL, admin, &r);
+	cr_assert_null(strstr(r.body, sku), "an invalid product was stored");
+	http_resp_free(&r);
+}
+
+Test(products, duplicate_sku_or_slug_is_409)
+{
+	char sku[64], sku2[64], body[512];
+	struct http_resp r;
+	tag(sku, sizeof(sku), "DUP-");
+	tag(sku2, sizeof(sku2), "DUP-");
+	char name[64];
+	tag(name, sizeof(name), "Dup Name ");
+	create_product(sku, name, 100, 0, "active");
+	snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"Other\",\"price\":1,\"currency\":\"EUR\"}", sku);
+	api("POST", "/api/v1/products", body, admin, &r);
+	assert_problem(&r, 409, "duplicate");
+	http_resp_free(&r);
+	snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"%s\",\"price\":1,\"currency\":\"EUR\"}", sku2, name);
+	api("POST", "/api/v1/products", body, admin, &r);
+	assert_problem(&r, 409, "duplicate");
+	http_resp_free(&r);
+}
+
+Test(products, filters_and_sorts_return_the_right_rows)
+{
+	char n[64], word[64], sku[64], path[512], got[512], want[512];
+	struct http_resp r;
+	tag(n, sizeof(n), "Filter Root ");
+	long long root = create_category(n, 0);
+	tag(n, sizeof(n), "Filter Sub ");
+	long long sub = create_category(n, root);
+	tag(n, sizeof(n), "Filter Other ");
+	long long other = create_category(n, 0);
+	tag(word, sizeof(word), "zorblax");
+
+	long long ids[6];
+	const long long prices[6] = {500, 100, 300, 200, 400, 600};
+	const long long cats[6] = {root, sub, sub, root, other, root};
+	const char *names[6] = {"Echo", "Alpha", "Charlie", "Bravo", "Delta", "Foxtrot"};
+	for (int i = 0; i < 6; i++) {
+		char name[128];
+		tag(sku, sizeof(sku), "FLT-");
+		snprintf(name, sizeof(name), "%s %s", names[i], i % 2 ? word : "plain");
+		ids[i] = create_product(sku, name, prices[i], cats[i], i == 5 ? "draft" : "active");
+	}
+	/* category includes subcategories; drafts are hidden; sort by price. */
+	snprintf(path, sizeof(path), "/api/v1/products?category=%lld&sort=price", root);
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	ids_of(&r, got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld,%lld,%lld,%lld", ids[1], ids[3], ids[2], ids[0]);
+	cr_assert_str_eq(got, want);
+	cr_assert_eq(json_int(&r, "total"), 4);
+	http_resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/v1/products?category=%lld&sort=-price&min_price=200&max_price=400", root);
+	api("GET", path, NULL, NULL, &r);
+	ids_of(&r, got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld,%lld", ids[2], ids[3]);
+	cr_assert_str_eq(got, want);
+	http_resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/v1/products?category=%lld&sort=name", root);
+	api("GET", path, NULL, NULL, &r);
+	ids_of(&r, got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld,%lld,%lld,%lld", ids[1], ids[3], ids[2], ids[0]);
+	cr_assert_str_eq(got, want);
+	http_resp_free(&r);
+
+	snprintf(path, sizeof(path), "/api/v1/products?category=%lld", sub);
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(json_int(&r, "total"), 2);
+	http_resp_free(&r);
+
+	/* Full-text search, alone and with a category and a price bound. */
+	snprintf(path, sizeof(path), "/api/v1/products?q=%s&sort=price", word);
+	api("GET", path, NULL, NULL, &r);
+	ids_of(&r, got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld,%lld", ids[1], ids[3]);
+	cr_assert_str_eq(got, want, "q=%s: %s", word, r.body);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/products?q=%s&category=%lld&max_price=150", word, root);
+	api("GET", path, NULL, NULL, &r);
+	ids_of(&r, got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld", ids[1]);
+	cr_assert_str_eq(got, want);
+	http_resp_free(&r);
+
+	/* Staff see drafts with status=draft. */
+	snprintf(path, sizeof(path), "/api/v1/products?category=%lld&status=draft", root);
+	api("GET", path, NULL, admin, &r);
+	ids_of(&r, got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld", ids[5]);
+	cr_assert_str_eq(got, want);
+	http_resp_free(&r);
+
+	/* Pagination over the four visible rows. */
+	snprintf(path, sizeof(path), "/api/v1/products?category=%lld&sort=price&limit=3&offset=3", root);
+	api("GET", path, NULL, NULL, &r);
+	ids_of(&r, got, sizeof(got));
+	snprintf(want, sizeof(want), "%lld", ids[0]);
+	cr_assert_str_eq(got, want);
+	cr_assert_eq(json_int(&r, "total"), 4);
+	cr_assert_eq(json_int(&r, "limit"), 3);
+	cr_assert_eq(json_int(&r, "offset"), 3);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/products?category=%lld&offset=10", root);
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 0);
+	http_resp_free(&r);
+	(void)other;
+}
+
+Test(products, bad_filters_are_422)
+{
+	static const char *const bad[] = {"limit=0",	     "limit=101",	    "offset=-1",	"limit=x",
+					  "min_price=-5",    "max_price=1.5",	    "min_price=9&max_price=3", "sort=bogus",
+					  "sort=price,name", "status=draft",	    "color=red",	"category=abc",
+					  "category=0",	     "q=",		    "min_price=99999999999999999999"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char path[256];
+		struct http_resp r;
+		snprintf(path, sizeof(path), "/api/v1/products?%s", bad[i]);
+		api("GET", path, NULL, NULL, &r);
+		assert_problem(&r, 422, "validation_failed");
+		http_resp_free(&r);
+	}
+	struct http_resp r;
+	api("GET", "/api/v1/products?status=bogus", NULL, admin, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+}
+
+Test(products, cache_is_invalidated_by_every_write)
+{
+	char sku[64], path[128];
+	struct http_resp r;
+	tag(sku, sizeof(sku), "CACHE-");
+	long long id = create_product(sku, "Cached Chair", 1000, 0, "active");
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", id);
+	for (int i = 0; i < 3; i++) {
+		api("GET", path, NULL, NULL, &r);
+		cr_assert_eq(json_int(&r, "price"), 1000);
+		http_resp_free(&r);
+	}
+	api("PATCH", path, "{\"price\":1234,\"name\":\"Cached Chair II\"}", admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(json_int(&r, "price"), 1234, "stale cache after PATCH: %s", r.body);
+	cr_assert_str_eq(json_str(&r, "name"), "Cached Chair II");
+	http_resp_free(&r);
+	api("DELETE", path, NULL, admin, &r);
+	http_resp_free(&r);
+	cr_assert_eq(get_status(path, NULL), 404, "stale cache after DELETE");
+}
+
+Test(products, etag_and_304)
+{
+	char sku[64], path[128], inm[128];
+	struct http_resp r;
+	tag(sku, sizeof(sku), "ETAG-");
+	long long id = create_product(sku, "Tagged Table", 5000, 0, "active");
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", id);
+	api("GET", path, NULL, NULL, &r);
+	const char *etag = http_header(&r, "ETag");
+	cr_assert(etag && etag[0] == '"', "no ETag");
+	snprintf(inm, sizeof(inm), "If-None-Match: %s", etag);
+	http_resp_free(&r);
+	const char *hdrs[] = {inm, NULL};
+	http_send(test_env("STORE_TEST_URL"), "GET", path, NULL, 0, hdrs, &r);
+	cr_assert_eq(r.status, 304);
+	cr_assert_eq(r.len, 0);
+	http_resp_free(&r);
+	api("PATCH", path, "{\"price\":5001}", admin, &r);
+	http_resp_free(&r);
+	http_send(test_env("STORE_TEST_URL"), "GET", path, NULL, 0, hdrs, &r);
+	cr_assert_eq(r.status, 200, "the old ETag must not match a changed product");
+	cr_assert_eq(json_int(&r, "price"), 5001);
+	http_resp_free(&r);
+}
+
+Test(products, internal_brief_and_rating)
+{
+	char sku[64], path[256], body[128];
+	struct http_resp r;
+	const char *internal = test_env("STORE_TEST_INTERNAL_URL");
+	tag(sku, sizeof(sku), "INT-");
+	long long a = create_product(sku, "Internal A", 111, 0, "active");
+	tag(sku, sizeof(sku), "INT-");
+	long long b = create_product(sku, "Internal B", 222, 0, "draft");
+	snprintf(path, sizeof(path), "/internal/product/products?ids=%lld,%lld,999999999", a, b);
+	http_send(internal, "GET", path, NULL, 0, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	struct json_object *items = json_object_object_get(r.json, "items");
+	cr_assert_eq(json_object_array_length(items), 2);
+	cr_assert_eq(json_object_get_int64(json_object_object_get(json_object_array_get_idx(items, 1), "price")), 222);
+	http_resp_free(&r);
+	/* The public listener never routes it. */
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(r.status, 404);
+	http_resp_free(&r);
+	http_send(internal, "GET", "/internal/product/products?ids=1,,2", NULL, 0, NULL, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+
+	snprintf(path, sizeof(path), "/internal/product/products/%lld/rating", a);
+	snprintf(body, sizeof(body), "{\"rating_avg\":4.25,\"rating_count\":8}");
+	http_send(internal, "POST", path, body, strlen(body), NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", a);
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(json_int(&r, "rating_count"), 8);
+	cr_assert_not_null(strstr(r.body, "\"rating_avg\":4.25"), "%s", r.body);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/internal/product/products/%lld/rating", a);
+	http_send(internal, "POST", path, "{\"rating_avg\":6,\"rating_count\":1}", 34, NULL, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+	/* The rating cannot be set through the public API. */
+	api("POST", path, "{\"rating_avg\":5,\"rating_count\":1}", admin, &r);
+	cr_assert_eq(r.status, 404);
+	http_resp_free(&r);
+}
