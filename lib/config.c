@@ -55,6 +55,7 @@ static const struct var vars[] = {
 	{"STORE_PWHASH_OPSLIMIT", INT(pwhash_opslimit), "2", 2, 10, 0},
 
 	{"STORE_INTERNAL_URL", STR(internal_url), "http://127.0.0.1:8081", 8, 1024, 0},
+	{"STORE_ALERT_EMAIL", STR(alert_email), "ops@localhost", 3, 254, 0},
 
 	{"STORE_SMTP_URL", STR(smtp_url), NULL, 8, 1024, CONFIG_NEED_SMTP},
 	{"STORE_SMTP_FROM", STR(smtp_from), NULL, 3, 254, CONFIG_NEED_SMTP},

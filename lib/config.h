@@ -42,6 +42,7 @@ struct store_config {
 	long pwhash_opslimit;     /* STORE_PWHASH_OPSLIMIT 2..10, default 2 */
 
 	char *internal_url; /* STORE_INTERNAL_URL, default http://127.0.0.1:8081 */
+	char *alert_email;  /* STORE_ALERT_EMAIL: where staff alerts (low stock) go, default ops@localhost */
 
 	char *smtp_url;      /* STORE_SMTP_URL, e.g. smtp://127.0.0.1:2525 */
 	char *smtp_from;     /* STORE_SMTP_FROM */

@@ -103,10 +103,11 @@ enum field_result field_i64(struct json_object *obj, const char *key, bool requi
 		problem_add(errs, key, "must be an integer");
 		return FIELD_INVALID;
 	}
-	/* json-c keeps values above INT64_MAX as uint64 and saturates get_int64: compare both ways. */
+	/* json-c keeps values above INT64_MAX as uint64 and saturates get_int64: compare both ways.
+	 * Below INT64_MIN it clamps to INT64_MIN itself, so that value cannot be trusted. */
 	int64_t i = json_object_get_int64(v);
 	uint64_t u = json_object_get_uint64(v);
-	if (i < min || i > max || (i >= 0 && u != (uint64_t)i)) {
+	if (i == INT64_MIN || i < min || i > max || (i >= 0 && u != (uint64_t)i)) {
 		problem_add(errs, key, "must be an integer from %lld to %lld", (long long)min, (long long)max);
 		return FIELD_INVALID;
 	}

@@ -27,7 +27,8 @@ bool field_only(struct json_object *obj, const char *const *allowed, struct fiel
 enum field_result field_string(struct json_object *obj, const char *key, bool required, size_t min, size_t max,
 			       bool multiline, const char **out, struct field_errors *errs);
 
-/* A JSON integer (not a float, not a string) in [min, max]. */
+/* A JSON integer (not a float, not a string) in [min, max]; never INT64_MIN, which json-c
+ * also returns for every integer below it. */
 enum field_result field_i64(struct json_object *obj, const char *key, bool required, int64_t min, int64_t max,
 			    int64_t *out, struct field_errors *errs);
 

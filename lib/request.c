@@ -184,6 +184,28 @@ static bool is_json_type(const char *ct)
 	return ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ';
 }
 
+/* True when containers nest at most `left` deep below (and including) `o`. */
+static bool depth_ok(struct json_object *o, int left)
+{
+	if (json_object_is_type(o, json_type_object)) {
+		if (left == 0)
+			return false;
+		json_object_object_foreach(o, k, v)
+		{
+			(void)k;
+			if (!depth_ok(v, left - 1))
+				return false;
+		}
+	} else if (json_object_is_type(o, json_type_array)) {
+		if (left == 0)
+			return false;
+		for (size_t i = 0, n = json_object_array_length(o); i < n; i++)
+			if (!depth_ok(json_object_array_get_idx(o, i), left - 1))
+				return false;
+	}
+	return true;
+}
+
 struct json_object *req_json_body(struct request *req, size_t max)
 {
 	const char *cl = req_param(req, "CONTENT_LENGTH");
@@ -227,7 +249,14 @@ struct json_object *req_json_body(struct request *req, size_t max)
 		resp_problem(req, 400, "bad_request", "The request body is shorter than its Content-Length.");
 		return NULL;
 	}
-	tok = json_tokener_new_ex(REQUEST_JSON_DEPTH);
+	/* json-c's own UTF-8 check lets overlongs, surrogates and > U+10FFFF through. */
+	if (!parse_utf8_valid(req->body, req->body_len)) {
+		resp_problem(req, 400, "malformed_json", "The request body is not valid UTF-8 JSON.");
+		return NULL;
+	}
+	/* json-c counts a value inside the innermost container as one more level: give it one
+	 * level of slack and check the nesting of containers with depth_ok() below. */
+	tok = json_tokener_new_ex(REQUEST_JSON_DEPTH + 1);
 	if (!tok) {
 		resp_problem(req, 500, "internal", "The server could not take the request.");
 		return NULL;
@@ -240,9 +269,10 @@ struct json_object *req_json_body(struct request *req, size_t max)
 	/* Allow trailing whitespace only; anything else after the value is a second document. */
 	while (obj && jerr == json_tokener_success && end < req->body_len && isspace((unsigned char)req->body[end]))
 		end++;
-	if (!obj || jerr != json_tokener_success || end != req->body_len) {
+	bool too_deep = jerr == json_tokener_error_depth || (obj && !depth_ok(obj, REQUEST_JSON_DEPTH));
+	if (!obj || jerr != json_tokener_success || end != req->body_len || too_deep) {
 		json_object_put(obj);
-		if (jerr == json_tokener_error_depth)
+		if (too_deep)
 			resp_problemf(req, 400, "malformed_json", "The JSON body is nested more than %d levels deep.",
 				      REQUEST_JSON_DEPTH);
 		else

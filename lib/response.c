@@ -113,6 +113,15 @@ static void problem_write(struct request *req, int status, const char *code, con
 	json_object_put(o);
 }
 
+void resp_problem_obj(struct request *req, struct json_object *problem)
+{
+	size_t len = 0;
+	int status = json_object_get_int(json_object_object_get(problem, "status"));
+	const char *s = json_object_to_json_string_length(problem, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+							  &len);
+	write_response(req, status ? status : 500, "application/problem+json", s, len);
+}
+
 void resp_problem(struct request *req, int status, const char *code, const char *detail)
 {
 	problem_write(req, status, code, detail, NULL);

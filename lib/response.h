@@ -31,6 +31,10 @@ void resp_problem(struct request *req, int status, const char *code, const char 
 void resp_problemf(struct request *req, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Writes a problem document built with problem_new() and extended by the caller (e.g. a
+ * list of short items); the status comes from its "status" member. Does not take ownership. */
+void resp_problem_obj(struct request *req, struct json_object *problem);
+
 /* 422 "validation_failed" with the list of field errors. */
 void resp_invalid(struct request *req, const struct field_errors *errs);
 

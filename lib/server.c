@@ -1,6 +1,7 @@
 /* server.c: the FastCGI process: socket, accepting threads with private contexts, graceful SIGTERM. */
 #include "server.h"
 
+#include <curl/curl.h>
 #include <errno.h>
 #include <fcgiapp.h>
 #include <mysql.h>
@@ -31,7 +32,8 @@ struct server {
 	int listen_fd;
 	atomic_int stopping;
 	atomic_int busy;  /* requests between accept and finish */
-	atomic_int alive; /* threads still in their loop */
+	atomic_int alive; /* request threads still in their loop */
+	atomic_int bg_running; /* the background thread has not returned yet */
 };
 
 struct worker {
@@ -39,6 +41,23 @@ struct worker {
 	struct ctx ctx;
 	pthread_t tid;
 };
+
+static struct server *running_srv;
+
+bool server_stopping(void)
+{
+	return running_srv && atomic_load(&running_srv->stopping);
+}
+
+static void *background_main(void *arg)
+{
+	struct worker *w = arg;
+	mysql_thread_init();
+	w->srv->svc->background(&w->ctx);
+	atomic_store(&w->srv->bg_running, 0);
+	mysql_thread_end();
+	return NULL;
+}
 
 static const char *fcgi_param(void *h, const char *name)
 {
@@ -147,8 +166,10 @@ int server_main(const struct service *svc)
 	struct worker *workers = NULL;
 	int sig = 0, rc = 1;
 	long started = 0;
+	bool has_background = false;
 
 	srv.svc = svc;
+	running_srv = &srv;
 	if (config_load(&srv.cfg, svc->need, err, sizeof(err)) != 0) {
 		fprintf(stderr, "store-%s: %s\n", svc->name, err);
 		return 1;
@@ -158,7 +179,7 @@ int server_main(const struct service *svc)
 		goto out;
 	}
 	log_init(svc->name, level);
-	if (mysql_library_init(0, NULL, NULL) != 0 || FCGX_Init() != 0) {
+	if (mysql_library_init(0, NULL, NULL) != 0 || FCGX_Init() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
 		fprintf(stderr, "store-%s: cannot initialise the MariaDB or FastCGI library\n", svc->name);
 		goto out;
 	}
@@ -176,7 +197,8 @@ int server_main(const struct service *svc)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	workers = calloc((size_t)srv.cfg.threads, sizeof(*workers));
+	/* One more slot than threads: the background thread's context, when the service has one. */
+	workers = calloc((size_t)srv.cfg.threads + 1, sizeof(*workers));
 	if (!workers)
 		goto out;
 	for (long i = 0; i < srv.cfg.threads; i++) {
@@ -200,6 +222,21 @@ int server_main(const struct service *svc)
 		}
 		started++;
 	}
+	if (svc->background) {
+		struct worker *w = &workers[srv.cfg.threads];
+		w->srv = &srv;
+		w->ctx.cfg = &srv.cfg;
+		w->ctx.thread_no = (int)srv.cfg.threads;
+		w->ctx.redis = redis_conn_new(&srv.cfg);
+		w->ctx.db = (svc->need & CONFIG_NEED_DB) ? db_conn_new(&srv.cfg) : NULL;
+		atomic_store(&srv.bg_running, 1);
+		if (!w->ctx.redis || pthread_create(&w->tid, NULL, background_main, w) != 0) {
+			atomic_store(&srv.bg_running, 0);
+			fprintf(stderr, "store-%s: cannot start the background thread\n", svc->name);
+			goto stop;
+		}
+		has_background = true;
+	}
 	log_msg(LOG_INFO, NULL, "listening on %s with %ld threads", srv.cfg.listen, srv.cfg.threads);
 	for (;;) {
 		if (sigwait(&sigs, &sig) != 0 || sig != SIGHUP)
@@ -213,17 +250,21 @@ stop:
 	/* Wakes every thread blocked in accept(); they see `stopping` and leave their loop. */
 	shutdown(srv.listen_fd, SHUT_RDWR);
 	for (long waited = 0; waited < SHUTDOWN_GRACE_MS; waited += 10) {
-		if (atomic_load(&srv.alive) == 0)
+		bool bg = atomic_load(&srv.bg_running);
+		if (atomic_load(&srv.alive) == 0 && !bg)
 			break;
-		/* Threads idle on a kept-alive NGINX connection hold no request: do not wait for them. */
-		if (atomic_load(&srv.busy) == 0 && waited >= 200)
+		/* Threads idle on a kept-alive NGINX connection hold no request: do not wait for
+		 * them; the background thread, though, always finishes its round. */
+		if (atomic_load(&srv.busy) == 0 && !bg && waited >= 200)
 			break;
 		sleep_ms(10);
 	}
-	if (atomic_load(&srv.alive) == 0) {
+	if (atomic_load(&srv.alive) == 0 && !atomic_load(&srv.bg_running)) {
 		for (long i = 0; i < started; i++)
 			pthread_join(workers[i].tid, NULL);
-		for (long i = 0; i < srv.cfg.threads; i++) {
+		if (has_background)
+			pthread_join(workers[srv.cfg.threads].tid, NULL);
+		for (long i = 0; i <= srv.cfg.threads; i++) {
 			if (svc->thread_free && i < started)
 				svc->thread_free(&workers[i].ctx);
 			db_conn_free(workers[i].ctx.db);

@@ -2,6 +2,7 @@
 #ifndef STORE_SERVER_H
 #define STORE_SERVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct store_config;
@@ -27,7 +28,13 @@ struct service {
 	int (*init)(const struct store_config *cfg);
 	int (*thread_init)(struct ctx *ctx);
 	void (*thread_free)(struct ctx *ctx);
+	/* Optional: runs in its own thread with its own context (e.g. a sweeper) until
+	 * server_stopping() turns true; it should check at least once a second. */
+	void (*background)(struct ctx *ctx);
 };
+
+/* true once SIGTERM/SIGINT arrived: background loops end, no new request is accepted. */
+bool server_stopping(void);
 
 /*
  * Loads configuration, opens the socket named by STORE_LISTEN (unix path,

@@ -1,0 +1,41 @@
+/* main.c: the inventory service: stock, ledger and reservations (routes table and start-up). */
+#include "auth.h"
+#include "config.h"
+#include "handlers.h"
+#include "health.h"
+#include "router.h"
+#include "server.h"
+
+static const struct route routes[] = {
+	{"GET", "/api/v1/inventory/health", health_get, ROLE_PUBLIC},
+	{"GET", "/api/v1/inventory", stock_many, ROLE_PUBLIC},
+	{"GET", "/api/v1/inventory/low-stock", stock_low, ROLE_ADMIN},
+	{"GET", "/api/v1/inventory/{product_id}", stock_get, ROLE_PUBLIC},
+	{"PUT", "/api/v1/inventory/{product_id}", stock_put, ROLE_ADMIN},
+	{"POST", "/api/v1/inventory/{product_id}/adjustments", stock_adjust, ROLE_ADMIN},
+	{"GET", "/api/v1/inventory/{product_id}/movements", stock_movements, ROLE_ADMIN},
+	{"POST", "/internal/inventory/reservations", reservation_create, ROLE_INTERNAL},
+	{"GET", "/internal/inventory/reservations/{order_ref}", reservation_get, ROLE_INTERNAL},
+	{"POST", "/internal/inventory/reservations/{order_ref}/commit", reservation_commit, ROLE_INTERNAL},
+	{"POST", "/internal/inventory/reservations/{order_ref}/release", reservation_release, ROLE_INTERNAL},
+};
+
+static int init(const struct store_config *cfg)
+{
+	(void)cfg;
+	router_authorize = auth_require;
+	return 0;
+}
+
+int main(void)
+{
+	static const struct service svc = {
+		.name = "inventory",
+		.need = CONFIG_NEED_DB | CONFIG_NEED_JWT,
+		.routes = routes,
+		.nroutes = sizeof(routes) / sizeof(routes[0]),
+		.init = init,
+		.background = expiry_loop,
+	};
+	return server_main(&svc);
+}

@@ -1,0 +1,374 @@
+/* reservations.c: all-or-nothing reservations for orders, their commit and release, and TTL expiry. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db.h"
+#include "field.h"
+#include "handlers.h"
+#include "log.h"
+#include "problem.h"
+#include "repo.h"
+#include "request.h"
+#include "response.h"
+#include "server.h"
+
+#define ITEMS_MAX 100
+#define QTY_MAX 1000000
+#define REF_MAX 64
+#define TTL_DEFAULT 900
+#define TTL_MAX 86400
+#define EXPIRY_BATCH 100
+
+struct item {
+	int64_t pid, qty, available; /* available: filled for short items */
+};
+
+static bool ref_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > REF_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-_.:", c)))
+			return false;
+	}
+	return true;
+}
+
+static int by_pid(const void *a, const void *b)
+{
+	const struct item *x = a, *y = b;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static void reservation_not_found(struct request *req)
+{
+	resp_problem(req, 404, "not_found", "No reservation with this order_ref.");
+}
+
+/* Answers the reservation `ref` with its items. */
+static void answer_reservation(struct request *req, int status, const char *ref)
+{
+	struct reservation r;
+	struct db_rows *items;
+	int rc = repo_reservation_get(req->ctx->db, ref, false, &r);
+
+	if (rc != 0) {
+		if (rc < 0)
+			resp_db_error(req, req->ctx->db);
+		else
+			reservation_not_found(req);
+		return;
+	}
+	if (repo_reservation_items(req->ctx->db, r.id, &items) != 0) {
+		resp_db_error(req, req->ctx->db);
+		return;
+	}
+	struct json_object *o = json_object_new_object(), *list = json_object_new_array_ext((int)items->nrows);
+	json_object_object_add(o, "order_ref", json_object_new_string(r.order_ref));
+	json_object_object_add(o, "status", json_object_new_string(r.status));
+	json_object_object_add(o, "expires_at", json_object_new_string(r.expires_at));
+	json_object_object_add(o, "created_at", json_object_new_string(r.created_at));
+	for (size_t i = 0; i < items->nrows; i++) {
+		struct json_object *it = json_object_new_object();
+		json_object_object_add(it, "product_id", json_object_new_int64(db_cell_i64(items, i, 0, 0)));
+		json_object_object_add(it, "quantity", json_object_new_int64(db_cell_i64(items, i, 1, 0)));
+		json_object_array_add(list, it);
+	}
+	json_object_object_add(o, "items", list);
+	db_rows_free(items);
+	resp_json(req, status, o);
+	json_object_put(o);
+}
+
+struct reserve {
+	const char *ref;
+	int64_t ttl;
+	struct item items[ITEMS_MAX];
+	size_t n;
+	bool existing;
+	size_t nshort;
+	struct alerts alerts;
+};
+
+static int reserve_tx(struct db_conn *db, void *arg)
+{
+	struct reserve *rv = arg;
+	int64_t rid;
+	int applied;
+	struct stock s;
+
+	rv->existing = false;
+	rv->nshort = 0;
+	rv->alerts.n = 0;
+	if (repo_reservation_insert(db, rv->ref, rv->ttl, &rid) != 0) {
+		if (db->err != DB_DUPLICATE)
+			return -1;
+		/* The order already holds a reservation: answer it, change nothing. */
+		rv->existing = true;
+		db->err = DB_OK;
+		return 0;
+	}
+	/* Items in product-id order, so concurrent multi-item reservations lock rows in the same order. */
+	for (size_t i = 0; i < rv->n; i++) {
+		struct item *it = &rv->items[i];
+		if (repo_stock_reserve(db, it->pid, it->qty, &applied) != 0)
+			return -1;
+		if (!applied) {
+			int rc = repo_stock_get(db, it->pid, false, &s);
+			if (rc < 0)
+				return -1;
+			it->available = rc == 0 ? s.on_hand - s.reserved : 0;
+			it->qty = -it->qty; /* marks it short */
+			rv->nshort++;
+			continue;
+		}
+		if (repo_reservation_item_insert(db, rid, it->pid, it->qty) != 0 ||
+		    stock_after_change(db, it->pid, &rv->alerts) != 0)
+			return -1;
+	}
+	if (rv->nshort) {
+		db->err = DB_OK;
+		return -1;
+	}
+	return 0;
+}
+
+void reservation_create(struct request *req)
+{
+	static const char *const allowed[] = {"order_ref", "items", "ttl_seconds", NULL};
+	static const char *const item_fields[] = {"product_id", "quantity", NULL};
+	struct json_object *body, *items;
+	struct field_errors errs = {0};
+	struct reserve *rv = calloc(1, sizeof(*rv));
+
+	if (!rv) {
+		resp_problem(req, 500, "internal", "Out of memory.");
+		return;
+	}
+	if (!(body = req_json_body(req, 0)))
+		goto out;
+	rv->ttl = TTL_DEFAULT;
+	field_only(body, allowed, &errs);
+	if (field_string(body, "order_ref", true, 1, REF_MAX, false, &rv->ref, &errs) == FIELD_OK &&
+	    !ref_valid(rv->ref))
+		problem_add(&errs, "order_ref", "must be letters, digits, '-', '_', '.' or ':'");
+	field_i64(body, "ttl_seconds", false, 10, TTL_MAX, &rv->ttl, &errs);
+	if (!json_object_object_get_ex(body, "items", &items) || !json_object_is_type(items, json_type_array) ||
+	    json_object_array_length(items) == 0 || json_object_array_length(items) > ITEMS_MAX) {
+		problem_add(&errs, "items", "must be a list of 1 to %d {product_id, quantity}", ITEMS_MAX);
+	} else {
+		for (size_t i = 0; i < json_object_array_length(items); i++) {
+			struct json_object *it = json_object_array_get_idx(items, i);
+			char field[32];
+			snprintf(field, sizeof(field), "items[%zu]", i);
+			if (!json_object_is_type(it, json_type_object)) {
+				problem_add(&errs, field, "must be an object {product_id, quantity}");
+				continue;
+			}
+			struct field_errors item_errs = {0};
+			field_only(it, item_fields, &item_errs);
+			field_i64(it, "product_id", true, 1, INT64_MAX, &rv->items[rv->n].pid, &item_errs);
+			field_i64(it, "quantity", true, 1, QTY_MAX, &rv->items[rv->n].qty, &item_errs);
+			for (size_t k = 0; k < item_errs.n; k++)
+				problem_add(&errs, field, "%s %s", item_errs.items[k].field, item_errs.items[k].message);
+			if (!item_errs.n)
+				rv->n++;
+		}
+	}
+	if (!errs.n) {
+		qsort(rv->items, rv->n, sizeof(rv->items[0]), by_pid);
+		for (size_t i = 1; i < rv->n; i++)
+			if (rv->items[i].pid == rv->items[i - 1].pid)
+				problem_add(&errs, "items", "product %lld is listed twice", (long long)rv->items[i].pid);
+	}
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		goto out;
+	}
+	if (db_tx(req->ctx->db, reserve_tx, rv) != 0) {
+		if (!rv->nshort) {
+			resp_db_error(req, req->ctx->db);
+			goto out;
+		}
+		struct json_object *p = problem_new(409, "insufficient_stock", "Some items are not available in the quantity asked.",
+						    req->request_id, NULL);
+		struct json_object *list = json_object_new_array();
+		for (size_t i = 0; i < rv->n; i++) {
+			if (rv->items[i].qty > 0)
+				continue;
+			struct json_object *o = json_object_new_object();
+			json_object_object_add(o, "product_id", json_object_new_int64(rv->items[i].pid));
+			json_object_object_add(o, "requested", json_object_new_int64(-rv->items[i].qty));
+			json_object_object_add(o, "available", json_object_new_int64(rv->items[i].available));
+			json_object_array_add(list, o);
+		}
+		json_object_object_add(p, "items", list);
+		resp_problem_obj(req, p);
+		json_object_put(p);
+		goto out;
+	}
+	alerts_send(req, &rv->alerts);
+	answer_reservation(req, rv->existing ? 200 : 201, rv->ref);
+out:
+	free(rv);
+}
+
+void reservation_get(struct request *req)
+{
+	const char *ref = req_path_param(req, "order_ref");
+	if (!ref || !ref_valid(ref)) {
+		reservation_not_found(req);
+		return;
+	}
+	answer_reservation(req, 200, ref);
+}
+
+/* What finishing a reservation does: commit (sell) or release (give back). */
+struct finish {
+	const char *ref;
+	bool commit;
+	int outcome; /* 0, 404, 409 */
+	char why[12]; /* the state that refused it */
+	struct alerts alerts;
+};
+
+/* Returns the reserved units of reservation `rid` to `available` (or sells them), item by item. */
+static int apply_items(struct db_conn *db, int64_t rid, const char *ref, bool commit, struct alerts *alerts)
+{
+	struct db_rows *items;
+	int applied, rc = 0;
+
+	if (repo_reservation_items(db, rid, &items) != 0)
+		return -1;
+	for (size_t i = 0; i < items->nrows && rc == 0; i++) {
+		int64_t pid = db_cell_i64(items, i, 0, 0), qty = db_cell_i64(items, i, 1, 0);
+		struct stock s;
+		if (commit) {
+			rc = repo_stock_sell(db, pid, qty, &applied);
+			if (rc == 0 && applied && (rc = repo_stock_get(db, pid, true, &s)) == 0)
+				rc = repo_movement_insert(db, pid, -qty, "sold", ref, "order-service", s.on_hand);
+		} else {
+			rc = repo_stock_unreserve(db, pid, qty, &applied);
+		}
+		if (rc == 0 && !applied) {
+			/* The reserved count no longer covers this reservation: the books are wrong. */
+			db->err = DB_ERROR;
+			snprintf(db->errstr, sizeof(db->errstr), "reservation %lld: stock of %lld does not cover it",
+				 (long long)rid, (long long)pid);
+			rc = -1;
+		}
+		if (rc == 0 && alerts)
+			rc = stock_after_change(db, pid, alerts);
+	}
+	db_rows_free(items);
+	return rc;
+}
+
+static int finish_tx(struct db_conn *db, void *arg)
+{
+	struct finish *f = arg;
+	struct reservation r;
+	int rc = repo_reservation_get(db, f->ref, true, &r);
+
+	f->alerts.n = 0;
+	f->outcome = 0;
+	if (rc != 0) {
+		if (rc > 0) {
+			f->outcome = 404;
+			db->err = DB_OK;
+		}
+		return -1;
+	}
+	const char *done = f->commit ? "committed" : "released";
+	if (strcmp(r.status, done) == 0 || (!f->commit && strcmp(r.status, "expired") == 0))
+		return 0; /* already done: idempotent */
+	if (strcmp(r.status, "active") != 0 || (f->commit && r.expired)) {
+		f->outcome = 409;
+		snprintf(f->why, sizeof(f->why), "%s", strcmp(r.status, "active") != 0 ? r.status : "expired");
+		db->err = DB_OK;
+		return -1;
+	}
+	if (apply_items(db, r.id, f->ref, f->commit, &f->alerts) != 0)
+		return -1;
+	return repo_reservation_set_status(db, r.id, done);
+}
+
+static void finish(struct request *req, bool commit)
+{
+	struct finish f = {.ref = req_path_param(req, "order_ref"), .commit = commit};
+
+	if (!f.ref || !ref_valid(f.ref)) {
+		reservation_not_found(req);
+		return;
+	}
+	if (db_tx(req->ctx->db, finish_tx, &f) != 0) {
+		if (f.outcome == 404)
+			reservation_not_found(req);
+		else if (f.outcome == 409)
+			resp_problemf(req, 409, "reservation_state", "The reservation is %s; it cannot be %s.", f.why,
+				      commit ? "committed" : "released");
+		else
+			resp_db_error(req, req->ctx->db);
+		return;
+	}
+	alerts_send(req, &f.alerts);
+	answer_reservation(req, 200, f.ref);
+}
+
+void reservation_commit(struct request *req)
+{
+	finish(req, true);
+}
+
+void reservation_release(struct request *req)
+{
+	finish(req, false);
+}
+
+/* One sweep: releases up to EXPIRY_BATCH expired reservations. Locked rows belong to another instance
+ * (or to a commit in progress) and are skipped, so each expiry happens exactly once. */
+static int expiry_tx(struct db_conn *db, void *arg)
+{
+	size_t *released = arg;
+	struct db_rows *r;
+	struct alerts unused = {0};
+
+	*released = 0;
+	if (repo_reservations_expired(db, EXPIRY_BATCH, &r) != 0)
+		return -1;
+	for (size_t i = 0; i < r->nrows; i++) {
+		int64_t rid = db_cell_i64(r, i, 0, 0);
+		unused.n = 0;
+		if (apply_items(db, rid, db_cell(r, i, 1), false, &unused) != 0 ||
+		    repo_reservation_set_status(db, rid, "expired") != 0) {
+			db_rows_free(r);
+			return -1;
+		}
+		(*released)++;
+	}
+	db_rows_free(r);
+	return 0;
+}
+
+void expiry_loop(struct ctx *ctx)
+{
+	while (!server_stopping()) {
+		size_t released = 0;
+		if (db_tx(ctx->db, expiry_tx, &released) != 0) {
+			log_msg(LOG_WARN, NULL, "expiry sweep failed: %s", ctx->db->errstr);
+		} else if (released) {
+			log_msg(LOG_INFO, NULL, "expiry: released %zu reservations", released);
+			if (released == EXPIRY_BATCH)
+				continue; /* more are waiting */
+		}
+		for (int i = 0; i < 10 && !server_stopping(); i++) {
+			struct timespec ts = {0, 100 * 1000000L};
+			nanosleep(&ts, NULL);
+		}
+	}
+}

@@ -1,0 +1,384 @@
+/* stock.c: stock levels (public availability, staff levels), adjustments, the ledger, low stock. */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "config.h"
+#include "db.h"
+#include "field.h"
+#include "handlers.h"
+#include "internal.h"
+#include "jobs.h"
+#include "lists.h"
+#include "log.h"
+#include "parse.h"
+#include "problem.h"
+#include "repo.h"
+#include "request.h"
+#include "response.h"
+#include "server.h"
+
+#define QTY_MAX 1000000000LL /* 10^9 units of anything is a data-entry mistake */
+
+static const char *const reasons[] = {"received", "damaged", "lost", "returned", "correction", NULL};
+
+int stock_after_change(struct db_conn *db, int64_t pid, struct alerts *a)
+{
+	struct stock s;
+	if (repo_stock_get(db, pid, true, &s) != 0)
+		return -1;
+	int64_t available = s.on_hand - s.reserved;
+	if (available <= s.threshold && !s.alerted) {
+		if (repo_stock_set_alerted(db, pid, true) != 0)
+			return -1;
+		if (a->n < ALERTS_MAX) {
+			a->pid[a->n] = pid;
+			a->available[a->n] = available;
+			a->threshold[a->n] = s.threshold;
+			a->n++;
+		}
+	} else if (available > s.threshold && s.alerted) {
+		if (repo_stock_set_alerted(db, pid, false) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+void alerts_send(struct request *req, const struct alerts *a)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		struct json_object *data = json_object_new_object();
+		json_object_object_add(data, "product_id", json_object_new_int64(a->pid[i]));
+		json_object_object_add(data, "available", json_object_new_int64(a->available[i]));
+		json_object_object_add(data, "threshold", json_object_new_int64(a->threshold[i]));
+		if (jobs_enqueue(req->ctx->redis, "low_stock", req->ctx->cfg->alert_email, data, req->request_id, NULL) !=
+		    0) {
+			log_msg(LOG_ERROR, req->request_id, "product %lld: low_stock job not enqueued; alert re-armed",
+				(long long)a->pid[i]);
+			repo_stock_set_alerted(req->ctx->db, a->pid[i], false);
+		}
+		json_object_put(data);
+	}
+}
+
+static struct json_object *stock_json(const struct stock *s, bool staff)
+{
+	struct json_object *o = json_object_new_object();
+	int64_t available = s->on_hand - s->reserved;
+	json_object_object_add(o, "product_id", json_object_new_int64(s->product_id));
+	json_object_object_add(o, "available", json_object_new_int64(available));
+	json_object_object_add(o, "in_stock", json_object_new_boolean(available > 0));
+	if (staff) {
+		json_object_object_add(o, "on_hand", json_object_new_int64(s->on_hand));
+		json_object_object_add(o, "reserved", json_object_new_int64(s->reserved));
+		json_object_object_add(o, "low_stock_threshold", json_object_new_int64(s->threshold));
+		json_object_object_add(o, "low_stock", json_object_new_boolean(available <= s->threshold));
+		json_object_object_add(o, "updated_at", json_object_new_string(s->updated_at));
+	}
+	return o;
+}
+
+static void not_found(struct request *req)
+{
+	resp_problem(req, 404, "not_found", "No stock is recorded for this product.");
+}
+
+/* Answers the stock row of `pid` (staff view when the caller is staff). */
+static void answer_stock(struct request *req, int status, int64_t pid)
+{
+	struct stock s;
+	int rc = repo_stock_get(req->ctx->db, pid, false, &s);
+	if (rc != 0) {
+		if (rc < 0)
+			resp_db_error(req, req->ctx->db);
+		else
+			not_found(req);
+		return;
+	}
+	struct json_object *o = stock_json(&s, req->role == ROLE_ADMIN);
+	resp_json(req, status, o);
+	json_object_put(o);
+}
+
+void stock_get(struct request *req)
+{
+	int64_t pid;
+	if (auth_optional(req) != 0)
+		return;
+	if (!req_path_id(req, "product_id", &pid)) {
+		not_found(req);
+		return;
+	}
+	answer_stock(req, 200, pid);
+}
+
+void stock_many(struct request *req)
+{
+	static const char *const allowed[] = {"product_ids", NULL};
+	struct field_errors errs = {0};
+	int64_t ids[LIST_LIMIT_MAX];
+	struct db_rows *r;
+	long n = -1;
+
+	req_query_allowed(req, allowed, &errs);
+	const char *v = req_query(req, "product_ids");
+	if (!v)
+		problem_add(&errs, "product_ids", "is required");
+	else if ((n = parse_id_list(v, INT64_MAX, ids, LIST_LIMIT_MAX)) < 0)
+		problem_add(&errs, "product_ids", "must be 1 to %d comma-separated ids", LIST_LIMIT_MAX);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	if (repo_stock_many(req->ctx->db, ids, (size_t)n, &r) != 0) {
+		resp_db_error(req, req->ctx->db);
+		return;
+	}
+	struct json_object *items = json_object_new_array_ext((int)r->nrows);
+	for (size_t i = 0; i < r->nrows; i++) {
+		struct stock s = {.product_id = db_cell_i64(r, i, 0, 0),
+				  .on_hand = db_cell_i64(r, i, 1, 0),
+				  .reserved = db_cell_i64(r, i, 2, 0)};
+		json_object_array_add(items, stock_json(&s, false));
+	}
+	db_rows_free(r);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "items", items);
+	resp_json(req, 200, o);
+	json_object_put(o);
+}
+
+/* Asks the product service whether `pid` exists. Returns 1 yes, 0 no, -1 unreachable. */
+static int product_exists(struct request *req, int64_t pid)
+{
+	char path[96];
+	struct json_object *out = NULL;
+	snprintf(path, sizeof(path), "/internal/product/products?ids=%lld", (long long)pid);
+	long status = internal_call(req->ctx->cfg, "GET", path, NULL, req->request_id, &out);
+	int rc = -1;
+	if (status == 200 && out) {
+		struct json_object *items = json_object_object_get(out, "items");
+		rc = items && json_object_array_length(items) > 0;
+	}
+	json_object_put(out);
+	return rc;
+}
+
+struct change {
+	int64_t pid, on_hand, threshold, delta;
+	const char *reason, *reference;
+	char actor[40];
+	bool set; /* PUT (absolute) rather than an adjustment */
+	int outcome; /* 0, 404, 409 */
+	struct alerts alerts;
+};
+
+/* One transaction: lock the row, change on_hand (conditionally), write the ledger row, re-arm alerts. */
+static int change_tx(struct db_conn *db, void *arg)
+{
+	struct change *c = arg;
+	struct stock s;
+	int applied = 0, rc;
+
+	c->alerts.n = 0;
+	if (c->set && repo_stock_ensure(db, c->pid) != 0)
+		return -1;
+	rc = repo_stock_get(db, c->pid, true, &s);
+	if (rc != 0) {
+		if (rc > 0) {
+			c->outcome = 404;
+			db->err = DB_OK;
+		}
+		return -1;
+	}
+	int64_t delta = c->set ? c->on_hand - s.on_hand : c->delta;
+	if (c->set && c->on_hand < s.reserved) {
+		c->outcome = 409;
+		db->err = DB_OK;
+		return -1;
+	}
+	if (c->set) {
+		if (repo_stock_set(db, c->pid, c->on_hand, c->threshold) != 0)
+			return -1;
+	} else {
+		if (repo_stock_adjust(db, c->pid, delta, &applied) != 0)
+			return -1;
+		if (!applied) {
+			c->outcome = 409;
+			db->err = DB_OK;
+			return -1;
+		}
+	}
+	if (delta != 0 &&
+	    repo_movement_insert(db, c->pid, delta, c->reason, c->reference, c->actor, s.on_hand + delta) != 0)
+		return -1;
+	return stock_after_change(db, c->pid, &c->alerts);
+}
+
+static void run_change(struct request *req, struct change *c, int status)
+{
+	snprintf(c->actor, sizeof(c->actor), "user:%lld", (long long)req->user_id);
+	if (db_tx(req->ctx->db, change_tx, c) != 0) {
+		if (c->outcome == 404)
+			not_found(req);
+		else if (c->outcome == 409)
+			resp_problem(req, 409, "below_reserved",
+				     "on_hand cannot go below the units reserved for open orders (or below zero).");
+		else
+			resp_db_error(req, req->ctx->db);
+		return;
+	}
+	alerts_send(req, &c->alerts);
+	answer_stock(req, status, c->pid);
+}
+
+void stock_put(struct request *req)
+{
+	static const char *const allowed[] = {"on_hand", "low_stock_threshold", NULL};
+	struct json_object *body;
+	struct field_errors errs = {0};
+	struct change c = {.set = true, .reason = "correction", .reference = "set"};
+
+	if (!req_path_id(req, "product_id", &c.pid)) {
+		not_found(req);
+		return;
+	}
+	if (!(body = req_json_body(req, 0)))
+		return;
+	field_only(body, allowed, &errs);
+	field_i64(body, "on_hand", true, 0, QTY_MAX, &c.on_hand, &errs);
+	field_i64(body, "low_stock_threshold", true, 0, QTY_MAX, &c.threshold, &errs);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	int exists = product_exists(req, c.pid);
+	if (exists < 0) {
+		resp_unavailable(req, "product service");
+		return;
+	}
+	if (!exists) {
+		resp_problem(req, 404, "not_found", "No such product.");
+		return;
+	}
+	run_change(req, &c, 200);
+}
+
+void stock_adjust(struct request *req)
+{
+	static const char *const allowed[] = {"delta", "reason", "reference", NULL};
+	struct json_object *body;
+	struct field_errors errs = {0};
+	struct change c = {.reference = ""};
+
+	if (!req_path_id(req, "product_id", &c.pid)) {
+		not_found(req);
+		return;
+	}
+	if (!(body = req_json_body(req, 0)))
+		return;
+	field_only(body, allowed, &errs);
+	if (field_i64(body, "delta", true, -QTY_MAX, QTY_MAX, &c.delta, &errs) == FIELD_OK && c.delta == 0)
+		problem_add(&errs, "delta", "must not be 0");
+	if (field_string(body, "reason", true, 1, 16, false, &c.reason, &errs) == FIELD_OK) {
+		bool ok = false;
+		for (const char *const *r = reasons; *r; r++)
+			ok = ok || strcmp(*r, c.reason) == 0;
+		if (!ok)
+			problem_add(&errs, "reason", "must be received, damaged, lost, returned or correction");
+	}
+	field_string(body, "reference", false, 0, 100, false, &c.reference, &errs);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	run_change(req, &c, 201);
+}
+
+void stock_movements(struct request *req)
+{
+	static const char *const allowed[] = {"limit", "offset", NULL};
+	struct field_errors errs = {0};
+	struct list_params lp;
+	struct db_rows *r;
+	struct stock s;
+	int64_t pid, total;
+
+	if (!req_path_id(req, "product_id", &pid)) {
+		not_found(req);
+		return;
+	}
+	req_query_allowed(req, allowed, &errs);
+	list_params_parse(req, &lp, &errs);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	int rc = repo_stock_get(req->ctx->db, pid, false, &s);
+	if (rc != 0) {
+		if (rc < 0)
+			resp_db_error(req, req->ctx->db);
+		else
+			not_found(req);
+		return;
+	}
+	if (repo_movements(req->ctx->db, pid, lp.limit, lp.offset, &r, &total) != 0) {
+		resp_db_error(req, req->ctx->db);
+		return;
+	}
+	struct json_object *items = json_object_new_array_ext((int)r->nrows);
+	for (size_t i = 0; i < r->nrows; i++) {
+		struct json_object *m = json_object_new_object();
+		json_object_object_add(m, "id", json_object_new_int64(db_cell_i64(r, i, 0, 0)));
+		json_object_object_add(m, "product_id", json_object_new_int64(pid));
+		json_object_object_add(m, "delta", json_object_new_int64(db_cell_i64(r, i, 1, 0)));
+		json_object_object_add(m, "reason", json_object_new_string(db_cell(r, i, 2)));
+		json_object_object_add(m, "reference", json_object_new_string(db_cell(r, i, 3)));
+		json_object_object_add(m, "actor", json_object_new_string(db_cell(r, i, 4)));
+		json_object_object_add(m, "on_hand_after", json_object_new_int64(db_cell_i64(r, i, 5, 0)));
+		json_object_object_add(m, "created_at", json_object_new_string(db_cell(r, i, 6)));
+		json_object_array_add(items, m);
+	}
+	db_rows_free(r);
+	struct json_object *o = list_envelope(items, total, &lp);
+	resp_json(req, 200, o);
+	json_object_put(o);
+}
+
+void stock_low(struct request *req)
+{
+	static const char *const allowed[] = {"limit", "offset", NULL};
+	struct field_errors errs = {0};
+	struct list_params lp;
+	struct db_rows *r;
+	int64_t total;
+
+	req_query_allowed(req, allowed, &errs);
+	list_params_parse(req, &lp, &errs);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	if (repo_low_stock(req->ctx->db, lp.limit, lp.offset, &r, &total) != 0) {
+		resp_db_error(req, req->ctx->db);
+		return;
+	}
+	struct json_object *items = json_object_new_array_ext((int)r->nrows);
+	for (size_t i = 0; i < r->nrows; i++) {
+		struct stock s = {.product_id = db_cell_i64(r, i, 0, 0),
+				  .on_hand = db_cell_i64(r, i, 1, 0),
+				  .reserved = db_cell_i64(r, i, 2, 0),
+				  .threshold = db_cell_i64(r, i, 3, 0)};
+		struct json_object *o = stock_json(&s, false);
+		json_object_object_add(o, "on_hand", json_object_new_int64(s.on_hand));
+		json_object_object_add(o, "reserved", json_object_new_int64(s.reserved));
+		json_object_object_add(o, "low_stock_threshold", json_object_new_int64(s.threshold));
+		json_object_array_add(items, o);
+	}
+	db_rows_free(r);
+	struct json_object *o = list_envelope(items, total, &lp);
+	resp_json(req, 200, o);
+	json_object_put(o);
+}
