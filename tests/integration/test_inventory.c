@@ -1,0 +1,507 @@
+/* test_inventory.c: stock, ledger, reservations and their concurrency, through NGINX. */
+#include <criterion/criterion.h>
+#include <hiredis/hiredis.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+
+static char *admin;
+
+static void setup(void)
+{
+	admin = admin_token();
+}
+
+static void teardown(void)
+{
+	free(admin);
+}
+
+TestSuite(inventory, .init = setup, .fini = teardown, .timeout = 120);
+
+/* A new active product in the catalogue; returns its id. */
+static long long new_product(void)
+{
+	static int n;
+	char body[256];
+	struct http_resp r;
+	int k = ++n;
+	snprintf(body, sizeof(body),
+		 "{\"sku\":\"INV-%d-%ld-%d\",\"name\":\"Stock Item %d\",\"price\":500,\"currency\":\"EUR\",\"status\":\"active\"}",
+		 (int)getpid(), (long)time(NULL), k, k);
+	api("POST", "/api/v1/products", body, admin, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	long long id = json_int(&r, "id");
+	http_resp_free(&r);
+	return id;
+}
+
+static void put_stock(long long pid, long long on_hand, long long threshold)
+{
+	char path[64], body[128];
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
+	snprintf(body, sizeof(body), "{\"on_hand\":%lld,\"low_stock_threshold\":%lld}", on_hand, threshold);
+	api("PUT", path, body, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+}
+
+/* Staff view of a product's stock. */
+static void staff_stock(long long pid, long long *on_hand, long long *reserved, long long *available)
+{
+	char path[64];
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	*on_hand = json_int(&r, "on_hand");
+	*reserved = json_int(&r, "reserved");
+	*available = json_int(&r, "available");
+	http_resp_free(&r);
+}
+
+/* The sum of the ledger's deltas, read through the movements route. */
+static long long ledger_sum(long long pid)
+{
+	char path[96];
+	struct http_resp r;
+	long long sum = 0;
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld/movements?limit=100", pid);
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	struct json_object *items = json_object_object_get(r.json, "items");
+	cr_assert_leq(json_int(&r, "total"), 100);
+	for (size_t i = 0; i < json_object_array_length(items); i++)
+		sum += json_object_get_int64(json_object_object_get(json_object_array_get_idx(items, i), "delta"));
+	http_resp_free(&r);
+	return sum;
+}
+
+static long internal_post(const char *path, const char *body, struct http_resp *r)
+{
+	http_send(test_env("STORE_TEST_INTERNAL_URL"), "POST", path, body, body ? strlen(body) : 0, NULL, r);
+	return r->status;
+}
+
+static void unique_ref(char *buf, size_t len)
+{
+	static int n;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, len, "ord-%d-%ld%09ld-%d", (int)getpid(), (long)ts.tv_sec, ts.tv_nsec, ++n);
+}
+
+static long reserve(const char *ref, long long pid, long long qty, int ttl, struct http_resp *r)
+{
+	char body[256];
+	snprintf(body, sizeof(body), "{\"order_ref\":\"%s\",\"items\":[{\"product_id\":%lld,\"quantity\":%lld}],\"ttl_seconds\":%d}",
+		 ref, pid, qty, ttl);
+	return internal_post("/internal/inventory/reservations", body, r);
+}
+
+Test(inventory, set_adjust_and_ledger)
+{
+	long long pid = new_product(), on_hand, reserved, available;
+	char path[96];
+	struct http_resp r;
+
+	put_stock(pid, 10, 2);
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld/adjustments", pid);
+	api("POST", path, "{\"delta\":5,\"reason\":\"received\",\"reference\":\"PO-1\"}", admin, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_eq(json_int(&r, "on_hand"), 15);
+	http_resp_free(&r);
+	api("POST", path, "{\"delta\":-3,\"reason\":\"damaged\"}", admin, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	http_resp_free(&r);
+	staff_stock(pid, &on_hand, &reserved, &available);
+	cr_assert_eq(on_hand, 12);
+	cr_assert_eq(ledger_sum(pid), on_hand, "the ledger sums to on_hand");
+
+	/* Public view: availability only. */
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(json_int(&r, "available"), 12);
+	cr_assert_null(json_str(&r, "on_hand"));
+	cr_assert_null(strstr(r.body, "on_hand"), "%s", r.body);
+	http_resp_free(&r);
+
+	/* Newest first. */
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld/movements", pid);
+	api("GET", path, NULL, admin, &r);
+	struct json_object *first = json_object_array_get_idx(json_object_object_get(r.json, "items"), 0);
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(first, "reason")), "damaged");
+	cr_assert_eq(json_object_get_int64(json_object_object_get(first, "on_hand_after")), 12);
+	http_resp_free(&r);
+
+	/* Batch availability. */
+	snprintf(path, sizeof(path), "/api/v1/inventory?product_ids=%lld,999999999", pid);
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 1);
+	http_resp_free(&r);
+}
+
+Test(inventory, bad_quantities_are_422)
+{
+	long long pid = new_product();
+	char path[96];
+	put_stock(pid, 5, 0);
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld/adjustments", pid);
+	static const char *const bad[] = {"{\"delta\":0,\"reason\":\"received\"}",
+					  "{\"delta\":1.5,\"reason\":\"received\"}",
+					  "{\"delta\":\"3\",\"reason\":\"received\"}",
+					  "{\"delta\":3000000000,\"reason\":\"received\"}",
+					  "{\"delta\":99999999999999999999,\"reason\":\"received\"}",
+					  "{\"delta\":1,\"reason\":\"sold\"}",
+					  "{\"delta\":1,\"reason\":\"stolen\"}",
+					  "{\"delta\":1}",
+					  "{\"delta\":1,\"reason\":\"received\",\"actor\":\"me\"}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct http_resp r;
+		api("POST", path, bad[i], admin, &r);
+		assert_problem(&r, 422, "validation_failed");
+		http_resp_free(&r);
+	}
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
+	static const char *const badput[] = {"{\"on_hand\":-1,\"low_stock_threshold\":0}",
+					     "{\"on_hand\":2147483648000,\"low_stock_threshold\":0}",
+					     "{\"on_hand\":\"5\",\"low_stock_threshold\":0}", "{\"on_hand\":5}",
+					     "{\"on_hand\":5,\"low_stock_threshold\":0,\"reserved\":0}"};
+	for (size_t i = 0; i < sizeof(badput) / sizeof(badput[0]); i++) {
+		struct http_resp r;
+		api("PUT", path, badput[i], admin, &r);
+		assert_problem(&r, 422, "validation_failed");
+		http_resp_free(&r);
+	}
+	long long on_hand, reserved, available;
+	staff_stock(pid, &on_hand, &reserved, &available);
+	cr_assert_eq(on_hand, 5, "nothing changed");
+	cr_assert_eq(ledger_sum(pid), 5);
+}
+
+Test(inventory, permissions_and_unknown_products)
+{
+	long long me, pid = new_product();
+	char *cust = customer_token(&me), path[96];
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
+	api("PUT", path, "{\"on_hand\":5,\"low_stock_threshold\":0}", cust, &r);
+	assert_problem(&r, 403, "forbidden");
+	http_resp_free(&r);
+	api("PUT", path, "{\"on_hand\":5,\"low_stock_threshold\":0}", NULL, &r);
+	assert_problem(&r, 401, "unauthenticated");
+	http_resp_free(&r);
+	api("GET", "/api/v1/inventory/low-stock", NULL, cust, &r);
+	assert_problem(&r, 403, "forbidden");
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld/movements", pid);
+	api("GET", path, NULL, cust, &r);
+	assert_problem(&r, 403, "forbidden");
+	http_resp_free(&r);
+	/* No stock row yet, and a product that does not exist at all. */
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
+	api("GET", path, NULL, NULL, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api("PUT", "/api/v1/inventory/999999999", "{\"on_hand\":5,\"low_stock_threshold\":0}", admin, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api("POST", "/api/v1/inventory/999999999/adjustments", "{\"delta\":1,\"reason\":\"received\"}", admin, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	/* The internal routes are not on the public listener. */
+	api("POST", "/internal/inventory/reservations", "{}", admin, &r);
+	cr_assert_eq(r.status, 404);
+	http_resp_free(&r);
+	free(cust);
+}
+
+Test(inventory, reserve_commit_release_and_idempotency)
+{
+	long long pid = new_product(), on_hand, reserved, available;
+	char ref[64], path[128];
+	struct http_resp r;
+	put_stock(pid, 10, 0);
+	unique_ref(ref, sizeof(ref));
+
+	cr_assert_eq(reserve(ref, pid, 4, 600, &r), 201, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "active");
+	http_resp_free(&r);
+	cr_assert_eq(reserve(ref, pid, 4, 600, &r), 200, "repeating returns the existing reservation: %s", r.body);
+	http_resp_free(&r);
+	staff_stock(pid, &on_hand, &reserved, &available);
+	cr_assert_eq(reserved, 4, "reserved once, not twice");
+	cr_assert_eq(available, 6);
+
+	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s/commit", ref);
+	cr_assert_eq(internal_post(path, NULL, &r), 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "committed");
+	http_resp_free(&r);
+	cr_assert_eq(internal_post(path, NULL, &r), 200, "commit is idempotent");
+	http_resp_free(&r);
+	staff_stock(pid, &on_hand, &reserved, &available);
+	cr_assert_eq(on_hand, 6);
+	cr_assert_eq(reserved, 0);
+	cr_assert_eq(ledger_sum(pid), 6);
+	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s/release", ref);
+	cr_assert_eq(internal_post(path, NULL, &r), 409, "release after commit");
+	assert_problem(&r, 409, "reservation_state");
+	http_resp_free(&r);
+
+	/* Release path, then commit after release is refused. */
+	unique_ref(ref, sizeof(ref));
+	cr_assert_eq(reserve(ref, pid, 2, 600, &r), 201);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s/release", ref);
+	cr_assert_eq(internal_post(path, NULL, &r), 200);
+	http_resp_free(&r);
+	cr_assert_eq(internal_post(path, NULL, &r), 200, "release is idempotent");
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s/commit", ref);
+	cr_assert_eq(internal_post(path, NULL, &r), 409);
+	http_resp_free(&r);
+	staff_stock(pid, &on_hand, &reserved, &available);
+	cr_assert_eq(available, 6);
+
+	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s", ref);
+	http_send(test_env("STORE_TEST_INTERNAL_URL"), "GET", path, NULL, 0, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_str_eq(json_str(&r, "status"), "released");
+	http_resp_free(&r);
+	cr_assert_eq(internal_post("/internal/inventory/reservations/nope-nope/commit", NULL, &r), 404);
+	http_resp_free(&r);
+}
+
+Test(inventory, all_or_nothing_with_short_items_listed)
+{
+	long long a = new_product(), b = new_product(), on_hand, reserved, available;
+	char ref[64], body[512];
+	struct http_resp r;
+	put_stock(a, 5, 0);
+	put_stock(b, 1, 0);
+	unique_ref(ref, sizeof(ref));
+	snprintf(body, sizeof(body),
+		 "{\"order_ref\":\"%s\",\"items\":[{\"product_id\":%lld,\"quantity\":3},{\"product_id\":%lld,\"quantity\":2}]}",
+		 ref, a, b);
+	cr_assert_eq(internal_post("/internal/inventory/reservations", body, &r), 409, "%s", r.body);
+	assert_problem(&r, 409, "insufficient_stock");
+	struct json_object *items = json_object_object_get(r.json, "items");
+	cr_assert_eq(json_object_array_length(items), 1, "%s", r.body);
+	struct json_object *it = json_object_array_get_idx(items, 0);
+	cr_assert_eq(json_object_get_int64(json_object_object_get(it, "product_id")), b);
+	cr_assert_eq(json_object_get_int64(json_object_object_get(it, "available")), 1);
+	cr_assert_eq(json_object_get_int64(json_object_object_get(it, "requested")), 2);
+	http_resp_free(&r);
+	staff_stock(a, &on_hand, &reserved, &available);
+	cr_assert_eq(reserved, 0, "nothing reserved on the item that had enough");
+
+	static const char *const bad[] = {
+		"{\"order_ref\":\"x\",\"items\":[]}",
+		"{\"order_ref\":\"x\",\"items\":[{\"product_id\":1,\"quantity\":0}]}",
+		"{\"order_ref\":\"x\",\"items\":[{\"product_id\":1,\"quantity\":-1}]}",
+		"{\"order_ref\":\"x\",\"items\":[{\"product_id\":1,\"quantity\":2.5}]}",
+		"{\"order_ref\":\"x\",\"items\":[{\"product_id\":1,\"quantity\":\"1\"}]}",
+		"{\"order_ref\":\"x\",\"items\":[{\"product_id\":1,\"quantity\":4294967296}]}",
+		"{\"order_ref\":\"x\",\"items\":[{\"product_id\":1,\"quantity\":1},{\"product_id\":1,\"quantity\":1}]}",
+		"{\"order_ref\":\"has space\",\"items\":[{\"product_id\":1,\"quantity\":1}]}",
+		"{\"order_ref\":\"x\",\"items\":[{\"product_id\":1,\"quantity\":1}],\"ttl_seconds\":0}",
+		"{\"items\":[{\"product_id\":1,\"quantity\":1}]}",
+		"{\"order_ref\":\"x\",\"items\":[{\"product_id\":1,\"quantity\":1,\"price\":1}]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(internal_post("/internal/inventory/reservations", bad[i], &r), 422, "%zu: %s", i, r.body);
+		assert_problem(&r, 422, "validation_failed");
+		http_resp_free(&r);
+	}
+}
+
+Test(inventory, adjustment_below_reserved_is_409)
+{
+	long long pid = new_product();
+	char ref[64], path[96];
+	struct http_resp r;
+	put_stock(pid, 5, 0);
+	unique_ref(ref, sizeof(ref));
+	cr_assert_eq(reserve(ref, pid, 4, 600, &r), 201);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld/adjustments", pid);
+	api("POST", path, "{\"delta\":-2,\"reason\":\"lost\"}", admin, &r);
+	assert_problem(&r, 409, "below_reserved");
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
+	api("PUT", path, "{\"on_hand\":3,\"low_stock_threshold\":0}", admin, &r);
+	assert_problem(&r, 409, "below_reserved");
+	http_resp_free(&r);
+	cr_assert_eq(ledger_sum(pid), 5);
+}
+
+Test(inventory, ttl_expiry_releases_stock)
+{
+	long long pid = new_product(), on_hand, reserved, available;
+	char ref[64], path[128];
+	struct http_resp r;
+	put_stock(pid, 3, 0);
+	unique_ref(ref, sizeof(ref));
+	cr_assert_eq(reserve(ref, pid, 3, 10, &r), 201);
+	http_resp_free(&r);
+	staff_stock(pid, &on_hand, &reserved, &available);
+	cr_assert_eq(available, 0);
+	/* The TTL is 10 s; the sweeper runs every second. */
+	for (int i = 0; i < 30; i++) {
+		sleep(1);
+		staff_stock(pid, &on_hand, &reserved, &available);
+		if (available == 3)
+			break;
+	}
+	cr_assert_eq(available, 3, "expired reservation not released");
+	cr_assert_eq(reserved, 0);
+	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s", ref);
+	http_send(test_env("STORE_TEST_INTERNAL_URL"), "GET", path, NULL, 0, NULL, &r);
+	cr_assert_str_eq(json_str(&r, "status"), "expired");
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s/commit", ref);
+	cr_assert_eq(internal_post(path, NULL, &r), 409, "an expired reservation cannot be committed");
+	http_resp_free(&r);
+}
+
+Test(inventory, low_stock_job_enqueued_once)
+{
+	long long pid = new_product();
+	char ref[64], path[96];
+	struct http_resp r;
+	put_stock(pid, 10, 3);
+	for (int i = 0; i < 3; i++) {
+		unique_ref(ref, sizeof(ref));
+		cr_assert_eq(reserve(ref, pid, 3, 600, &r), 201, "%s", r.body); /* 7, 4, 1 left */
+		http_resp_free(&r);
+	}
+	/* Count low_stock jobs naming this product. */
+	redisContext *c = test_redis();
+	char needle[64];
+	snprintf(needle, sizeof(needle), "\"product_id\":%lld,", pid);
+	int jobs = 0;
+	redisReply *rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 2000");
+	for (size_t i = 0; rep && i < rep->elements; i++) {
+		const char *doc = rep->element[i]->element[1]->element[1]->str;
+		if (strstr(doc, "\"type\":\"low_stock\"") && strstr(doc, needle))
+			jobs++;
+	}
+	freeReplyObject(rep);
+	cr_assert_eq(jobs, 1, "one low_stock job, got %d", jobs);
+	/* Restock above the threshold re-arms it; falling again sends a second one. */
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld/adjustments", pid);
+	api("POST", path, "{\"delta\":10,\"reason\":\"received\"}", admin, &r);
+	http_resp_free(&r);
+	unique_ref(ref, sizeof(ref));
+	cr_assert_eq(reserve(ref, pid, 9, 600, &r), 201);
+	http_resp_free(&r);
+	jobs = 0;
+	rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 2000");
+	for (size_t i = 0; rep && i < rep->elements; i++) {
+		const char *doc = rep->element[i]->element[1]->element[1]->str;
+		if (strstr(doc, "\"type\":\"low_stock\"") && strstr(doc, needle))
+			jobs++;
+	}
+	freeReplyObject(rep);
+	redisFree(c);
+	cr_assert_eq(jobs, 2);
+}
+
+/* --- concurrency ----------------------------------------------------------- */
+
+struct racer {
+	long long pid[3];
+	int nitems;
+	int idx;
+	long status;
+};
+
+static void *race(void *arg)
+{
+	struct racer *rc = arg;
+	char body[512], ref[64];
+	struct http_resp r;
+	snprintf(ref, sizeof(ref), "race-%d-%ld-%d", (int)getpid(), (long)time(NULL), rc->idx);
+	size_t o = (size_t)snprintf(body, sizeof(body), "{\"order_ref\":\"%s\",\"items\":[", ref);
+	for (int i = 0; i < rc->nitems; i++)
+		o += (size_t)snprintf(body + o, sizeof(body) - o, "%s{\"product_id\":%lld,\"quantity\":1}", i ? "," : "",
+				      rc->pid[i]);
+	snprintf(body + o, sizeof(body) - o, "]}");
+	http_send(test_env("STORE_TEST_INTERNAL_URL"), "POST", "/internal/inventory/reservations", body, strlen(body),
+		  NULL, &r);
+	rc->status = r.status;
+	http_resp_free(&r);
+	return NULL;
+}
+
+Test(inventory, two_hundred_racers_for_fifty_units)
+{
+	long long pid = new_product(), on_hand, reserved, available;
+	put_stock(pid, 50, 0);
+	enum { N = 200 };
+	static struct racer racers[N];
+	pthread_t t[N];
+	for (int i = 0; i < N; i++) {
+		racers[i] = (struct racer){.pid = {pid}, .nitems = 1, .idx = i};
+		cr_assert_eq(pthread_create(&t[i], NULL, race, &racers[i]), 0);
+	}
+	int ok = 0, conflict = 0, other = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		if (racers[i].status == 201)
+			ok++;
+		else if (racers[i].status == 409)
+			conflict++;
+		else
+			other++;
+	}
+	cr_assert_eq(ok, 50, "successes %d", ok);
+	cr_assert_eq(conflict, 150, "409s %d", conflict);
+	cr_assert_eq(other, 0, "other statuses %d", other);
+	staff_stock(pid, &on_hand, &reserved, &available);
+	cr_assert_eq(available, 0);
+	cr_assert_eq(reserved, 50);
+	cr_assert_eq(ledger_sum(pid), on_hand);
+}
+
+Test(inventory, overlapping_multi_item_reservations_never_deadlock_to_a_client)
+{
+	long long p[4], on_hand, reserved, available;
+	for (int i = 0; i < 4; i++) {
+		p[i] = new_product();
+		put_stock(p[i], 1000, 0);
+	}
+	enum { N = 120 };
+	static struct racer racers[N];
+	pthread_t t[N];
+	for (int i = 0; i < N; i++) {
+		/* Overlapping sets in different orders: {0,1,2}, {2,1,3}, {3,0,1}, ... */
+		racers[i] = (struct racer){.pid = {p[i % 4], p[(i + 1) % 4], p[(i + 3) % 4]}, .nitems = 3, .idx = 1000 + i};
+		if (i % 2)
+			racers[i].pid[0] = p[(i + 2) % 4];
+		cr_assert_eq(pthread_create(&t[i], NULL, race, &racers[i]), 0);
+	}
+	int ok = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		cr_expect_eq(racers[i].status, 201, "racer %d got %ld", i, racers[i].status);
+		ok += racers[i].status == 201;
+	}
+	cr_assert_eq(ok, N);
+	long long total_reserved = 0;
+	for (int i = 0; i < 4; i++) {
+		staff_stock(p[i], &on_hand, &reserved, &available);
+		total_reserved += reserved;
+		cr_assert_eq(on_hand - reserved, available);
+	}
+	cr_assert_eq(total_reserved, 3 * N);
+}
