@@ -132,7 +132,10 @@ enum field_result field_number(struct json_object *obj, const char *key, bool re
 		return FIELD_INVALID;
 	}
 	double d = json_object_get_double(v);
-	if (!isfinite(d) || d < min || d > max) {
+	/* json-c clamps integers beyond 64 bits to these ends: that is not the number sent. */
+	bool clamped = json_object_is_type(v, json_type_int) &&
+		       (json_object_get_int64(v) == INT64_MIN || json_object_get_uint64(v) == UINT64_MAX);
+	if (clamped || !isfinite(d) || d < min || d > max) {
 		problem_add(errs, key, "must be a number from %g to %g", min, max);
 		return FIELD_INVALID;
 	}

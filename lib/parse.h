@@ -17,7 +17,7 @@ bool parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 bool parse_i64_n(const char *s, size_t len, int64_t min, int64_t max, int64_t *out);
 
 /*
- * Percent-decodes `len` bytes of `src` into `dst` (room for `dstlen` bytes plus NUL).
+ * Percent-decodes `len` bytes of `src` into `dst`, a buffer of `dstlen` bytes counting the NUL.
  * With `plus_is_space`, '+' becomes ' ' (query strings). Rejects bad escapes, a decoded
  * NUL byte and output that does not fit. Returns the decoded length, or -1.
  */

@@ -1,0 +1,227 @@
+/* test_redis.c: Redis connection handling: refused, back-off, timeouts, AUTH (lib/redis.c). */
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "redis.h"
+
+static struct store_config cfg;
+
+static void setup(void)
+{
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.redis_host = "127.0.0.1";
+	cfg.redis_port = 1; /* nothing listens there: connect is refused */
+	cfg.redis_timeout_ms = 2000;
+	cfg.redis_password = NULL;
+}
+
+TestSuite(redis, .init = setup, .timeout = 20);
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* --- unreachable -------------------------------------------------------------------------- */
+
+Test(redis, new_does_not_connect_and_free_accepts_null)
+{
+	struct redis_conn *r = redis_conn_new(&cfg);
+	cr_assert(not(zero(ptr, r)));
+	cr_assert(zero(ptr, r->c));
+	cr_assert(eq(int, r->err, 0));
+	redis_conn_free(r);
+	redis_conn_free(NULL);
+}
+
+Test(redis, refused_returns_null_with_err)
+{
+	struct redis_conn *r = redis_conn_new(&cfg);
+	redisReply *reply = redis_cmd(r, "GET %s", "k");
+	cr_assert(zero(ptr, reply));
+	cr_assert(ne(int, r->err, 0));
+	cr_assert(not(zero(sz, strlen(r->errstr))));
+	cr_assert(zero(ptr, r->c), "the failed connection is dropped");
+	redis_conn_free(r);
+}
+
+Test(redis, second_call_within_1s_fails_fast)
+{
+	struct redis_conn *r = redis_conn_new(&cfg);
+	cr_assert(zero(ptr, redis_cmd(r, "PING")));
+	long long retry_at = r->retry_at_ms;
+	cr_assert(gt(llong, retry_at, 0), "no back-off after a refused connect");
+
+	double t0 = now_ms();
+	redisReply *reply = redis_cmd(r, "SET %s %s", "k", "v");
+	double took = now_ms() - t0;
+	cr_assert(zero(ptr, reply));
+	cr_assert(ne(int, r->err, 0));
+	/* Well under the 2000 ms timeout: no connect was even attempted. */
+	cr_assert(lt(dbl, took, 50.0), "second call took %.1f ms", took);
+	cr_assert(eq(llong, r->retry_at_ms, retry_at), "the back-off is not extended by a skipped attempt");
+	redis_conn_free(r);
+}
+
+Test(redis, argv_and_ping_also_back_off)
+{
+	struct redis_conn *r = redis_conn_new(&cfg);
+	const char *argv[] = {"SET", "k", "v"};
+	const size_t lens[] = {3, 1, 1};
+	cr_assert(zero(ptr, redis_cmd_argv(r, 3, argv, lens)));
+	double t0 = now_ms();
+	cr_assert(zero(ptr, redis_cmd_argv(r, 3, argv, lens)));
+	cr_assert(eq(int, redis_ping(r), -1));
+	cr_assert(lt(dbl, now_ms() - t0, 50.0));
+	redis_conn_free(r);
+}
+
+Test(redis, retries_after_the_back_off)
+{
+	struct redis_conn *r = redis_conn_new(&cfg);
+	cr_assert(zero(ptr, redis_cmd(r, "PING")));
+	long long first = r->retry_at_ms;
+	usleep(1100 * 1000);
+	cr_assert(zero(ptr, redis_cmd(r, "PING")));
+	cr_assert(gt(llong, r->retry_at_ms, first), "no new attempt after the back-off expired");
+	redis_conn_free(r);
+}
+
+/* --- a fake server on an ephemeral port ---------------------------------------------------- */
+
+struct fake_server {
+	int lfd;
+	int port;
+	const char *reply; /* sent after each read; NULL: accept the connection and stay silent */
+	pthread_t thread;
+	bool started;
+};
+
+static void *serve(void *arg)
+{
+	struct fake_server *s = arg;
+	int fd = accept(s->lfd, NULL, NULL);
+	char buf[512];
+
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n <= 0)
+			break;
+		if (s->reply && write(fd, s->reply, strlen(s->reply)) < 0)
+			break;
+	}
+	close(fd);
+	return NULL;
+}
+
+static void server_start(struct fake_server *s, const char *reply)
+{
+	struct sockaddr_in a = {0};
+	socklen_t alen = sizeof(a);
+
+	s->reply = reply;
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(ge(int, s->lfd, 0));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = 0;
+	cr_assert(eq(int, bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0));
+	cr_assert(eq(int, listen(s->lfd, 4), 0));
+	cr_assert(eq(int, getsockname(s->lfd, (struct sockaddr *)&a, &alen), 0));
+	s->port = ntohs(a.sin_port);
+	s->started = pthread_create(&s->thread, NULL, serve, s) == 0;
+	cfg.redis_port = s->port;
+}
+
+static void server_stop(struct fake_server *s)
+{
+	shutdown(s->lfd, SHUT_RDWR);
+	close(s->lfd);
+	/* The serving thread ends when the client closes its side. */
+	if (s->started)
+		pthread_join(s->thread, NULL);
+}
+
+Test(redis, pong_from_a_server)
+{
+	struct fake_server s;
+	server_start(&s, "+PONG\r\n");
+	struct redis_conn *r = redis_conn_new(&cfg);
+	cr_assert(eq(int, redis_ping(r), 0));
+	cr_assert(not(zero(ptr, r->c)));
+	cr_assert(eq(int, r->err, 0));
+	redis_conn_free(r);
+	server_stop(&s);
+}
+
+Test(redis, error_reply_is_returned_not_null)
+{
+	struct fake_server s;
+	server_start(&s, "-ERR unknown command\r\n");
+	struct redis_conn *r = redis_conn_new(&cfg);
+	redisReply *reply = redis_cmd(r, "NOPE");
+	cr_assert(not(zero(ptr, reply)));
+	cr_assert(eq(int, reply->type, REDIS_REPLY_ERROR));
+	cr_assert(not(zero(ptr, r->c)), "an error reply does not drop the connection");
+	freeReplyObject(reply);
+	redis_conn_free(r);
+	server_stop(&s);
+}
+
+Test(redis, silent_server_times_out)
+{
+	struct fake_server s;
+	server_start(&s, NULL);
+	cfg.redis_timeout_ms = 100;
+	struct redis_conn *r = redis_conn_new(&cfg);
+	double t0 = now_ms();
+	redisReply *reply = redis_cmd(r, "GET %s", "k");
+	double took = now_ms() - t0;
+	cr_assert(zero(ptr, reply));
+	cr_assert(ne(int, r->err, 0));
+	cr_assert(zero(ptr, r->c), "a timed-out connection is dropped");
+	cr_assert(ge(dbl, took, 90.0), "returned before the timeout: %.1f ms", took);
+	cr_assert(lt(dbl, took, 1000.0), "took %.1f ms for a 100 ms timeout", took);
+	redis_conn_free(r);
+	server_stop(&s);
+}
+
+Test(redis, auth_refused_is_down)
+{
+	struct fake_server s;
+	server_start(&s, "-WRONGPASS invalid username-password pair\r\n");
+	cfg.redis_password = "wrong";
+	struct redis_conn *r = redis_conn_new(&cfg);
+	cr_assert(zero(ptr, redis_cmd(r, "PING")));
+	cr_assert(ne(int, r->err, 0));
+	cr_assert(zero(ptr, r->c));
+	cr_assert(gt(llong, r->retry_at_ms, 0), "a refused AUTH backs off too");
+	redis_conn_free(r);
+	server_stop(&s);
+}
+
+Test(redis, auth_accepted)
+{
+	struct fake_server s;
+	server_start(&s, "+OK\r\n");
+	cfg.redis_password = "right";
+	struct redis_conn *r = redis_conn_new(&cfg);
+	redisReply *reply = redis_cmd(r, "PING");
+	cr_assert(not(zero(ptr, reply)));
+	cr_assert(eq(int, reply->type, REDIS_REPLY_STATUS));
+	freeReplyObject(reply);
+	redis_conn_free(r);
+	server_stop(&s);
+}
