@@ -1,0 +1,100 @@
+/* test_product_validate.c: slugs, SKUs, currencies, image URLs and attributes of the product service. */
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <string.h>
+
+#include "problem.h"
+#include "validate.h"
+
+Test(slug, derived_from_names)
+{
+	char out[SLUG_MAX + 1];
+	cr_assert(slugify("Garden Tools & More!", out, SLUG_MAX));
+	cr_assert_str_eq(out, "garden-tools-more");
+	cr_assert(slugify("  --Ünïcode Lamp 2000--  ", out, SLUG_MAX));
+	cr_assert_str_eq(out, "n-code-lamp-2000", "non-ASCII letters separate words: no transliteration");
+	cr_assert(!slugify("!!! ???", out, SLUG_MAX));
+	cr_assert(!slugify("", out, SLUG_MAX));
+	cr_assert(slugify("abcdefghij", out, 5));
+	cr_assert_str_eq(out, "abcde");
+	cr_assert(slugify("abc def", out, 4));
+	cr_assert_str_eq(out, "abc", "no trailing hyphen after truncation");
+}
+
+Test(slug, validity)
+{
+	cr_assert(slug_valid("a-b-c", 10));
+	cr_assert(!slug_valid("", 10));
+	cr_assert(!slug_valid("-a", 10));
+	cr_assert(!slug_valid("a-", 10));
+	cr_assert(!slug_valid("a--b", 10));
+	cr_assert(!slug_valid("A", 10));
+	cr_assert(!slug_valid("a b", 10));
+	cr_assert(!slug_valid("abcdefghijk", 10));
+}
+
+Test(sku, validity)
+{
+	char s65[66];
+	memset(s65, 'A', 65);
+	s65[65] = '\0';
+	cr_assert(sku_valid("ABC-123_x.9"));
+	cr_assert(!sku_valid(""));
+	cr_assert(!sku_valid("a b"));
+	cr_assert(!sku_valid("a'b"));
+	cr_assert(!sku_valid(s65));
+	s65[64] = '\0';
+	cr_assert(sku_valid(s65));
+}
+
+Test(currency, iso_4217)
+{
+	cr_assert(currency_valid("EUR"));
+	cr_assert(currency_valid("USD"));
+	cr_assert(currency_valid("JPY"));
+	cr_assert(currency_valid("AED"));
+	cr_assert(currency_valid("ZWL"));
+	cr_assert(!currency_valid("eur"));
+	cr_assert(!currency_valid("XYZ"));
+	cr_assert(!currency_valid("EU"));
+	cr_assert(!currency_valid("EURO"));
+	cr_assert(!currency_valid(""));
+	cr_assert(!currency_valid("XAU"), "precious metals are not prices");
+}
+
+Test(url, https_only)
+{
+	cr_assert(https_url_valid("https://img.example.com/a/b.jpg?x=1"));
+	cr_assert(!https_url_valid("http://img.example.com/a.jpg"));
+	cr_assert(!https_url_valid("https://"));
+	cr_assert(!https_url_valid("https:///path"));
+	cr_assert(!https_url_valid("https://user@host/a"));
+	cr_assert(!https_url_valid("https://a b/c"));
+	cr_assert(!https_url_valid("javascript:alert(1)"));
+	cr_assert(!https_url_valid("HTTPS://example.com"), "scheme as written by us");
+}
+
+Test(fields, images_and_attributes)
+{
+	struct field_errors errs = {0};
+	bool present;
+	struct json_object *b = json_tokener_parse("{\"images\":[\"https://a.example/1\"],\"attributes\":{\"color\":\"red\"}}");
+	cr_assert_not_null(images_field(b, "images", &errs, &present));
+	cr_assert(present);
+	cr_assert_not_null(attributes_field(b, "attributes", &errs, &present));
+	cr_assert_eq(errs.n, 0);
+	cr_assert_null(images_field(b, "nothing", &errs, &present));
+	cr_assert(!present);
+	json_object_put(b);
+
+	const char *bad[] = {"{\"images\":\"https://a.example/1\"}", "{\"images\":[1]}", "{\"images\":[\"http://a/1\"]}",
+			     "{\"attributes\":{\"a\":1}}", "{\"attributes\":{\"\":\"x\"}}", "{\"attributes\":[]}", NULL};
+	for (size_t i = 0; bad[i]; i++) {
+		struct field_errors e = {0};
+		b = json_tokener_parse(bad[i]);
+		images_field(b, "images", &e, &present);
+		attributes_field(b, "attributes", &e, &present);
+		cr_assert_eq(e.n, 1, "%s", bad[i]);
+		json_object_put(b);
+	}
+}
