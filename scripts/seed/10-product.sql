@@ -1,4 +1,4 @@
--- product.sql: the demo catalogue (scripts/store seed): 36 nested categories and 10,000 products.
+-- 10-product.sql: the demo catalogue (scripts/store seed): 36 nested categories and 10,000 products.
 -- Idempotent: rows are keyed by slug and sku, so running it again changes nothing.
 -- Uses MariaDB's built-in SEQUENCE engine (seq_1_to_10000) to generate rows.
 INSERT IGNORE INTO categories (name, slug, parent_id) VALUES
