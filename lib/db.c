@@ -138,7 +138,7 @@ static int ensure_connected(struct db_conn *db)
 	mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
 	mysql_options(m, MYSQL_INIT_COMMAND,
 		      "SET time_zone = '+00:00', sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION,"
-		      "ERROR_FOR_DIVISION_BY_ZERO', transaction_isolation = 'READ-COMMITTED'");
+		      "ERROR_FOR_DIVISION_BY_ZERO', tx_isolation = 'READ-COMMITTED'");
 	/* CLIENT_FOUND_ROWS: an UPDATE reports rows matched, so "did it apply" checks are reliable. */
 	if (!mysql_real_connect(m, cfg->db_socket ? NULL : cfg->db_host, cfg->db_user, cfg->db_password, cfg->db_name,
 				(unsigned int)cfg->db_port, cfg->db_socket, CLIENT_FOUND_ROWS)) {
