@@ -33,8 +33,8 @@ static long long new_product(void)
 	struct http_resp r;
 	int k = ++n;
 	snprintf(body, sizeof(body),
-		 "{\"sku\":\"INV-%d-%ld-%d\",\"name\":\"Stock Item %d\",\"price\":500,\"currency\":\"EUR\",\"status\":\"active\"}",
-		 (int)getpid(), (long)time(NULL), k, k);
+		 "{\"sku\":\"INV-%d-%ld-%d\",\"name\":\"Stock Item %d-%ld-%d\",\"price\":500,\"currency\":\"EUR\",\"status\":\"active\"}",
+		 (int)getpid(), (long)time(NULL), k, (int)getpid(), (long)time(NULL), k);
 	api("POST", "/api/v1/products", body, admin, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	long long id = json_int(&r, "id");

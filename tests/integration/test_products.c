@@ -55,10 +55,10 @@ static long long create_product(const char *sku, const char *name, long long pri
 	if (category)
 		snprintf(cat, sizeof(cat), "%lld", category);
 	snprintf(body, sizeof(body),
-		 "{\"sku\":\"%s\",\"name\":\"%s\",\"description\":\"A fine thing\",\"price\":%lld,\"currency\":\"EUR\","
+		 "{\"sku\":\"%s\",\"name\":\"%s %s\",\"description\":\"A fine thing\",\"price\":%lld,\"currency\":\"EUR\","
 		 "\"category_id\":%s,\"status\":\"%s\",\"images\":[\"https://img.example.com/%s.jpg\"],"
 		 "\"attributes\":{\"color\":\"red\"}}",
-		 sku, name, price, cat, status, sku);
+		 sku, name, sku, price, cat, status, sku);
 	api("POST", "/api/v1/products", body, admin, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	long long id = json_int(&r, "id");
@@ -293,12 +293,18 @@ Test(products, duplicate_sku_or_slug_is_409)
 	tag(sku2, sizeof(sku2), "DUP-");
 	char name[64];
 	tag(name, sizeof(name), "Dup Name ");
-	create_product(sku, name, 100, 0, "active");
+	long long first = create_product(sku, name, 100, 0, "active");
+	char path[64], slug[200];
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", first);
+	api("GET", path, NULL, admin, &r);
+	snprintf(slug, sizeof(slug), "%s", json_str(&r, "slug"));
+	http_resp_free(&r);
 	snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"Other\",\"price\":1,\"currency\":\"EUR\"}", sku);
 	api("POST", "/api/v1/products", body, admin, &r);
 	assert_problem(&r, 409, "duplicate");
 	http_resp_free(&r);
-	snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"%s\",\"price\":1,\"currency\":\"EUR\"}", sku2, name);
+	snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"%s\",\"slug\":\"%s\",\"price\":1,\"currency\":\"EUR\"}",
+		 sku2, name, slug);
 	api("POST", "/api/v1/products", body, admin, &r);
 	assert_problem(&r, 409, "duplicate");
 	http_resp_free(&r);
@@ -499,7 +505,8 @@ Test(products, internal_brief_and_rating)
 	cr_assert_not_null(strstr(r.body, "\"rating_avg\":4.25"), "%s", r.body);
 	http_resp_free(&r);
 	snprintf(path, sizeof(path), "/internal/product/products/%lld/rating", a);
-	http_send(internal, "POST", path, "{\"rating_avg\":6,\"rating_count\":1}", 34, NULL, &r);
+	const char *bad = "{\"rating_avg\":6,\"rating_count\":1}";
+	http_send(internal, "POST", path, bad, strlen(bad), NULL, &r);
 	assert_problem(&r, 422, "validation_failed");
 	http_resp_free(&r);
 	/* The rating cannot be set through the public API. */
