@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +35,8 @@ int main(void)
 	const char *threads_env = getenv("STORE_THREADS");
 	long threads = threads_env ? strtol(threads_env, NULL, 10) : 8;
 	pthread_t tids[256];
+	sigset_t sigs;
+	int sig;
 
 	if (threads < 1 || threads > 256) {
 		fprintf(stderr, "store-ceiling: STORE_THREADS must be 1..256\n");
@@ -52,10 +55,18 @@ int main(void)
 		if (listen[0] == '/')
 			chmod(listen, 0666);
 	}
+	/* Signals go to this thread only (libfcgi would otherwise install its own SIGTERM handler). */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	for (long i = 0; i < threads; i++)
 		pthread_create(&tids[i], NULL, serve, NULL);
-	for (long i = 0; i < threads; i++)
-		pthread_join(tids[i], NULL);
+	sigwait(&sigs, &sig);
+	/* Nothing to finish: every answer is written whole before the next accept. */
+	shutdown(listen_fd, SHUT_RDWR);
+	if (listen && listen[0] == '/')
+		unlink(listen);
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "field.h"
+#include "jsonstrict.h"
 #include "parse.h"
 #include "problem.h"
 #include "response.h"
@@ -252,6 +253,15 @@ struct json_object *req_json_body(struct request *req, size_t max)
 	/* json-c's own UTF-8 check lets overlongs, surrogates and > U+10FFFF through. */
 	if (!parse_utf8_valid(req->body, req->body_len)) {
 		resp_problem(req, 400, "malformed_json", "The request body is not valid UTF-8 JSON.");
+		return NULL;
+	}
+	const char *why;
+	if (!json_strict_valid(req->body, req->body_len, REQUEST_JSON_DEPTH, &why)) {
+		if (strcmp(why, "the body is nested too deeply") == 0)
+			resp_problemf(req, 400, "malformed_json", "The JSON body is nested more than %d levels deep.",
+				      REQUEST_JSON_DEPTH);
+		else
+			resp_problemf(req, 400, "malformed_json", "The request body is not valid JSON: %s.", why);
 		return NULL;
 	}
 	/* json-c counts a value inside the innermost container as one more level: give it one

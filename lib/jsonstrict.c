@@ -1,0 +1,231 @@
+/* jsonstrict.c: a small recursive-descent RFC 8259 validator (no allocation, bounded depth). */
+#include "jsonstrict.h"
+
+#include <string.h>
+
+#define KEYS_MAX 256 /* keys per object checked for duplicates; more is refused */
+
+struct scan {
+	const char *s;
+	size_t len, pos;
+	int depth, max_depth;
+	const char *why;
+};
+
+static void ws(struct scan *sc)
+{
+	while (sc->pos < sc->len) {
+		char c = sc->s[sc->pos];
+		if (c != ' ' && c != '\t' && c != '\n' && c != '\r')
+			break;
+		sc->pos++;
+	}
+}
+
+static bool fail(struct scan *sc, const char *why)
+{
+	if (!sc->why)
+		sc->why = why;
+	return false;
+}
+
+static bool hex4(struct scan *sc, unsigned *v)
+{
+	*v = 0;
+	for (int i = 0; i < 4; i++, sc->pos++) {
+		if (sc->pos >= sc->len)
+			return false;
+		char c = sc->s[sc->pos];
+		unsigned d = (c >= '0' && c <= '9') ? (unsigned)(c - '0')
+			     : (c >= 'a' && c <= 'f') ? (unsigned)(c - 'a' + 10)
+			     : (c >= 'A' && c <= 'F') ? (unsigned)(c - 'A' + 10)
+						      : 16;
+		if (d > 15)
+			return false;
+		*v = *v * 16 + d;
+	}
+	return true;
+}
+
+/* A string at pos (the opening quote). */
+static bool string(struct scan *sc)
+{
+	sc->pos++;
+	while (sc->pos < sc->len) {
+		unsigned char c = (unsigned char)sc->s[sc->pos++];
+		if (c == '"')
+			return true;
+		if (c < 0x20)
+			return fail(sc, "a string holds a raw control character");
+		if (c != '\\')
+			continue;
+		if (sc->pos >= sc->len)
+			break;
+		c = (unsigned char)sc->s[sc->pos++];
+		if (c == 'u') {
+			unsigned v;
+			if (!hex4(sc, &v))
+				return fail(sc, "a \\u escape is malformed");
+			if (v == 0)
+				return fail(sc, "a string holds \\u0000");
+		} else if (!strchr("\"\\/bfnrt", c)) {
+			return fail(sc, "a string holds an unknown escape");
+		}
+	}
+	return fail(sc, "a string is not terminated");
+}
+
+static bool number(struct scan *sc)
+{
+	size_t start = sc->pos;
+	if (sc->pos < sc->len && sc->s[sc->pos] == '-')
+		sc->pos++;
+	if (sc->pos >= sc->len)
+		return fail(sc, "a number is malformed");
+	if (sc->s[sc->pos] == '0') {
+		sc->pos++;
+	} else if (sc->s[sc->pos] >= '1' && sc->s[sc->pos] <= '9') {
+		while (sc->pos < sc->len && sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9')
+			sc->pos++;
+	} else {
+		return fail(sc, "a value is malformed");
+	}
+	if (sc->pos < sc->len && sc->s[sc->pos] == '.') {
+		size_t d = ++sc->pos;
+		while (sc->pos < sc->len && sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9')
+			sc->pos++;
+		if (sc->pos == d)
+			return fail(sc, "a number is malformed");
+	}
+	if (sc->pos < sc->len && (sc->s[sc->pos] == 'e' || sc->s[sc->pos] == 'E')) {
+		sc->pos++;
+		if (sc->pos < sc->len && (sc->s[sc->pos] == '+' || sc->s[sc->pos] == '-'))
+			sc->pos++;
+		size_t d = sc->pos;
+		while (sc->pos < sc->len && sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9')
+			sc->pos++;
+		if (sc->pos == d)
+			return fail(sc, "a number is malformed");
+	}
+	return sc->pos > start;
+}
+
+static bool literal(struct scan *sc, const char *word)
+{
+	size_t n = strlen(word);
+	if (sc->len - sc->pos < n || memcmp(sc->s + sc->pos, word, n) != 0)
+		return fail(sc, "a value is malformed");
+	sc->pos += n;
+	return true;
+}
+
+static bool value(struct scan *sc);
+
+static bool object(struct scan *sc)
+{
+	size_t key_at[KEYS_MAX], key_len[KEYS_MAX], nkeys = 0;
+
+	sc->pos++;
+	ws(sc);
+	if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
+		sc->pos++;
+		return true;
+	}
+	for (;;) {
+		ws(sc);
+		if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
+			return fail(sc, "an object key is not a double-quoted string");
+		size_t k = sc->pos;
+		if (!string(sc))
+			return false;
+		size_t klen = sc->pos - k;
+		for (size_t i = 0; i < nkeys; i++)
+			if (key_len[i] == klen && memcmp(sc->s + key_at[i], sc->s + k, klen) == 0)
+				return fail(sc, "an object holds the same key twice");
+		if (nkeys == KEYS_MAX)
+			return fail(sc, "an object has too many keys");
+		key_at[nkeys] = k;
+		key_len[nkeys++] = klen;
+		ws(sc);
+		if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
+			return fail(sc, "a ':' is missing after a key");
+		sc->pos++;
+		if (!value(sc))
+			return false;
+		ws(sc);
+		if (sc->pos < sc->len && sc->s[sc->pos] == ',') {
+			sc->pos++;
+			continue;
+		}
+		if (sc->pos < sc->len && sc->s[sc->pos] == '}') {
+			sc->pos++;
+			return true;
+		}
+		return fail(sc, "an object is not closed");
+	}
+}
+
+static bool array(struct scan *sc)
+{
+	sc->pos++;
+	ws(sc);
+	if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
+		sc->pos++;
+		return true;
+	}
+	for (;;) {
+		if (!value(sc))
+			return false;
+		ws(sc);
+		if (sc->pos < sc->len && sc->s[sc->pos] == ',') {
+			sc->pos++;
+			continue;
+		}
+		if (sc->pos < sc->len && sc->s[sc->pos] == ']') {
+			sc->pos++;
+			return true;
+		}
+		return fail(sc, "an array is not closed");
+	}
+}
+
+static bool value(struct scan *sc)
+{
+	ws(sc);
+	if (sc->pos >= sc->len)
+		return fail(sc, "a value is missing");
+	switch (sc->s[sc->pos]) {
+	case '{':
+	case '[': {
+		if (++sc->depth > sc->max_depth)
+			return fail(sc, "the body is nested too deeply");
+		bool ok = sc->s[sc->pos] == '{' ? object(sc) : array(sc);
+		sc->depth--;
+		return ok;
+	}
+	case '"':
+		return string(sc);
+	case 't':
+		return literal(sc, "true");
+	case 'f':
+		return literal(sc, "false");
+	case 'n':
+		return literal(sc, "null");
+	default:
+		return number(sc);
+	}
+}
+
+bool json_strict_valid(const char *s, size_t len, int max_depth, const char **why)
+{
+	struct scan sc = {.s = s, .len = len, .max_depth = max_depth};
+	bool ok = value(&sc);
+	if (ok) {
+		ws(&sc);
+		if (sc.pos != sc.len)
+			ok = fail(&sc, "there is more after the JSON value");
+	}
+	if (why)
+		*why = ok ? NULL : (sc.why ? sc.why : "the body is not JSON");
+	return ok;
+}
