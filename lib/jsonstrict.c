@@ -47,8 +47,8 @@ static bool hex4(struct scan *sc, unsigned *v)
 	return true;
 }
 
-/* A string at pos (the opening quote). */
-static bool string(struct scan *sc)
+/* A string at pos (the opening quote). A key may not hold \u0000: json-c would cut it there. */
+static bool string(struct scan *sc, bool key)
 {
 	sc->pos++;
 	while (sc->pos < sc->len) {
@@ -66,8 +66,8 @@ static bool string(struct scan *sc)
 			unsigned v;
 			if (!hex4(sc, &v))
 				return fail(sc, "a \\u escape is malformed");
-			if (v == 0)
-				return fail(sc, "a string holds \\u0000");
+			if (v == 0 && key)
+				return fail(sc, "an object key holds \\u0000");
 		} else if (!strchr("\"\\/bfnrt", c)) {
 			return fail(sc, "a string holds an unknown escape");
 		}
@@ -136,7 +136,7 @@ static bool object(struct scan *sc)
 		if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
 			return fail(sc, "an object key is not a double-quoted string");
 		size_t k = sc->pos;
-		if (!string(sc))
+		if (!string(sc, true))
 			return false;
 		size_t klen = sc->pos - k;
 		for (size_t i = 0; i < nkeys; i++)
@@ -204,7 +204,7 @@ static bool value(struct scan *sc)
 		return ok;
 	}
 	case '"':
-		return string(sc);
+		return string(sc, false);
 	case 't':
 		return literal(sc, "true");
 	case 'f':

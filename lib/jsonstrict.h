@@ -8,7 +8,8 @@
 /*
  * Returns true when `s` (len bytes) is exactly one RFC 8259 JSON text (surrounding
  * whitespace allowed) with containers nested at most `max_depth` deep, no object holding
- * the same key twice (compared as written), and no \u0000 escape. json-c alone accepts
+ * the same key twice (compared as written), and no \u0000 in a key (values are
+ * left to the field checks, which refuse NUL with a 422). json-c alone accepts
  * single quotes, NaN, "5." and silently keeps the last of duplicate keys, so a request
  * could mean two things; this refuses such bodies. On false, *why (static) says what is wrong.
  */

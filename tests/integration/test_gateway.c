@@ -71,7 +71,9 @@ Test(gateway, two_megabyte_body_is_413_problem)
 Test(gateway, malformed_json_is_400)
 {
 	static const char *const bodies[] = {"{", "{\"email\":}", "[1,2]", "\"str\"", "{}{}", "{\"a\":1} x",
-					     "{\"email\":\"a\xff\"}", "nul"};
+					     "{\"email\":\"a\xff\"}", "nul",
+					     "{\"email\":\"a@example.com\",\"email\":\"b@example.com\"}", "{'email':1}",
+					     "{\"email\":NaN}", "{\"email\":5.}", "{\"e\\u0000mail\":1}", "{\"email\":\"\xc0\xaf\"}"};
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		struct http_resp r;
 		api("POST", "/api/v1/auth/register", bodies[i], NULL, &r);
