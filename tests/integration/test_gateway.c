@@ -3,6 +3,7 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "client.h"
 
@@ -154,5 +155,58 @@ Test(gateway, request_id_echoed_in_problem)
 	const char *hdr = http_header(&r, "X-Request-Id");
 	cr_assert_not_null(hdr);
 	cr_assert_str_eq(json_str(&r, "request_id"), hdr);
+	http_resp_free(&r);
+}
+
+#include <curl/curl.h>
+
+static size_t discard(char *p, size_t s, size_t n, void *u)
+{
+	(void)p, (void)u;
+	return s * n;
+}
+
+static char retry_after[32];
+
+static size_t grab_retry(char *p, size_t s, size_t n, void *u)
+{
+	(void)u;
+	if (s * n > 12 && strncasecmp(p, "Retry-After:", 12) == 0)
+		snprintf(retry_after, sizeof(retry_after), "%.*s", (int)(s * n - 12), p + 12);
+	return s * n;
+}
+
+Test(gateway, auth_routes_are_rate_limited_per_client_address)
+{
+	/* From 127.0.0.2, so the flood does not throttle the other tests (they come from 127.0.0.1). */
+	long burst = atol(test_env("STORE_TEST_AUTH_BURST")), limited = 0, ok = 0;
+	char url[256];
+	snprintf(url, sizeof(url), "%s/api/v1/auth/refresh", test_env("STORE_TEST_URL"));
+	CURL *c = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_INTERFACE, "127.0.0.2");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{\"refresh_token\":\"nope\"}");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, grab_retry);
+	for (long i = 0; i < burst * 2 + 200 && limited < 20; i++) {
+		long status = 0;
+		cr_assert_eq(curl_easy_perform(c), CURLE_OK);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 429)
+			limited++;
+		else if (status == 401)
+			ok++;
+	}
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	cr_assert_gt(limited, 0, "no 429 after %ld requests", ok);
+	cr_assert_geq(ok, burst / 2, "the burst was not honoured");
+	cr_assert_gt(atoi(retry_after), 0, "429 without Retry-After");
+	/* Other clients are not affected. */
+	struct http_resp r;
+	api("POST", "/api/v1/auth/refresh", "{\"refresh_token\":\"nope\"}", NULL, &r);
+	assert_problem(&r, 401, "invalid_token");
 	http_resp_free(&r);
 }
