@@ -492,3 +492,24 @@ int db_tx(struct db_conn *db, int (*fn)(struct db_conn *db, void *arg), void *ar
 	}
 	return -1;
 }
+
+bool db_json_ids(const int64_t *ids, size_t n, char *buf, size_t len)
+{
+	size_t o = 0;
+	int w;
+
+	if (len < 3)
+		return false;
+	buf[o++] = '[';
+	for (size_t i = 0; i < n; i++) {
+		w = snprintf(buf + o, len - o, "%s%lld", i ? "," : "", (long long)ids[i]);
+		if (w < 0 || (size_t)w >= len - o)
+			return false;
+		o += (size_t)w;
+	}
+	if (o + 2 > len)
+		return false;
+	buf[o++] = ']';
+	buf[o] = '\0';
+	return true;
+}

@@ -94,6 +94,12 @@ int64_t db_cell_i64(const struct db_rows *rows, size_t row, size_t col, int64_t 
  */
 int db_tx(struct db_conn *db, int (*fn)(struct db_conn *db, void *arg), void *arg);
 
+/*
+ * Writes ids[0..n) as a JSON array ("[1,2,3]") into `buf` for a JSON_TABLE parameter, so a
+ * variable list binds as one value. Returns false when it does not fit `len`.
+ */
+bool db_json_ids(const int64_t *ids, size_t n, char *buf, size_t len);
+
 /* Maps a MariaDB error number to enum db_err (exposed for tests). */
 enum db_err db_err_from_errno(unsigned int mysql_errno);
 

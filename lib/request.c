@@ -162,6 +162,20 @@ bool req_query_i64(const struct request *req, const char *key, int64_t min, int6
 	return true;
 }
 
+long req_query_ids(const struct request *req, const char *key, int64_t *ids, size_t cap, struct field_errors *errs)
+{
+	const char *v = req_query(req, key);
+	long n;
+
+	if (!v) {
+		problem_add(errs, key, "is required");
+		return -1;
+	}
+	if ((n = parse_id_list(v, INT64_MAX, ids, cap)) < 0)
+		problem_add(errs, key, "must be 1 to %zu comma-separated ids", cap);
+	return n;
+}
+
 const char *req_path_param(const struct request *req, const char *name)
 {
 	for (size_t i = 0; i < req->nparams; i++)

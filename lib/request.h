@@ -93,6 +93,12 @@ bool req_query_allowed(const struct request *req, const char *const *allowed, st
 bool req_query_i64(const struct request *req, const char *key, int64_t min, int64_t max, int64_t def,
 		   int64_t *out, struct field_errors *errs);
 
+/*
+ * Reads required query parameter `key` as 1..cap comma-separated ids into ids[].
+ * Returns the count; on absence or a malformed list adds a field error and returns -1.
+ */
+long req_query_ids(const struct request *req, const char *key, int64_t *ids, size_t cap, struct field_errors *errs);
+
 /* Returns the path parameter `name` captured by the router, or NULL. Borrowed. */
 const char *req_path_param(const struct request *req, const char *name);
 

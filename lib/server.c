@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -183,6 +184,9 @@ int server_main(const struct service *svc)
 		fprintf(stderr, "store-%s: cannot initialise the MariaDB or FastCGI library\n", svc->name);
 		goto out;
 	}
+	/* Services that hold signed-in routes check tokens the one way lib/auth.c does. */
+	if ((svc->need & CONFIG_NEED_JWT) && !router_authorize)
+		router_authorize = auth_require;
 	if (svc->init && svc->init(&srv.cfg) != 0)
 		goto out;
 	srv.listen_fd = open_listener(&srv.cfg);

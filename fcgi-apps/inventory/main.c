@@ -1,5 +1,4 @@
 /* main.c: the inventory service: stock, ledger and reservations (routes table and start-up). */
-#include "auth.h"
 #include "config.h"
 #include "handlers.h"
 #include "health.h"
@@ -20,13 +19,6 @@ static const struct route routes[] = {
 	{"POST", "/internal/inventory/reservations/{order_ref}/release", reservation_release, ROLE_INTERNAL},
 };
 
-static int init(const struct store_config *cfg)
-{
-	(void)cfg;
-	router_authorize = auth_require;
-	return 0;
-}
-
 int main(void)
 {
 	static const struct service svc = {
@@ -34,7 +26,6 @@ int main(void)
 		.need = CONFIG_NEED_DB | CONFIG_NEED_JWT,
 		.routes = routes,
 		.nroutes = sizeof(routes) / sizeof(routes[0]),
-		.init = init,
 		.background = expiry_loop,
 	};
 	return server_main(&svc);

@@ -74,12 +74,8 @@ int repo_stock_get(struct db_conn *db, int64_t pid, bool lock, struct stock *s)
 int repo_stock_many(struct db_conn *db, const int64_t *ids, size_t n, struct db_rows **out)
 {
 	char list[24 * 100 + 4];
-	size_t o = 0;
-	list[o++] = '[';
-	for (size_t i = 0; i < n && o + 24 < sizeof(list); i++)
-		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%lld", i ? "," : "", (long long)ids[i]);
-	list[o++] = ']';
-	list[o] = '\0';
+	if (!db_json_ids(ids, n, list, sizeof(list)))
+		return -1;
 	struct db_val p[] = {db_str(list)};
 	return db_query(db, sql_many, p, 1, out);
 }

@@ -120,14 +120,9 @@ void stock_many(struct request *req)
 	struct field_errors errs = {0};
 	int64_t ids[LIST_LIMIT_MAX];
 	struct db_rows *r;
-	long n = -1;
 
 	req_query_allowed(req, allowed, &errs);
-	const char *v = req_query(req, "product_ids");
-	if (!v)
-		problem_add(&errs, "product_ids", "is required");
-	else if ((n = parse_id_list(v, INT64_MAX, ids, LIST_LIMIT_MAX)) < 0)
-		problem_add(&errs, "product_ids", "must be 1 to %d comma-separated ids", LIST_LIMIT_MAX);
+	long n = req_query_ids(req, "product_ids", ids, LIST_LIMIT_MAX, &errs);
 	if (errs.n) {
 		resp_invalid(req, &errs);
 		return;

@@ -1,5 +1,4 @@
 /* main.c: the product service: categories and products (routes table and start-up). */
-#include "auth.h"
 #include "config.h"
 #include "handlers.h"
 #include "health.h"
@@ -23,13 +22,6 @@ static const struct route routes[] = {
 	{"POST", "/internal/product/products/{id}/rating", internal_products_rating, ROLE_INTERNAL},
 };
 
-static int init(const struct store_config *cfg)
-{
-	(void)cfg;
-	router_authorize = auth_require;
-	return 0;
-}
-
 int main(void)
 {
 	static const struct service svc = {
@@ -37,7 +29,6 @@ int main(void)
 		.need = CONFIG_NEED_DB | CONFIG_NEED_JWT,
 		.routes = routes,
 		.nroutes = sizeof(routes) / sizeof(routes[0]),
-		.init = init,
 	};
 	return server_main(&svc);
 }

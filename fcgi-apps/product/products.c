@@ -96,6 +96,27 @@ static bool visible(const struct request *req, struct json_object *p)
 	return req->role == ROLE_ADMIN || (status && strcmp(status, "active") == 0);
 }
 
+/*
+ * After a repository read (`rc`, `p`): answers 500/503 or 404 (also for a product the
+ * caller may not see) and returns NULL, or returns the body text (owned by `p`).
+ */
+static const char *visible_body(struct request *req, int rc, struct json_object *p, size_t *len)
+{
+	if (rc != 0) {
+		if (rc < 0)
+			resp_db_error(req, req->ctx->db);
+		else
+			not_found(req);
+		return NULL;
+	}
+	if (!visible(req, p)) {
+		json_object_put(p);
+		not_found(req);
+		return NULL;
+	}
+	return json_object_to_json_string_length(p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
 void products_get(struct request *req)
 {
 	char key[48], ver[CACHE_VER_MAX], *cached = NULL;
@@ -118,20 +139,9 @@ void products_get(struct request *req)
 		return;
 	}
 	int rc = repo_product_get(req->ctx->db, id, false, &p);
-	if (rc != 0) {
-		if (rc < 0)
-			resp_db_error(req, req->ctx->db);
-		else
-			not_found(req);
+	const char *body = visible_body(req, rc, p, &len);
+	if (!body)
 		return;
-	}
-	if (!visible(req, p)) {
-		json_object_put(p);
-		not_found(req);
-		return;
-	}
-	const char *body = json_object_to_json_string_length(p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-							     &len);
 	const char *status = json_object_get_string(json_object_object_get(p, "status"));
 	if (cr == CACHE_MISS && strcmp(status, "active") == 0 &&
 	    cache_put(req->ctx->redis, key, ver, body, len, CACHE_TTL) != 0)
@@ -154,20 +164,9 @@ void products_by_slug(struct request *req)
 		return;
 	}
 	int rc = repo_product_by_slug(req->ctx->db, slug, &p);
-	if (rc != 0) {
-		if (rc < 0)
-			resp_db_error(req, req->ctx->db);
-		else
-			not_found(req);
+	const char *body = visible_body(req, rc, p, &len);
+	if (!body)
 		return;
-	}
-	if (!visible(req, p)) {
-		json_object_put(p);
-		not_found(req);
-		return;
-	}
-	const char *body = json_object_to_json_string_length(p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-							     &len);
 	answer_body(req, body, len);
 	json_object_put(p);
 }
@@ -460,14 +459,9 @@ void internal_products_brief(struct request *req)
 	struct field_errors errs = {0};
 	int64_t ids[LIST_LIMIT_MAX];
 	struct json_object *items;
-	long n = -1;
 
 	req_query_allowed(req, allowed, &errs);
-	const char *v = req_query(req, "ids");
-	if (!v)
-		problem_add(&errs, "ids", "is required");
-	else if ((n = parse_id_list(v, INT64_MAX, ids, LIST_LIMIT_MAX)) < 0)
-		problem_add(&errs, "ids", "must be 1 to %d comma-separated ids", LIST_LIMIT_MAX);
+	long n = req_query_ids(req, "ids", ids, LIST_LIMIT_MAX, &errs);
 	if (errs.n) {
 		resp_invalid(req, &errs);
 		return;

@@ -235,15 +235,11 @@ int repo_product_list(struct db_conn *db, const struct product_filter *f, struct
 int repo_product_brief(struct db_conn *db, const int64_t *ids, size_t n, struct json_object **items)
 {
 	char list[24 * 100 + 4];
-	size_t o = 0;
 	struct db_rows *r;
 
 	*items = NULL;
-	list[o++] = '[';
-	for (size_t i = 0; i < n && o + 24 < sizeof(list); i++)
-		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%lld", i ? "," : "", (long long)ids[i]);
-	list[o++] = ']';
-	list[o] = '\0';
+	if (!db_json_ids(ids, n, list, sizeof(list)))
+		return -1;
 	struct db_val p[] = {db_str(list)};
 	if (db_query(db, sql_brief, p, 1, &r) != 0)
 		return -1;

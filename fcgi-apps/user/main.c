@@ -36,7 +36,6 @@ static int init(const struct store_config *cfg)
 		fprintf(stderr, "store-user: cannot initialise password hashing\n");
 		return -1;
 	}
-	router_authorize = auth_require;
 	return 0;
 }
 
