@@ -1,0 +1,76 @@
+/* test_password.c: argon2id hashing, the dummy hash, rehash detection and the concurrency limit. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "config.h"
+#include "password.h"
+
+static struct store_config cfg = {.pwhash_opslimit = 2, .pwhash_memlimit_kib = 19456};
+
+Test(password, hash_and_verify)
+{
+	char hash[PASSWORD_HASH_MAX];
+	cr_assert_eq(password_init(&cfg, 2), 0);
+	cr_assert_eq(password_hash("correct horse battery", hash), PW_OK);
+	cr_assert(strncmp(hash, "$argon2id$", 10) == 0, "%s", hash);
+	cr_assert(strstr(hash, "m=19456,t=2") != NULL, "OWASP minimum parameters: %s", hash);
+	cr_assert_eq(password_verify(hash, "correct horse battery"), PW_OK);
+	cr_assert_eq(password_verify(hash, "correct horse batterY"), PW_MISMATCH);
+	cr_assert_eq(password_verify(hash, ""), PW_MISMATCH);
+	cr_assert_eq(password_verify("not a hash", "x"), PW_MISMATCH);
+}
+
+Test(password, unknown_account_runs_the_dummy_hash)
+{
+	cr_assert_eq(password_init(&cfg, 2), 0);
+	cr_assert_eq(password_verify(NULL, "dummy password for unknown accounts"), PW_MISMATCH,
+		     "the dummy hash never verifies, whatever is typed");
+}
+
+Test(password, raised_parameters_ask_for_a_rehash)
+{
+	char hash[PASSWORD_HASH_MAX];
+	cr_assert_eq(password_init(&cfg, 2), 0);
+	cr_assert_eq(password_hash("correct horse battery", hash), PW_OK);
+	cr_assert(!password_needs_rehash(hash));
+	struct store_config stronger = cfg;
+	stronger.pwhash_opslimit = 3;
+	cr_assert_eq(password_init(&stronger, 2), 0);
+	cr_assert(password_needs_rehash(hash));
+	char newer[PASSWORD_HASH_MAX];
+	cr_assert_eq(password_hash("correct horse battery", newer), PW_OK);
+	cr_assert(!password_needs_rehash(newer));
+	cr_assert_eq(password_verify(hash, "correct horse battery"), PW_OK, "old hashes still verify");
+}
+
+static pthread_barrier_t start;
+
+static void *hash_once(void *arg)
+{
+	char hash[PASSWORD_HASH_MAX];
+	pthread_barrier_wait(&start);
+	*(enum pw_result *)arg = password_hash("correct horse battery", hash);
+	return NULL;
+}
+
+Test(password, at_most_two_per_core_admitted)
+{
+	enum { N = 8 };
+	pthread_t t[N];
+	enum pw_result res[N];
+	int ok = 0, busy = 0;
+	cr_assert_eq(password_init(&cfg, 1), 0); /* one core: one running, one waiting, the rest refused */
+	pthread_barrier_init(&start, NULL, N);
+	for (int i = 0; i < N; i++)
+		pthread_create(&t[i], NULL, hash_once, &res[i]);
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		ok += res[i] == PW_OK;
+		busy += res[i] == PW_BUSY;
+	}
+	pthread_barrier_destroy(&start);
+	cr_assert_eq(ok + busy, N);
+	cr_assert_geq(ok, 2);
+	cr_assert_geq(busy, 1, "no request was refused with %d hashing at once", N);
+}
