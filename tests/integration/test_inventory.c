@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -504,4 +506,58 @@ Test(inventory, overlapping_multi_item_reservations_never_deadlock_to_a_client)
 		cr_assert_eq(on_hand - reserved, available);
 	}
 	cr_assert_eq(total_reserved, 3 * N);
+}
+
+/* Starts a second inventory instance (its own socket, same database) so two sweepers race. */
+static pid_t second_instance(void)
+{
+	char bin[1024], env[1024], sock[1024];
+	const char *store = test_env("STORE_TEST_STORE"), *var = test_env("STORE_TEST_VAR");
+	snprintf(bin, sizeof(bin), "%.*s/../fcgi-apps/inventory/store-inventory", (int)(strrchr(store, '/') - store), store);
+	snprintf(env, sizeof(env), "%s/env/inventory.env", var);
+	snprintf(sock, sizeof(sock), "%s/run/inventory-second.sock", var);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		char cmd[4096];
+		snprintf(cmd, sizeof(cmd), "set -a; . '%s'; set +a; STORE_LISTEN='%s' exec '%s' 2>>'%s/log/inventory-second.log'",
+			 env, sock, bin, var);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+Test(inventory, two_instances_expire_each_reservation_exactly_once)
+{
+	long long pid = new_product(), on_hand, reserved, available;
+	char ref[64];
+	struct http_resp r;
+	put_stock(pid, 100, 0);
+	pid_t other = second_instance();
+	/* One long reservation that must survive, and 40 short ones for both sweepers. */
+	unique_ref(ref, sizeof(ref));
+	cr_assert_eq(reserve(ref, pid, 10, 3600, &r), 201);
+	http_resp_free(&r);
+	for (int i = 0; i < 40; i++) {
+		unique_ref(ref, sizeof(ref));
+		cr_assert_eq(reserve(ref, pid, 1, 10, &r), 201, "%s", r.body);
+		http_resp_free(&r);
+	}
+	staff_stock(pid, &on_hand, &reserved, &available);
+	cr_assert_eq(reserved, 50);
+	for (int i = 0; i < 40; i++) {
+		sleep(1);
+		staff_stock(pid, &on_hand, &reserved, &available);
+		if (reserved <= 10)
+			break;
+	}
+	sleep(2); /* a double release would show up as reserved < 10 */
+	staff_stock(pid, &on_hand, &reserved, &available);
+	kill(other, SIGTERM);
+	int status = 0;
+	waitpid(other, &status, 0);
+	cr_assert_eq(reserved, 10, "expired reservations released %lld times too often", 10 - reserved);
+	cr_assert_eq(available, 90);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the second instance did not exit 0 on SIGTERM");
 }
