@@ -210,3 +210,25 @@ Test(gateway, auth_routes_are_rate_limited_per_client_address)
 	assert_problem(&r, 401, "invalid_token");
 	http_resp_free(&r);
 }
+
+Test(gateway, internal_calls_keep_the_callers_request_id)
+{
+	const char *hdrs[] = {"X-Request-Id: caller-0123456789abcdef", NULL};
+	struct http_resp r;
+	http_send(test_env("STORE_TEST_INTERNAL_URL"), "GET", "/internal/product/products?ids=abc", NULL, 0, hdrs, &r);
+	assert_problem(&r, 422, "validation_failed");
+	cr_assert_str_eq(json_str(&r, "request_id"), "caller-0123456789abcdef");
+	cr_assert_str_eq(http_header(&r, "X-Request-Id"), "caller-0123456789abcdef");
+	http_resp_free(&r);
+	/* A header that is not a plain token is replaced, never echoed. */
+	const char *bad[] = {"X-Request-Id: <script>", NULL};
+	http_send(test_env("STORE_TEST_INTERNAL_URL"), "GET", "/internal/product/products?ids=abc", NULL, 0, bad, &r);
+	cr_assert_str_neq(json_str(&r, "request_id"), "<script>");
+	http_resp_free(&r);
+	/* The public listener always makes its own. */
+	api("GET", "/api/v1/nothing", NULL, NULL, &r);
+	http_resp_free(&r);
+	http_send(test_env("STORE_TEST_URL"), "GET", "/api/v1/users/health", NULL, 0, hdrs, &r);
+	cr_assert_str_neq(http_header(&r, "X-Request-Id"), "caller-0123456789abcdef");
+	http_resp_free(&r);
+}
