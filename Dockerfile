@@ -29,6 +29,8 @@ RUN apt-get update \
  && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin store
 # libfcgi-bin brings cgi-fcgi, which the compose health checks use to ask a service directly.
 COPY --from=build /out/usr/local/bin/ /usr/local/bin/
+# The worker's e-mail templates, where it looks by default (STORE_TEMPLATE_DIR).
+COPY --from=build /out/usr/local/share/store/ /usr/local/share/store/
 USER store
 # The service is chosen by the command, e.g. ["store-user"]; configuration is STORE_* environment.
 CMD ["store-user"]

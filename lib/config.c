@@ -62,9 +62,13 @@ static const struct var vars[] = {
 	{"STORE_SMTP_USER", STR(smtp_user), NULL, 1, 256, 0},
 	{"STORE_SMTP_PASSWORD", STR(smtp_password), NULL, 1, 256, 0},
 	{"STORE_SMTP_TIMEOUT", INT(smtp_timeout), "30", 1, 300, 0},
+	{"STORE_SMTP_STARTTLS", INT(smtp_starttls), "0", 0, 1, 0},
 	{"STORE_JOB_MAX_ATTEMPTS", INT(job_max_attempts), "8", 1, 100, 0},
 	{"STORE_JOB_IDLE_MS", INT(job_idle_ms), "60000", 1000, 3600000, 0},
 	{"STORE_WORKER_NAME", STR(worker_name), NULL, 1, 128, 0},
+	{"STORE_JOB_BACKOFF_MS", INT(job_backoff_ms), "30000", 100, 3600000, 0},
+	{"STORE_JOB_STREAM", STR(job_stream), "jobs:email", 1, 200, 0},
+	{"STORE_TEMPLATE_DIR", STR(template_dir), NULL, 1, 1024, 0},
 };
 
 static int set_one(struct store_config *cfg, const struct var *v, const char *val, char *err, size_t errlen)

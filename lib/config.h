@@ -49,9 +49,13 @@ struct store_config {
 	char *smtp_user;     /* STORE_SMTP_USER, optional */
 	char *smtp_password; /* STORE_SMTP_PASSWORD, optional */
 	long smtp_timeout;   /* STORE_SMTP_TIMEOUT seconds 1..300, default 30 */
+	long smtp_starttls;  /* STORE_SMTP_STARTTLS 0..1, default 0; 1: smtp:// must switch to TLS (STARTTLS) */
 	long job_max_attempts; /* STORE_JOB_MAX_ATTEMPTS 1..100, default 8 */
 	long job_idle_ms;      /* STORE_JOB_IDLE_MS 1000..3600000, default 60000 */
 	char *worker_name;     /* STORE_WORKER_NAME, default hostname-pid */
+	long job_backoff_ms;   /* STORE_JOB_BACKOFF_MS 100..3600000, default 30000: first retry wait, doubling */
+	char *job_stream;      /* STORE_JOB_STREAM, default "jobs:email": the stream the worker drains */
+	char *template_dir;    /* STORE_TEMPLATE_DIR, default: the installed worker templates */
 };
 
 /*

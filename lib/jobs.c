@@ -9,13 +9,13 @@
 
 #include "redis.h"
 
-static const char *const job_types[] = {"welcome",	   "password_changed", "order_placed",   "order_paid",
-					"order_shipped",   "order_cancelled",  "payment_failed", "low_stock",
-					NULL};
+const char *const jobs_types[] = {"welcome",	  "password_changed", "order_placed",   "order_paid",
+				  "order_shipped", "order_cancelled",  "payment_failed", "low_stock",
+				  NULL};
 
 bool jobs_type_valid(const char *type)
 {
-	for (const char *const *t = job_types; type && *t; t++)
+	for (const char *const *t = jobs_types; type && *t; t++)
 		if (strcmp(*t, type) == 0)
 			return true;
 	return false;
@@ -73,7 +73,8 @@ bool jobs_valid(struct json_object *job, char *why, size_t whylen)
 		return false;
 	}
 	s = str_member(job, "id");
-	if (!s || strlen(s) != JOBS_ID_LEN) {
+	/* Hex only: the id goes into a Message-ID header and a Redis key. */
+	if (!s || strlen(s) != JOBS_ID_LEN || strspn(s, "0123456789abcdef") != JOBS_ID_LEN) {
 		snprintf(why, whylen, "missing or malformed id");
 		return false;
 	}

@@ -13,8 +13,11 @@ struct json_object;
 #define JOBS_VERSION 1
 #define JOBS_ID_LEN 32
 
-/* true for welcome, password_changed, order_placed, order_paid, order_shipped,
- * order_cancelled, payment_failed, low_stock. */
+/* The job types, NULL-terminated: welcome, password_changed, order_placed, order_paid,
+ * order_shipped, order_cancelled, payment_failed, low_stock. */
+extern const char *const jobs_types[];
+
+/* true for one of jobs_types. */
 bool jobs_type_valid(const char *type);
 
 /*

@@ -66,6 +66,9 @@ Test(jobs, malformed_documents_are_refused)
 		"\"data\":{},\"request_id\":\"r\",\"created_at\":\"t\"}",
 		"{\"v\":1,\"id\":\"short\",\"type\":\"welcome\",\"recipient\":\"a@example.com\",\"data\":{},\"request_id\":\"r\","
 		"\"created_at\":\"t\"}",
+		/* 32 bytes, but not hex: the id ends up in a Message-ID header and a Redis key. */
+		"{\"v\":1,\"id\":\"0123456789abcdef012345678>\\r\\nBcc:\",\"type\":\"welcome\",\"recipient\":\"a@example.com\","
+		"\"data\":{},\"request_id\":\"r\",\"created_at\":\"t\"}",
 		"{\"v\":1,\"id\":\"0123456789abcdef0123456789abcdef\",\"type\":\"spam\",\"recipient\":\"a@example.com\","
 		"\"data\":{},\"request_id\":\"r\",\"created_at\":\"t\"}",
 		"{\"v\":1,\"id\":\"0123456789abcdef0123456789abcdef\",\"type\":\"welcome\",\"recipient\":\"nobody\","
