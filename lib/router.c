@@ -81,10 +81,12 @@ const struct route *router_match(const struct route *routes, size_t n, struct re
 
 	if (allowlen)
 		allow[0] = '\0';
+	/* HEAD is GET without the body: NGINX drops the body the handler writes. */
+	const char *method = strcmp(req->method, "HEAD") == 0 ? "GET" : req->method;
 	for (size_t i = 0; i < n; i++) {
 		if (!visible(&routes[i], req) || !match(routes[i].pattern, req->path, req))
 			continue;
-		if (strcmp(routes[i].method, req->method) == 0)
+		if (strcmp(routes[i].method, method) == 0)
 			return &routes[i];
 		/* Same path, other method: remember it for Allow (once per method). */
 		bool seen = false;
@@ -93,7 +95,9 @@ const struct route *router_match(const struct route *routes, size_t n, struct re
 			    match(routes[j].pattern, req->path, req))
 				seen = true;
 		if (!seen && alen < allowlen) {
-			int w = snprintf(allow + alen, allowlen - alen, "%s%s", alen ? ", " : "", routes[i].method);
+			bool get = strcmp(routes[i].method, "GET") == 0;
+			int w = snprintf(allow + alen, allowlen - alen, "%s%s%s", alen ? ", " : "", routes[i].method,
+					 get ? ", HEAD" : "");
 			if (w > 0)
 				alen += (size_t)w;
 		}

@@ -6,7 +6,7 @@
 
 #include "db.h"
 
-#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%s.%fZ')"
+#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
 
 static const char sql_get[] = "SELECT product_id, on_hand, reserved, low_stock_threshold, low_stock_alerted, "
 			      TS("updated_at") " FROM stock WHERE product_id = ?";

@@ -91,9 +91,33 @@ struct reserve {
 	struct item items[ITEMS_MAX];
 	size_t n;
 	bool existing;
+	bool mismatch; /* the order_ref exists with other items */
 	size_t nshort;
 	struct alerts alerts;
 };
+
+/* Compares the existing reservation's items with the request's (both by product id). */
+static int same_items(struct db_conn *db, struct reserve *rv)
+{
+	struct reservation r;
+	struct db_rows *items;
+	int rc = repo_reservation_get(db, rv->ref, false, &r);
+
+	if (rc != 0)
+		return -1; /* rc 1 cannot happen after a duplicate key; treat it as an error */
+	if (repo_reservation_items(db, r.id, &items) != 0)
+		return -1;
+	bool same = items->nrows == rv->n;
+	for (size_t i = 0; same && i < rv->n; i++)
+		same = db_cell_i64(items, i, 0, 0) == rv->items[i].pid && db_cell_i64(items, i, 1, 0) == rv->items[i].qty;
+	db_rows_free(items);
+	if (!same) {
+		rv->mismatch = true;
+		db->err = DB_OK;
+		return -1;
+	}
+	return 0;
+}
 
 static int reserve_tx(struct db_conn *db, void *arg)
 {
@@ -103,15 +127,17 @@ static int reserve_tx(struct db_conn *db, void *arg)
 	struct stock s;
 
 	rv->existing = false;
+	rv->mismatch = false;
 	rv->nshort = 0;
 	rv->alerts.n = 0;
 	if (repo_reservation_insert(db, rv->ref, rv->ttl, &rid) != 0) {
 		if (db->err != DB_DUPLICATE)
 			return -1;
-		/* The order already holds a reservation: answer it, change nothing. */
-		rv->existing = true;
+		/* The order already holds a reservation: the same request answers it and changes
+		 * nothing; other items under the same order_ref are a client bug (422). */
 		db->err = DB_OK;
-		return 0;
+		rv->existing = true;
+		return same_items(db, rv);
 	}
 	/* Items in product-id order, so concurrent multi-item reservations lock rows in the same order. */
 	for (size_t i = 0; i < rv->n; i++) {
@@ -191,6 +217,11 @@ void reservation_create(struct request *req)
 		goto out;
 	}
 	if (db_tx(req->ctx->db, reserve_tx, rv) != 0) {
+		if (rv->mismatch) {
+			resp_problem(req, 422, "idempotency_mismatch",
+				     "This order_ref already holds a reservation with other items.");
+			goto out;
+		}
 		if (!rv->nshort) {
 			resp_db_error(req, req->ctx->db);
 			goto out;
@@ -213,6 +244,11 @@ void reservation_create(struct request *req)
 		goto out;
 	}
 	alerts_send(req, &rv->alerts);
+	if (!rv->existing) {
+		char location[128];
+		snprintf(location, sizeof(location), "/internal/inventory/reservations/%s", rv->ref);
+		resp_header(req, "Location", location);
+	}
 	answer_reservation(req, rv->existing ? 200 : 201, rv->ref);
 out:
 	free(rv);

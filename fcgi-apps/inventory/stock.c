@@ -121,6 +121,8 @@ void stock_many(struct request *req)
 	int64_t ids[LIST_LIMIT_MAX];
 	struct db_rows *r;
 
+	if (auth_optional(req) != 0)
+		return;
 	req_query_allowed(req, allowed, &errs);
 	long n = req_query_ids(req, "product_ids", ids, LIST_LIMIT_MAX, &errs);
 	if (errs.n) {
@@ -214,6 +216,7 @@ static int change_tx(struct db_conn *db, void *arg)
 
 static void run_change(struct request *req, struct change *c, int status)
 {
+	char location[96];
 	snprintf(c->actor, sizeof(c->actor), "user:%lld", (long long)req->user_id);
 	if (db_tx(req->ctx->db, change_tx, c) != 0) {
 		if (c->outcome == 404)
@@ -226,6 +229,11 @@ static void run_change(struct request *req, struct change *c, int status)
 		return;
 	}
 	alerts_send(req, &c->alerts);
+	if (status == 201) {
+		/* The new ledger row is the newest of the product's movements. */
+		snprintf(location, sizeof(location), "/api/v1/inventory/%lld/movements", (long long)c->pid);
+		resp_header(req, "Location", location);
+	}
 	answer_stock(req, status, c->pid);
 }
 

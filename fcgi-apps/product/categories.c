@@ -136,10 +136,11 @@ static bool parse_category(struct json_object *body, bool create, struct cat_in 
 		field_i64(body, "parent_id", false, 1, INT64_MAX, &in->parent_id, errs);
 	if (!create && !in->has_name && !in->has_slug && !in->has_parent && !errs->n)
 		problem_add(errs, "", "give name, slug or parent_id");
-	if (in->has_name && !in->has_slug) {
+	/* Derived on creation only: renaming keeps the slug, so links keep working (as for products). */
+	if (create && in->has_name && !in->has_slug) {
 		if (slugify(in->name, in->derived, SLUG_MAX))
 			in->slug = in->derived;
-		else if (create)
+		else
 			problem_add(errs, "slug", "is required: the name has no letters or digits to derive it from");
 	}
 	return errs->n == 0;

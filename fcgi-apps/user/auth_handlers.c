@@ -121,7 +121,8 @@ void auth_register(struct request *req)
 	if (field_string(body, "email", true, 1, EMAIL_MAX + 64, false, &email_in, &errs) == FIELD_OK &&
 	    !email_normalize(email_in, email))
 		problem_add(&errs, "email", "is not a valid e-mail address");
-	if (field_string(body, "password", true, 1, PASSWORD_MAX + 1, false, &password, &errs) == FIELD_OK &&
+	/* Any length gets through to the policy, which words the 10..128 rule itself. */
+	if (field_string(body, "password", true, 0, 65536, false, &password, &errs) == FIELD_OK &&
 	    (why = password_policy(password, email_in)) != NULL)
 		problem_add(&errs, "password", "%s", why);
 	field_string(body, "name", true, 1, NAME_MAX_CHARS, false, &name, &errs);
@@ -177,12 +178,12 @@ void auth_login(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
-	/* An address that cannot exist is still checked against the dummy hash: same answer, same time. */
-	if (!email_normalize(email_in, email))
-		snprintf(email, sizeof(email), "invalid");
-	if (lockout_check(req, email))
+	/* An address that cannot exist is still checked against the dummy hash (same answer, same
+	 * time), but counts against no lockout: there is no account to protect. */
+	bool possible = email_normalize(email_in, email);
+	if (possible && lockout_check(req, email))
 		return;
-	found = strcmp(email, "invalid") == 0 ? 1 : repo_user_by_email(req->ctx->db, email, &u);
+	found = possible ? repo_user_by_email(req->ctx->db, email, &u) : 1;
 	if (found < 0) {
 		resp_db_error(req, req->ctx->db);
 		return;
@@ -191,7 +192,8 @@ void auth_login(struct request *req)
 	if (password_fail_response(req, pr))
 		return;
 	if (pr != PW_OK) {
-		lockout_fail(req, email);
+		if (possible)
+			lockout_fail(req, email);
 		resp_problem(req, 401, "invalid_credentials", "The e-mail address or password is wrong.");
 		return;
 	}

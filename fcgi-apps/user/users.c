@@ -72,7 +72,7 @@ void users_me_patch(struct request *req)
 	field_only(body, allowed, &errs);
 	field_string(body, "name", false, 1, NAME_MAX_CHARS, false, &name, &errs);
 	field_string(body, "current_password", false, 1, PASSWORD_MAX, false, &current, &errs);
-	field_string(body, "new_password", false, 1, PASSWORD_MAX + 1, false, &next, &errs);
+	field_string(body, "new_password", false, 0, 65536, false, &next, &errs);
 	if (!errs.n && !name && !current && !next)
 		problem_add(&errs, "", "give name, or current_password and new_password");
 	if (!errs.n && (current || next) && !(current && next))

@@ -48,7 +48,12 @@ Test(gateway, wrong_method_is_405_with_allow)
 	struct http_resp r;
 	api("DELETE", "/api/v1/users/health", NULL, NULL, &r);
 	assert_problem(&r, 405, "method_not_allowed");
-	cr_assert_str_eq(http_header(&r, "Allow"), "GET");
+	cr_assert_str_eq(http_header(&r, "Allow"), "GET, HEAD");
+	http_resp_free(&r);
+	/* HEAD works wherever GET does, without a body. */
+	api("HEAD", "/api/v1/users/health", NULL, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(r.len, 0);
 	http_resp_free(&r);
 }
 

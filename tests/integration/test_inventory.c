@@ -240,6 +240,9 @@ Test(inventory, reserve_commit_release_and_idempotency)
 	http_resp_free(&r);
 	cr_assert_eq(reserve(ref, pid, 4, 600, &r), 200, "repeating returns the existing reservation: %s", r.body);
 	http_resp_free(&r);
+	cr_assert_eq(reserve(ref, pid, 5, 600, &r), 422, "same order_ref, other items: %s", r.body);
+	assert_problem(&r, 422, "idempotency_mismatch");
+	http_resp_free(&r);
 	staff_stock(pid, &on_hand, &reserved, &available);
 	cr_assert_eq(reserved, 4, "reserved once, not twice");
 	cr_assert_eq(available, 6);
