@@ -7,12 +7,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "parse.h"
 
 #define DB_CACHE_MAX 128
 #define DB_CELL_INIT 256
+#define DB_IDLE_CHECK_MS 2000
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 struct cached_stmt {
 	const char *sql;
@@ -23,6 +32,7 @@ struct db_state {
 	const struct store_config *cfg;
 	MYSQL *mysql;
 	bool in_tx;
+	long long last_used_ms; /* monotonic time of the last statement */
 	size_t ncache;
 	struct cached_stmt cache[DB_CACHE_MAX];
 };
@@ -121,8 +131,17 @@ static int ensure_connected(struct db_conn *db)
 	unsigned int timeout;
 	MYSQL *m;
 
-	if (st->mysql)
-		return 0;
+	if (st->mysql) {
+		/* A connection idle for a while may have lost its server (a restart, a timeout):
+		 * one ping finds out before a request's statement would, so the request is served
+		 * on a fresh connection instead of answering 503. Never inside a transaction. */
+		long long now = now_ms();
+		if (!st->in_tx && now - st->last_used_ms > DB_IDLE_CHECK_MS && mysql_ping(st->mysql) != 0)
+			disconnect(st);
+		st->last_used_ms = now;
+		if (st->mysql)
+			return 0;
+	}
 	m = mysql_init(NULL);
 	if (!m) {
 		db->err = DB_GONE;
@@ -150,6 +169,7 @@ static int ensure_connected(struct db_conn *db)
 		return -1;
 	}
 	st->mysql = m;
+	st->last_used_ms = now_ms();
 	return 0;
 }
 
@@ -260,12 +280,32 @@ static int execute(struct db_conn *db, MYSQL_STMT *stmt, const struct db_val *pa
 }
 
 /* Closes a statement that did not fit the cache, or after an error that may have spoiled it. */
-static void done(struct db_conn *db, MYSQL_STMT *stmt, bool cached)
+/* Drops `stmt` from the cache and closes it. */
+static void uncache(struct db_state *st, MYSQL_STMT *stmt)
+{
+	for (size_t i = 0; i < st->ncache; i++) {
+		if (st->cache[i].stmt == stmt) {
+			st->cache[i] = st->cache[--st->ncache];
+			break;
+		}
+	}
+	mysql_stmt_close(stmt);
+}
+
+/*
+ * After a statement ran: a statement outside the cache is closed; a cached one keeps its
+ * preparation unless it failed, because a statement that failed at execution may be left
+ * in a state the server no longer agrees with (seen with MariaDB 10.11 after a full-text
+ * parse error): it is closed and prepared afresh on next use.
+ */
+static void done(struct db_conn *db, MYSQL_STMT *stmt, bool cached, bool failed)
 {
 	if (!stmt || !db->st->mysql)
 		return; /* disconnect() already closed every cached statement */
 	if (!cached)
 		mysql_stmt_close(stmt);
+	else if (failed)
+		uncache(db->st, stmt);
 	else
 		mysql_stmt_free_result(stmt);
 }
@@ -279,17 +319,21 @@ int db_exec(struct db_conn *db, const char *sql, const struct db_val *params, si
 
 		db->err = DB_OK;
 		stmt = prepare(db, sql, &cached);
-		if (!stmt)
+		if (!stmt) {
+			/* Nothing ran: a connection found dead while preparing is opened again once. */
+			if (db->err == DB_GONE && !db->st->in_tx && attempt == 0)
+				continue;
 			return -1;
+		}
 		if (execute(db, stmt, params, n) == 0) {
 			if (res) {
 				res->affected = mysql_stmt_affected_rows(stmt);
 				res->insert_id = mysql_stmt_insert_id(stmt);
 			}
-			done(db, stmt, cached);
+			done(db, stmt, cached, false);
 			return 0;
 		}
-		done(db, stmt, cached);
+		done(db, stmt, cached, true);
 		/* A lone statement that lost a deadlock was rolled back by the server: run it again once. */
 		if (db->err != DB_DEADLOCK || db->st->in_tx)
 			break;
@@ -430,15 +474,21 @@ int db_query(struct db_conn *db, const char *sql, const struct db_val *params, s
 
 		db->err = DB_OK;
 		stmt = prepare(db, sql, &cached);
-		if (!stmt)
+		if (!stmt) {
+			/* Nothing ran: a connection found dead while preparing is opened again once. */
+			if (db->err == DB_GONE && !db->st->in_tx && attempt == 0)
+				continue;
 			return -1;
+		}
 		rc = execute(db, stmt, params, n);
 		if (rc == 0)
 			rc = fetch_all(db, stmt, out);
-		done(db, stmt, cached);
+		done(db, stmt, cached, rc != 0);
 		if (rc == 0)
 			return 0;
-		if (db->err != DB_DEADLOCK || db->st->in_tx)
+		/* A read outside a transaction is safe to run again: after a lost deadlock, and
+		 * after a connection that turned out dead (it reconnects on the second try). */
+		if ((db->err != DB_DEADLOCK && db->err != DB_GONE) || db->st->in_tx)
 			break;
 	}
 	return -1;
@@ -471,8 +521,12 @@ int db_tx(struct db_conn *db, int (*fn)(struct db_conn *db, void *arg), void *ar
 {
 	for (int attempt = 0; attempt < 2; attempt++) {
 		db->err = DB_OK;
-		if (simple(db, "START TRANSACTION") != 0)
+		if (simple(db, "START TRANSACTION") != 0) {
+			/* Nothing ran yet: a dead connection is simply opened again once. */
+			if (db->err == DB_GONE && attempt == 0)
+				continue;
 			return -1;
+		}
 		db->st->in_tx = true;
 		int rc = fn(db, arg);
 		if (rc == 0 && simple(db, "COMMIT") == 0) {

@@ -72,8 +72,9 @@ int db_exec(struct db_conn *db, const char *sql, const struct db_val *params, si
 	    struct db_exec_result *res);
 
 /*
- * Runs a query and fetches every row. On success returns 0 and *out (caller frees
- * with db_rows_free); on failure returns -1, *out NULL, db->err set.
+ * Runs a query and fetches every row. Outside a transaction it is run once more after a
+ * deadlock or a dead connection (reads are safe to repeat). On success returns 0 and *out
+ * (caller frees with db_rows_free); on failure returns -1, *out NULL, db->err set.
  */
 int db_query(struct db_conn *db, const char *sql, const struct db_val *params, size_t n, struct db_rows **out);
 

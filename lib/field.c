@@ -76,6 +76,10 @@ enum field_result field_string(struct json_object *obj, const char *key, bool re
 		}
 	}
 	size_t n = parse_utf8_len(s, len);
+	if (n > 0 && min > 0 && strspn(s, " \t\r\n") == len) {
+		problem_add(errs, key, "must not be blank");
+		return FIELD_INVALID;
+	}
 	if (n < min || n > max) {
 		if (min == max)
 			problem_add(errs, key, "must be %zu characters long", min);

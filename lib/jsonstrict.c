@@ -3,7 +3,8 @@
 
 #include <string.h>
 
-#define KEYS_MAX 256 /* keys per object checked for duplicates; more is refused */
+#define KEYS_MAX 256    /* keys per object checked for duplicates; more is refused */
+#define KEYS_BYTES 8192 /* their decoded bytes together; more is refused */
 
 struct scan {
 	const char *s;
@@ -63,11 +64,21 @@ static bool string(struct scan *sc, bool key)
 			break;
 		c = (unsigned char)sc->s[sc->pos++];
 		if (c == 'u') {
-			unsigned v;
+			unsigned v, lo;
 			if (!hex4(sc, &v))
 				return fail(sc, "a \\u escape is malformed");
 			if (v == 0 && key)
 				return fail(sc, "an object key holds \\u0000");
+			if (v >= 0xdc00 && v <= 0xdfff)
+				return fail(sc, "a string holds an unpaired surrogate escape");
+			if (v >= 0xd800 && v <= 0xdbff) {
+				/* A high surrogate must be followed at once by a low one. */
+				if (sc->len - sc->pos < 6 || sc->s[sc->pos] != '\\' || sc->s[sc->pos + 1] != 'u')
+					return fail(sc, "a string holds an unpaired surrogate escape");
+				sc->pos += 2;
+				if (!hex4(sc, &lo) || lo < 0xdc00 || lo > 0xdfff)
+					return fail(sc, "a string holds an unpaired surrogate escape");
+			}
 		} else if (!strchr("\"\\/bfnrt", c)) {
 			return fail(sc, "a string holds an unknown escape");
 		}
@@ -121,9 +132,70 @@ static bool literal(struct scan *sc, const char *word)
 
 static bool value(struct scan *sc);
 
+/* Decodes a validated key (raw, quotes included) into out; returns its length or -1 if it won't fit. */
+static long decode_key(const char *raw, size_t rawlen, char *out, size_t cap)
+{
+	size_t o = 0;
+	for (size_t i = 1; i + 1 < rawlen; i++) {
+		unsigned char c = (unsigned char)raw[i];
+		unsigned v = c;
+		if (c == '\\') {
+			c = (unsigned char)raw[++i];
+			if (c != 'u') {
+				static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
+				v = (unsigned char)to[strchr(from, c) - from];
+			} else {
+				v = 0;
+				for (int k = 0; k < 4; k++) {
+					char h = raw[++i];
+					v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+				}
+				if (v >= 0xd800 && v <= 0xdbff) { /* the low half follows: already checked */
+					unsigned lo = 0;
+					i += 2;
+					for (int k = 0; k < 4; k++) {
+						char h = raw[++i];
+						lo = lo * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+					}
+					v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
+				}
+			}
+			/* Encode v as UTF-8. */
+			char u[4];
+			size_t n = v < 0x80 ? 1 : v < 0x800 ? 2 : v < 0x10000 ? 3 : 4;
+			if (n == 1) {
+				u[0] = (char)v;
+			} else if (n == 2) {
+				u[0] = (char)(0xc0 | (v >> 6));
+				u[1] = (char)(0x80 | (v & 0x3f));
+			} else if (n == 3) {
+				u[0] = (char)(0xe0 | (v >> 12));
+				u[1] = (char)(0x80 | ((v >> 6) & 0x3f));
+				u[2] = (char)(0x80 | (v & 0x3f));
+			} else {
+				u[0] = (char)(0xf0 | (v >> 18));
+				u[1] = (char)(0x80 | ((v >> 12) & 0x3f));
+				u[2] = (char)(0x80 | ((v >> 6) & 0x3f));
+				u[3] = (char)(0x80 | (v & 0x3f));
+			}
+			if (o + n > cap)
+				return -1;
+			memcpy(out + o, u, n);
+			o += n;
+			continue;
+		}
+		if (o + 1 > cap)
+			return -1;
+		out[o++] = (char)c;
+	}
+	return (long)o;
+}
+
 static bool object(struct scan *sc)
 {
-	size_t key_at[KEYS_MAX], key_len[KEYS_MAX], nkeys = 0;
+	/* Keys are compared decoded ("name" and "na\u006de" are the same key). */
+	char keys[KEYS_BYTES];
+	size_t key_at[KEYS_MAX], key_len[KEYS_MAX], nkeys = 0, used = 0;
 
 	sc->pos++;
 	ws(sc);
@@ -138,14 +210,17 @@ static bool object(struct scan *sc)
 		size_t k = sc->pos;
 		if (!string(sc, true))
 			return false;
-		size_t klen = sc->pos - k;
-		for (size_t i = 0; i < nkeys; i++)
-			if (key_len[i] == klen && memcmp(sc->s + key_at[i], sc->s + k, klen) == 0)
-				return fail(sc, "an object holds the same key twice");
 		if (nkeys == KEYS_MAX)
 			return fail(sc, "an object has too many keys");
-		key_at[nkeys] = k;
-		key_len[nkeys++] = klen;
+		long klen = decode_key(sc->s + k, sc->pos - k, keys + used, sizeof(keys) - used);
+		if (klen < 0)
+			return fail(sc, "an object's keys are too long");
+		for (size_t i = 0; i < nkeys; i++)
+			if (key_len[i] == (size_t)klen && memcmp(keys + key_at[i], keys + used, (size_t)klen) == 0)
+				return fail(sc, "an object holds the same key twice");
+		key_at[nkeys] = used;
+		key_len[nkeys++] = (size_t)klen;
+		used += (size_t)klen;
 		ws(sc);
 		if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
 			return fail(sc, "a ':' is missing after a key");

@@ -3,6 +3,25 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
+
+#include "parse.h"
+
+/* Replaces every byte that does not start a complete, valid UTF-8 sequence with '?', so a
+ * field name or message cut short by its buffer (or by a "%.40s") is still valid UTF-8. */
+static void scrub(char *s)
+{
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)s[i];
+		size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+		if (len == 0 || i + len > n || !parse_utf8_valid(s + i, len)) {
+			s[i++] = '?';
+			continue;
+		}
+		i += len;
+	}
+}
 
 void problem_add(struct field_errors *errs, const char *field, const char *fmt, ...)
 {
@@ -15,6 +34,8 @@ void problem_add(struct field_errors *errs, const char *field, const char *fmt, 
 	va_start(ap, fmt);
 	vsnprintf(e->message, sizeof(e->message), fmt, ap);
 	va_end(ap);
+	scrub(e->field);
+	scrub(e->message);
 }
 
 const char *problem_title(int status)

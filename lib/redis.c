@@ -2,6 +2,7 @@
 #include "redis.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,30 +85,53 @@ static int ensure(struct redis_conn *r)
 	return 0;
 }
 
+/*
+ * A connection that was fine when last used fails at once after Redis restarted (the old
+ * socket is closed). Such a failure is retried once on a new connection; a server that is
+ * really down then fails the reconnect, and the back-off applies from there. (Our commands
+ * tolerate a repeat: reads, idempotent writes, and at-least-once job entries.)
+ */
+static bool stale(const struct redis_conn *r)
+{
+	return r->c && (r->c->err == REDIS_ERR_EOF || r->c->err == REDIS_ERR_IO);
+}
+
 redisReply *redis_cmd(struct redis_conn *r, const char *fmt, ...)
 {
 	va_list ap;
-	redisReply *reply;
+	redisReply *reply = NULL;
 
-	if (ensure(r) != 0)
-		return NULL;
-	va_start(ap, fmt);
-	reply = redisvCommand(r->c, fmt, ap);
-	va_end(ap);
-	if (!reply)
-		drop(r, "command");
+	for (int attempt = 0; attempt < 2 && !reply; attempt++) {
+		if (ensure(r) != 0)
+			return NULL;
+		va_start(ap, fmt);
+		reply = redisvCommand(r->c, fmt, ap);
+		va_end(ap);
+		if (!reply) {
+			bool retry = attempt == 0 && stale(r);
+			drop(r, "command");
+			if (!retry)
+				break;
+		}
+	}
 	return reply;
 }
 
 redisReply *redis_cmd_argv(struct redis_conn *r, int argc, const char **argv, const size_t *lens)
 {
-	redisReply *reply;
+	redisReply *reply = NULL;
 
-	if (ensure(r) != 0)
-		return NULL;
-	reply = redisCommandArgv(r->c, argc, argv, lens);
-	if (!reply)
-		drop(r, "command");
+	for (int attempt = 0; attempt < 2 && !reply; attempt++) {
+		if (ensure(r) != 0)
+			return NULL;
+		reply = redisCommandArgv(r->c, argc, argv, lens);
+		if (!reply) {
+			bool retry = attempt == 0 && stale(r);
+			drop(r, "command");
+			if (!retry)
+				break;
+		}
+	}
 	return reply;
 }
 

@@ -23,7 +23,8 @@ void redis_conn_free(struct redis_conn *r);
 
 /*
  * Runs one command (hiredis format). Connects first if needed; after a refused
- * connection, further attempts wait 1 s so a down Redis costs callers nothing.
+ * connection, further attempts wait 1 s so a down Redis costs callers nothing. A command
+ * that fails on a connection gone stale (Redis restarted) is sent once more on a new one.
  * Returns the reply (caller frees with freeReplyObject), an error reply included;
  * or NULL when Redis is unreachable, with r->err set and the connection dropped.
  */

@@ -26,17 +26,21 @@ struct item {
 	int64_t pid, qty, available; /* available: filled for short items */
 };
 
+/* 1..64 of [A-Za-z0-9-_.:] with at least one letter or digit (so never "." or ".."). Case matters. */
 static bool ref_valid(const char *s)
 {
 	size_t n = strlen(s);
+	bool alnum = false;
 	if (n == 0 || n > REF_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || strchr("-_.:", c)))
+		bool a = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		if (!a && !strchr("-_.:", c))
 			return false;
+		alnum = alnum || a;
 	}
-	return true;
+	return alnum;
 }
 
 static int by_pid(const void *a, const void *b)

@@ -102,6 +102,40 @@ static void answer_stock(struct request *req, int status, int64_t pid)
 	json_object_put(o);
 }
 
+/*
+ * Asks the product service which of ids[0..n) exist (and, with `active_only`, are on sale),
+ * keeping those in ids[] in place. Returns how many are kept, or -1 when it cannot be reached.
+ */
+static long products_known(struct request *req, int64_t *ids, size_t n, bool active_only)
+{
+	char path[24 * LIST_LIMIT_MAX + 64];
+	struct json_object *out = NULL;
+	size_t o = (size_t)snprintf(path, sizeof(path), "/internal/product/products?ids=");
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(path + o, sizeof(path) - o, "%s%lld", i ? "," : "", (long long)ids[i]);
+	long status = internal_call(req->ctx->cfg, "GET", path, NULL, req->request_id, &out);
+	struct json_object *items = out ? json_object_object_get(out, "items") : NULL;
+	if (status != 200 || !json_object_is_type(items, json_type_array)) {
+		log_msg(LOG_ERROR, req->request_id, "product service answered %ld", status);
+		json_object_put(out);
+		return -1;
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < json_object_array_length(items); k++) {
+			struct json_object *it = json_object_array_get_idx(items, k);
+			const char *st = json_object_get_string(json_object_object_get(it, "status"));
+			if (json_object_get_int64(json_object_object_get(it, "id")) == ids[i] &&
+			    (!active_only || (st && strcmp(st, "active") == 0))) {
+				ids[kept++] = ids[i];
+				break;
+			}
+		}
+	}
+	json_object_put(out);
+	return (long)kept;
+}
+
 void stock_get(struct request *req)
 {
 	int64_t pid;
@@ -110,6 +144,18 @@ void stock_get(struct request *req)
 	if (!req_path_id(req, "product_id", &pid)) {
 		not_found(req);
 		return;
+	}
+	/* Shoppers see stock only of products on sale: a draft's stock would reveal it. */
+	if (req->role != ROLE_ADMIN) {
+		long known = products_known(req, &pid, 1, true);
+		if (known < 0) {
+			resp_unavailable(req, "product service");
+			return;
+		}
+		if (known == 0) {
+			not_found(req);
+			return;
+		}
 	}
 	answer_stock(req, 200, pid);
 }
@@ -127,6 +173,10 @@ void stock_many(struct request *req)
 	long n = req_query_ids(req, "product_ids", ids, LIST_LIMIT_MAX, &errs);
 	if (errs.n) {
 		resp_invalid(req, &errs);
+		return;
+	}
+	if (req->role != ROLE_ADMIN && (n = products_known(req, ids, (size_t)n, true)) < 0) {
+		resp_unavailable(req, "product service");
 		return;
 	}
 	if (repo_stock_many(req->ctx->db, ids, (size_t)n, &r) != 0) {
@@ -147,21 +197,6 @@ void stock_many(struct request *req)
 	json_object_put(o);
 }
 
-/* Asks the product service whether `pid` exists. Returns 1 yes, 0 no, -1 unreachable. */
-static int product_exists(struct request *req, int64_t pid)
-{
-	char path[96];
-	struct json_object *out = NULL;
-	snprintf(path, sizeof(path), "/internal/product/products?ids=%lld", (long long)pid);
-	long status = internal_call(req->ctx->cfg, "GET", path, NULL, req->request_id, &out);
-	int rc = -1;
-	if (status == 200 && out) {
-		struct json_object *items = json_object_object_get(out, "items");
-		rc = items && json_object_array_length(items) > 0;
-	}
-	json_object_put(out);
-	return rc;
-}
 
 struct change {
 	int64_t pid, on_hand, threshold, delta;
@@ -257,7 +292,8 @@ void stock_put(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
-	int exists = product_exists(req, c.pid);
+	int64_t one = c.pid;
+	long exists = products_known(req, &one, 1, false);
 	if (exists < 0) {
 		resp_unavailable(req, "product service");
 		return;

@@ -1,4 +1,5 @@
 /* products.c: product reads (cached, with ETag), search and filters, staff writes, internal routes. */
+#include <ctype.h>
 #include <json-c/json.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -190,6 +191,26 @@ static bool parse_sort(const char *s, enum product_sort *out)
 	return false;
 }
 
+/*
+ * Keeps the words of a search: letters and digits (any non-ASCII byte counts as part of a
+ * letter), everything else one space. The full-text parser never sees an operator or a lone
+ * '*' (which it refuses with a syntax error). Returns false when no word is left.
+ */
+static bool search_words(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+	bool words = false;
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 1 < len; p++) {
+		bool w = isalnum(*p) || *p >= 0x80;
+		if (w)
+			words = true;
+		if (w || (o > 0 && out[o - 1] != ' '))
+			out[o++] = w ? (char)*p : ' ';
+	}
+	out[o] = '\0';
+	return words;
+}
+
 void products_list(struct request *req)
 {
 	static const char *const allowed[] = {"category", "min_price", "max_price", "q", "status",
@@ -210,11 +231,14 @@ void products_list(struct request *req)
 	req_query_i64(req, "max_price", 0, PRICE_MAX, -1, &f.max_price, &errs);
 	if (f.min_price >= 0 && f.max_price >= 0 && f.min_price > f.max_price)
 		problem_add(&errs, "max_price", "must not be less than min_price");
+	char q[Q_MAX * 4 + 1];
 	if ((v = req_query(req, "q")) != NULL) {
 		size_t n = strlen(v);
 		if (n == 0 || parse_utf8_len(v, n) > Q_MAX)
 			problem_add(&errs, "q", "must be 1 to %d characters", Q_MAX);
-		f.q = v;
+		else if (!search_words(v, q, sizeof(q)))
+			problem_add(&errs, "q", "must contain letters or digits");
+		f.q = q;
 	}
 	if ((v = req_query(req, "sort")) != NULL && !parse_sort(v, &f.sort))
 		problem_add(&errs, "sort", "must be one of price, -price, name, -created_at, -rating");

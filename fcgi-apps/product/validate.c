@@ -130,6 +130,14 @@ struct json_object *images_field(struct json_object *body, const char *key, stru
 	return v;
 }
 
+static bool has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return true;
+	return false;
+}
+
 struct json_object *attributes_field(struct json_object *body, const char *key, struct field_errors *errs,
 				     bool *present)
 {
@@ -150,8 +158,9 @@ struct json_object *attributes_field(struct json_object *body, const char *key, 
 			problem_add(errs, key, "must hold at most %d attributes", ATTRS_MAX);
 			return NULL;
 		}
-		if (klen == 0 || !parse_utf8_valid(k, klen) || parse_utf8_len(k, klen) > ATTR_KEY_MAX) {
-			problem_add(errs, key, "attribute names must be 1 to %d characters", ATTR_KEY_MAX);
+		if (klen == 0 || !parse_utf8_valid(k, klen) || parse_utf8_len(k, klen) > ATTR_KEY_MAX || has_control(k)) {
+			problem_add(errs, key, "attribute names must be 1 to %d characters, no control characters",
+				    ATTR_KEY_MAX);
 			return NULL;
 		}
 		if (!json_object_is_type(val, json_type_string)) {
@@ -160,8 +169,9 @@ struct json_object *attributes_field(struct json_object *body, const char *key, 
 		}
 		const char *s = json_object_get_string(val);
 		size_t slen = (size_t)json_object_get_string_len(val);
-		if (strlen(s) != slen || parse_utf8_len(s, slen) > ATTR_VALUE_MAX) {
-			problem_add(errs, key, "attribute %.40s must be at most %d characters", k, ATTR_VALUE_MAX);
+		if (strlen(s) != slen || parse_utf8_len(s, slen) > ATTR_VALUE_MAX || has_control(s)) {
+			problem_add(errs, key, "attribute %.40s must be at most %d characters, no control characters", k,
+				    ATTR_VALUE_MAX);
 			return NULL;
 		}
 	}

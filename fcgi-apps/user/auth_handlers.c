@@ -44,8 +44,7 @@ int password_fail_response(struct request *req, int pw_result)
 	return 0;
 }
 
-/* Answers 429 when `email` is locked out. Returns 0 (go on), or 1 after writing a response. */
-static int lockout_check(struct request *req, const char *email)
+int lockout_check(struct request *req, const char *email)
 {
 	redisReply *rep = redis_cmd(req->ctx->redis, "EVAL %s 1 login_fail:%s", "return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('TTL', KEYS[1])}", email);
 	long long count = 0, ttl = 0;
@@ -68,7 +67,7 @@ static int lockout_check(struct request *req, const char *email)
 	return 1;
 }
 
-static void lockout_fail(struct request *req, const char *email)
+void lockout_fail(struct request *req, const char *email)
 {
 	char window[16];
 	snprintf(window, sizeof(window), "%d", LOCKOUT_WINDOW);

@@ -26,4 +26,11 @@ struct json_object *user_json(const struct user *u);
 struct request;
 int password_fail_response(struct request *req, int pw_result);
 
+/* Answers 429 (with Retry-After) when `email` has had 5 failed password checks within
+ * 15 minutes, or 503 when Redis is down. Returns 0 (go on) or 1 (response written). */
+int lockout_check(struct request *req, const char *email);
+
+/* Counts one failed password check for `email` (the window starts at the first). */
+void lockout_fail(struct request *req, const char *email);
+
 #endif

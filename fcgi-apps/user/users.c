@@ -95,10 +95,14 @@ void users_me_patch(struct request *req)
 			resp_invalid(req, &errs);
 			return;
 		}
+		/* The same lockout as sign-in: a stolen access token must not become a password oracle. */
+		if (lockout_check(req, u.email))
+			return;
 		enum pw_result pr = password_verify(u.password_hash, current);
 		if (password_fail_response(req, pr))
 			return;
 		if (pr != PW_OK) {
+			lockout_fail(req, u.email);
 			problem_add(&errs, "current_password", "is not your current password");
 			resp_invalid(req, &errs);
 			return;

@@ -43,12 +43,14 @@ void http_send(const char *base, const char *method, const char *path, const cha
 	CURL *c = curl_easy_init();
 	struct curl_slist *hl = NULL;
 	struct buf b = {0}, h = {0};
-	char url[4096];
 	bool has_ct = false;
 
 	memset(out, 0, sizeof(*out));
 	cr_assert_not_null(c);
-	snprintf(url, sizeof(url), "%s%s", base, path);
+	size_t ulen = strlen(base) + strlen(path) + 1;
+	char *url = malloc(ulen);
+	cr_assert_not_null(url);
+	snprintf(url, ulen, "%s%s", base, path);
 	for (const char *const *p = headers; p && *p; p++) {
 		hl = curl_slist_append(hl, *p);
 		if (strncasecmp(*p, "Content-Type:", 13) == 0)
@@ -78,6 +80,7 @@ void http_send(const char *base, const char *method, const char *path, const cha
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
 	curl_slist_free_all(hl);
 	curl_easy_cleanup(c);
+	free(url);
 	out->body = b.p ? b.p : strdup("");
 	out->len = b.len;
 	out->headers = h.p ? h.p : strdup("");

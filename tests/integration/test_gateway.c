@@ -237,3 +237,26 @@ Test(gateway, internal_calls_keep_the_callers_request_id)
 	cr_assert_str_neq(http_header(&r, "X-Request-Id"), "caller-0123456789abcdef");
 	http_resp_free(&r);
 }
+
+Test(gateway, malformed_request_lines_get_problem_json)
+{
+	struct http_resp r;
+	api("GET", "/api/v1/users/me%00", NULL, NULL, &r);
+	assert_problem(&r, 400, "bad_request");
+	http_resp_free(&r);
+	api("get", "/api/v1/users/health", NULL, NULL, &r);
+	assert_problem(&r, 400, "bad_request");
+	http_resp_free(&r);
+	char *path = malloc(20002);
+	path[0] = '/';
+	memset(path + 1, 'a', 20000);
+	path[20001] = '\0';
+	api("GET", path, NULL, NULL, &r);
+	free(path);
+	assert_problem(&r, 414, "uri_too_long");
+	http_resp_free(&r);
+	const char *te[] = {"Transfer-Encoding: gzip", NULL};
+	http_send(test_env("STORE_TEST_URL"), "POST", "/api/v1/auth/login", "{}", 2, te, &r);
+	assert_problem(&r, 501, "not_implemented");
+	http_resp_free(&r);
+}

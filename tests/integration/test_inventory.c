@@ -209,6 +209,24 @@ Test(inventory, permissions_and_unknown_products)
 	api("GET", path, NULL, cust, &r);
 	assert_problem(&r, 403, "forbidden");
 	http_resp_free(&r);
+	/* A draft's stock is staff-only: shoppers must not learn of unpublished products. */
+	long long draft = new_product();
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", draft);
+	api("PATCH", path, "{\"status\":\"draft\"}", admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	put_stock(draft, 3, 0);
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", draft);
+	api("GET", path, NULL, NULL, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 200);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/inventory?product_ids=%lld", draft);
+	api("GET", path, NULL, cust, &r);
+	cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 0, "%s", r.body);
+	http_resp_free(&r);
 	/* No stock row yet, and a product that does not exist at all. */
 	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
 	api("GET", path, NULL, NULL, &r);
@@ -239,6 +257,15 @@ Test(inventory, reserve_commit_release_and_idempotency)
 	cr_assert_str_eq(json_str(&r, "status"), "active");
 	http_resp_free(&r);
 	cr_assert_eq(reserve(ref, pid, 4, 600, &r), 200, "repeating returns the existing reservation: %s", r.body);
+	http_resp_free(&r);
+	char upper[64];
+	snprintf(upper, sizeof(upper), "%s", ref);
+	for (char *c = upper; *c; c++)
+		*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+	cr_assert_eq(reserve(upper, pid, 1, 600, &r), 201, "order refs are case-sensitive: %s", r.body);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s/release", upper);
+	cr_assert_eq(internal_post(path, NULL, &r), 200);
 	http_resp_free(&r);
 	cr_assert_eq(reserve(ref, pid, 5, 600, &r), 422, "same order_ref, other items: %s", r.body);
 	assert_problem(&r, 422, "idempotency_mismatch");

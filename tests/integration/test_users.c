@@ -234,3 +234,40 @@ Test(users, admin_cannot_demote_or_disable_self)
 	http_resp_free(&r);
 	free(admin);
 }
+
+Test(users, password_change_guesses_are_locked_out)
+{
+	char *t = customer_token(NULL);
+	struct http_resp r;
+	for (int i = 0; i < 5; i++) {
+		api("PATCH", "/api/v1/users/me", "{\"current_password\":\"guess guess guess\",\"new_password\":\"a brand new passphrase\"}", t, &r);
+		assert_problem(&r, 422, "validation_failed");
+		http_resp_free(&r);
+	}
+	char body[256];
+	snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"a brand new passphrase\"}", TEST_PASSWORD);
+	api("PATCH", "/api/v1/users/me", body, t, &r);
+	assert_problem(&r, 429, "locked_out");
+	cr_assert_not_null(http_header(&r, "Retry-After"));
+	http_resp_free(&r);
+	free(t);
+}
+
+Test(users, blank_and_escaped_duplicate_fields_are_refused)
+{
+	char *t = customer_token(NULL);
+	struct http_resp r;
+	api("PATCH", "/api/v1/users/me", "{\"name\":\"   \"}", t, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+	api("PATCH", "/api/v1/users/me", "{\"name\":\"a\",\"na\\u006de\":\"b\"}", t, &r);
+	assert_problem(&r, 400, "malformed_json");
+	http_resp_free(&r);
+	api("PATCH", "/api/v1/users/me", "{\"name\":\"\\ud83d\"}", t, &r);
+	assert_problem(&r, 400, "malformed_json");
+	http_resp_free(&r);
+	api("GET", "/api/v1/users/me", NULL, t, &r);
+	cr_assert_str_eq(json_str(&r, "name"), "Customer");
+	http_resp_free(&r);
+	free(t);
+}

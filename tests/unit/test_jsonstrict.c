@@ -15,7 +15,7 @@ Test(jsonstrict, accepts_rfc_8259)
 {
 	const char *good[] = {"{}", " {} \n", "[]", "0", "-0", "1.5e-3", "-12E+2", "\"x\"", "true", "false", "null",
 			      "{\"a\":[1,2,{\"b\":null}],\"c\":\"\\u00e9\\n\\\"\"}", "{\"a\":1,\"A\":2}",
-			      "{\"\":1}", "[[],[{}]]", "\"\\u0000\"", NULL};
+			      "{\"\":1}", "[[],[{}]]", "\"\\u0000\"", "\"\\ud83d\\ude00\"", "{\"\\ud83d\\ude00\":1,\"x\":2}", NULL};
 	for (size_t i = 0; good[i]; i++)
 		cr_assert(ok(good[i]), "refused %s", good[i]);
 }
@@ -24,7 +24,8 @@ Test(jsonstrict, refuses_what_json_c_would_take)
 {
 	const char *bad[] = {"{'a':1}", "{a:1}", "NaN", "Infinity", "-Infinity", "5.", ".5", "01", "+1", "1e", "1e+",
 			     "{\"a\":1,}", "[1,]", "{\"a\":1,\"a\":2}", "{\"a\\u0000b\":1}", "\"\\x41\"",
-			     "\"a\tb\"", "{} {}", "{}x", "", "   ", "[", "{\"a\"}", "{\"a\":}", "tru", "nul", "\"abc",
+			     "\"a\tb\"", "{\"name\":1,\"na\\u006de\":2}", "{\"\\u00e9\":1,\"\xc3\xa9\":2}", "\"\\ud83d\"",
+			     "\"\\ude00\\ud83d\"", "\"\\ud83dx\"", "\"\\ud83d\\u0041\"", "{} {}", "{}x", "", "   ", "[", "{\"a\"}", "{\"a\":}", "tru", "nul", "\"abc",
 			     "\"\\u12\"", "/* c */ {}", NULL};
 	for (size_t i = 0; bad[i]; i++)
 		cr_assert(!ok(bad[i]), "accepted %s", bad[i]);
