@@ -30,7 +30,6 @@
 #define HOUSEKEEP_MS 1000     /* promote due retries and reclaim a dead worker's jobs this often */
 #define FORGET_CONSUMERS_MS 3600000LL /* consumers with nothing pending, idle this long, are removed */
 #define RETENTION_MS 86400000LL       /* acknowledged jobs stay on the stream a day, for inspection */
-#define FINISH_TRIES 20       /* recording a sent job: ~10 s of tries while Redis is away */
 #define JOB_MAX_BYTES 65536
 
 static volatile sig_atomic_t stopping;
@@ -121,18 +120,6 @@ static void dead_letter(struct worker *w, const struct queue_entry *e, const cha
 		w->dead++;
 }
 
-/* After the SMTP server took the message, the ack must not be lost: keep trying while Redis is away. */
-static void finish(struct worker *w, const struct queue_entry *e, const char *job_id, const char *rid)
-{
-	for (int i = 0; i < FINISH_TRIES; i++) {
-		if (queue_finish(&w->q, e->id, job_id) == 0)
-			return;
-		struct timespec ts = {0, 500 * 1000000L};
-		nanosleep(&ts, NULL);
-	}
-	log_msg(LOG_ERROR, rid, "job %s was sent but could not be recorded; it may be sent again", job_id);
-}
-
 /*
  * Builds the message of a valid job. Returns it (caller frees) or NULL with why in `why`:
  * every failure here is the job's own and permanent.
@@ -191,7 +178,7 @@ static enum outcome send_job(struct worker *w, const struct queue_entry *e, size
 			return LEFT_PENDING; /* Redis is away; the entry stays ours and comes back */
 		if (sent) {
 			log_msg(LOG_INFO, rid, "job %s already sent; not sending it again", id);
-			finish(w, e, NULL, rid);
+			queue_finish(&w->q, e->id, NULL);
 			return DONE;
 		}
 		long long t0 = now_ms();
@@ -200,7 +187,7 @@ static enum outcome send_job(struct worker *w, const struct queue_entry *e, size
 			w->unavailable = 0;
 		switch (r) {
 		case SMTP_SENT:
-			finish(w, e, id, rid);
+			queue_finish_async(&w->q, e->id, id);
 			w->sent++;
 			log_msg(LOG_INFO, rid, "sent job=%s type=%s entry=%s attempt=%ld ms=%lld", id, type, e->id,
 				e->attempt + 1, now_ms() - t0);
@@ -480,6 +467,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	run(&w);
+	queue_settle(&w.q); /* the last message's record, before saying goodbye */
 	log_msg(LOG_INFO, NULL, "stopping: %lld sent, %lld retried later, %lld dead-lettered", w.sent, w.retried,
 		w.dead);
 	teardown(&w);

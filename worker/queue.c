@@ -14,6 +14,9 @@
 #include "parse.h"
 #include "redis.h"
 
+#define FINISH_TRIES 20    /* recording a sent job: about 10 s of tries while Redis is away */
+#define FINISH_PAUSE_MS 500
+
 /* KEYS: stream, sent key. ARGV: group, entry id, ttl. */
 static const char finish_lua[] =
 	"if KEYS[2] ~= '' then redis.call('SET', KEYS[2], '1', 'EX', ARGV[3]) end\n"
@@ -70,15 +73,28 @@ void queue_init(struct queue *q, struct redis_conn *r, const char *stream, const
 	q->idle_ms = idle_ms;
 }
 
-/* Frees `rep`; returns 0 when it is not NULL and not an error reply, else -1 (logged). */
+/* Notes an answer from Redis: logs its return after an outage. */
+static void reachable(struct queue *q)
+{
+	if (q->redis_down)
+		log_msg(LOG_INFO, NULL, "redis is back");
+	q->redis_down = false;
+}
+
+/* Frees `rep`; returns 0 when it is not NULL and not an error reply, else -1. Logs an error
+ * reply, and Redis going away and coming back (once each, not once per command). */
 static int check(struct queue *q, redisReply *rep, const char *what)
 {
 	int rc = 0;
 
 	if (!rep) {
-		log_msg(LOG_WARN, NULL, "redis %s: %s", what, q->r->errstr);
+		if (!q->redis_down)
+			log_msg(LOG_WARN, NULL, "redis unreachable (%s: %s); jobs wait until it is back", what,
+				q->r->errstr);
+		q->redis_down = true;
 		return -1;
 	}
+	reachable(q);
 	if (rep->type == REDIS_REPLY_ERROR) {
 		log_msg(LOG_ERROR, NULL, "redis %s: %s", what, rep->str);
 		rc = -1;
@@ -89,6 +105,7 @@ static int check(struct queue *q, redisReply *rep, const char *what)
 
 int queue_create_group(struct queue *q, char *err, size_t errlen)
 {
+	queue_settle(q);
 	/* "0", not "$": jobs enqueued before the first worker ever ran are delivered too. */
 	redisReply *rep = redis_cmd(q->r, "XGROUP CREATE %s %s 0 MKSTREAM", q->stream, QUEUE_GROUP);
 	int rc = 0;
@@ -189,6 +206,7 @@ static void add_deliveries(struct queue *q, struct queue_entry *e, size_t n)
 
 int queue_read(struct queue *q, const char *start, long count, long block_ms, struct queue_entry **out, size_t *n)
 {
+	queue_settle(q);
 	bool own = strcmp(start, ">") != 0;
 	redisReply *rep;
 	int rc = 0;
@@ -209,6 +227,7 @@ int queue_read(struct queue *q, const char *start, long count, long block_ms, st
 		}
 		return check(q, rep, "XREADGROUP");
 	}
+	reachable(q);
 	/* [[stream, [entries]]], or nil when the block timed out. */
 	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 1 && rep->element[0]->type == REDIS_REPLY_ARRAY &&
 	    rep->element[0]->elements == 2)
@@ -221,6 +240,7 @@ int queue_read(struct queue *q, const char *start, long count, long block_ms, st
 
 int queue_autoclaim(struct queue *q, long count, struct queue_entry **out, size_t *n)
 {
+	queue_settle(q);
 	redisReply *rep = redis_cmd(q->r, "XAUTOCLAIM %s %s %s %ld %s COUNT %ld", q->stream, QUEUE_GROUP, q->consumer,
 				    q->idle_ms, q->claim_cursor, count);
 	int rc = 0;
@@ -254,6 +274,7 @@ void queue_entries_free(struct queue_entry *e, size_t n)
 
 int queue_was_sent(struct queue *q, const char *job_id)
 {
+	queue_settle(q);
 	redisReply *rep = redis_cmd(q->r, "EXISTS jobs:sent:%s", job_id);
 
 	if (rep && rep->type == REDIS_REPLY_INTEGER) {
@@ -267,6 +288,7 @@ int queue_was_sent(struct queue *q, const char *job_id)
 
 int queue_sent_many(struct queue *q, const char *const *job_ids, size_t n, int *out)
 {
+	queue_settle(q);
 	char(*keys)[64] = calloc(n, sizeof(*keys));
 	const char **argv = calloc(n + 1, sizeof(*argv));
 	redisReply *rep = NULL;
@@ -295,11 +317,12 @@ out:
 	return rc;
 }
 
-int queue_finish(struct queue *q, const char *entry_id, const char *job_id)
+/* One try of the finish script. */
+static int finish_now(struct queue *q, const char *entry_id, const char *job_id)
 {
 	char sent[64] = "";
 
-	if (job_id)
+	if (job_id && *job_id)
 		snprintf(sent, sizeof(sent), "jobs:sent:%s", job_id);
 	return check(q,
 		     redis_cmd(q->r, "EVAL %s 2 %s %s %s %s %d", finish_lua, q->stream, sent, QUEUE_GROUP, entry_id,
@@ -307,8 +330,67 @@ int queue_finish(struct queue *q, const char *entry_id, const char *job_id)
 		     "finish");
 }
 
+int queue_finish(struct queue *q, const char *entry_id, const char *job_id)
+{
+	queue_settle(q);
+	for (int i = 0; i < FINISH_TRIES; i++) {
+		if (finish_now(q, entry_id, job_id) == 0)
+			return 0;
+		struct timespec ts = {0, FINISH_PAUSE_MS * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	log_msg(LOG_ERROR, NULL, "entry %s (job %s) could not be acknowledged; it will be delivered again", entry_id,
+		job_id && *job_id ? job_id : "-");
+	return -1;
+}
+
+int queue_finish_async(struct queue *q, const char *entry_id, const char *job_id)
+{
+	char sent[64] = "";
+	int done = 0;
+
+	queue_settle(q);
+	redisContext *c = q->r->c;
+	if (!c || c->err)
+		return queue_finish(q, entry_id, job_id);
+	if (job_id && *job_id)
+		snprintf(sent, sizeof(sent), "jobs:sent:%s", job_id);
+	if (redisAppendCommand(c, "EVAL %s 2 %s %s %s %s %d", finish_lua, q->stream, sent, QUEUE_GROUP, entry_id,
+			       QUEUE_SENT_TTL) != REDIS_OK)
+		return queue_finish(q, entry_id, job_id);
+	/* Written now, so Redis runs it now; only its answer is read later. */
+	while (!done)
+		if (redisBufferWrite(c, &done) != REDIS_OK)
+			break;
+	q->unsettled = true;
+	snprintf(q->unsettled_entry, sizeof(q->unsettled_entry), "%s", entry_id);
+	snprintf(q->unsettled_job, sizeof(q->unsettled_job), "%s", job_id ? job_id : "");
+	return 0;
+}
+
+int queue_settle(struct queue *q)
+{
+	redisContext *c = q->r->c;
+	void *rep = NULL;
+
+	if (!q->unsettled)
+		return 0;
+	q->unsettled = false;
+	if (c && !c->err && redisGetReply(c, &rep) == REDIS_OK && rep &&
+	    ((redisReply *)rep)->type != REDIS_REPLY_ERROR) {
+		freeReplyObject(rep);
+		return 0;
+	}
+	if (rep)
+		freeReplyObject(rep);
+	/* Lost on the way (the connection broke, or Redis refused): once more, waiting for the answer.
+	 * A broken context is noticed and replaced by the next command. */
+	return queue_finish(q, q->unsettled_entry, q->unsettled_job);
+}
+
 int queue_retry_later(struct queue *q, const struct queue_entry *e, long delay_ms, long attempt, const char *error)
 {
+	queue_settle(q);
 	struct json_object *w = json_object_new_object();
 	int rc;
 
@@ -328,6 +410,7 @@ int queue_retry_later(struct queue *q, const struct queue_entry *e, long delay_m
 
 int queue_dead(struct queue *q, const struct queue_entry *e, const char *error, long attempts)
 {
+	queue_settle(q);
 	char when[32];
 	time_t now = time(NULL);
 	struct tm tm;
@@ -342,6 +425,7 @@ int queue_dead(struct queue *q, const struct queue_entry *e, const char *error, 
 
 long queue_promote(struct queue *q, long max)
 {
+	queue_settle(q);
 	redisReply *rep = redis_cmd(q->r, "EVAL %s 3 %s %s %s %ld", promote_lua, q->delayed, q->stream, q->dead, max);
 	long n = -1;
 
@@ -356,6 +440,7 @@ long queue_promote(struct queue *q, long max)
 
 int queue_touch(struct queue *q, const struct queue_entry *e, size_t n, bool release)
 {
+	queue_settle(q);
 	if (n == 0)
 		return 0;
 	size_t argc = 0, max = n + 10;
@@ -385,6 +470,7 @@ int queue_touch(struct queue *q, const struct queue_entry *e, size_t n, bool rel
 
 long queue_forget_idle_consumers(struct queue *q, long long idle_ms)
 {
+	queue_settle(q);
 	redisReply *rep = redis_cmd(q->r, "XINFO CONSUMERS %s %s", q->stream, QUEUE_GROUP);
 	long gone = 0;
 
@@ -428,6 +514,7 @@ static bool id_ms(const char *id, unsigned long long *ms)
 
 int queue_trim(struct queue *q, long long retention_ms)
 {
+	queue_settle(q);
 	unsigned long long cutoff, ms;
 	struct timespec now;
 	char min_id[48];

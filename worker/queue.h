@@ -29,6 +29,9 @@ struct queue {
 	char consumer[160];
 	long idle_ms;          /* a pending entry idle this long belongs to a dead worker */
 	char claim_cursor[48]; /* where the next XAUTOCLAIM starts */
+	bool redis_down;       /* the last command found Redis unreachable (logged once) */
+	bool unsettled;        /* a queue_finish_async whose answer is still to be read */
+	char unsettled_entry[48], unsettled_job[40];
 };
 
 /* One stream entry as read. */
@@ -69,9 +72,25 @@ int queue_was_sent(struct queue *q, const char *job_id);
  * Returns 0, or -1 when Redis failed (out unchanged). */
 int queue_sent_many(struct queue *q, const char *const *job_ids, size_t n, int *out);
 
-/* Records `job_id` as sent (when not NULL) and acknowledges the entry, atomically.
- * Repeating it is harmless. Returns 0, or -1 when Redis failed (the entry stays pending). */
+/*
+ * Records `job_id` as sent (when not NULL) and acknowledges the entry, atomically, trying for
+ * about 10 s while Redis is away (the message went out: its record must not be lost lightly).
+ * Repeating it is harmless. Returns 0, or -1 when Redis failed (the entry stays pending, and
+ * will be delivered again).
+ */
 int queue_finish(struct queue *q, const char *entry_id, const char *job_id);
+
+/*
+ * As queue_finish, but without waiting for Redis's answer: the script is written to the socket
+ * at once, so Redis runs it at once, and its answer is read by the next call of this module
+ * (every function here first calls queue_settle). That saves the worker one wait per message.
+ * Returns 0 (or what queue_finish returned, when it had to fall back to it).
+ */
+int queue_finish_async(struct queue *q, const char *entry_id, const char *job_id);
+
+/* Reads the answer of the last queue_finish_async; when it was lost or refused, runs
+ * queue_finish for it. Returns 0, or -1 as queue_finish. Call it before exiting. */
+int queue_settle(struct queue *q);
 
 /* Moves the entry to S:delayed, due in `delay_ms`, with its failed `attempt` count and
  * `error`, atomically; does nothing when another worker already acknowledged it.
