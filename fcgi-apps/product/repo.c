@@ -34,25 +34,42 @@ static const char sql_brief[] =
 	"SELECT p.id, p.name, p.price, p.currency, p.status FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED "
 	"PATH '$')) AS j JOIN products p ON p.id = j.id ORDER BY p.id";
 
-/* The filters of GET /products; parameters in list_params() order. The category filter takes
- * the whole subtree through a recursive CTE; "? = 0 OR" folds away at execution (MariaDB
- * optimises a prepared statement with its parameter values each time). */
-#define LIST_WHERE                                                                                             \
-	" WHERE (? = 0 OR p.category_id IN (WITH RECURSIVE sub (id) AS (SELECT id FROM categories WHERE id = ? " \
-	"UNION ALL SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) SELECT id FROM sub))"       \
-	" AND (? < 0 OR p.price >= ?) AND (? < 0 OR p.price <= ?)"                                             \
-	" AND (? = '' OR MATCH (p.name, p.description) AGAINST (? IN NATURAL LANGUAGE MODE))"                  \
-	" AND (? = '' OR p.status = ?)"
-#define LIST_SQL(order) "SELECT " PRODUCT_COLS " FROM products p" LIST_WHERE " ORDER BY " order " LIMIT ? OFFSET ?"
+/* The ids of a category and all its subcategories, as a JSON array (NULL for no such category). */
+static const char sql_subtree[] = "WITH RECURSIVE sub (id) AS (SELECT id FROM categories WHERE id = ? UNION ALL "
+				  "SELECT c.id FROM categories c JOIN sub ON c.parent_id = sub.id) "
+				  "SELECT JSON_ARRAYAGG(id) FROM sub";
 
-static const char *const sql_list[] = {
-	[SORT_CREATED_DESC] = LIST_SQL("p.created_at DESC, p.id DESC"),
-	[SORT_PRICE] = LIST_SQL("p.price, p.id"),
-	[SORT_PRICE_DESC] = LIST_SQL("p.price DESC, p.id DESC"),
-	[SORT_NAME] = LIST_SQL("p.name, p.id"),
-	[SORT_RATING_DESC] = LIST_SQL("p.rating_avg DESC, p.rating_count DESC, p.id DESC"),
+/* The filters of GET /products, parameters in list_params() order; "? < 0 OR" and "? = '' OR"
+ * fold away at execution (MariaDB optimises a prepared statement with its parameter values
+ * each time). The category subtree (ids from sql_subtree, as a JSON_TABLE) and the full-text
+ * match each get statements of their own rather than an "OR": behind one, the category could
+ * not become a semi-join, and a MATCH even folded away kept the optimiser from every index, so
+ * each COUNT scanned the catalogue (ten times slower). */
+#define FILTERS "(? < 0 OR p.price >= ?) AND (? < 0 OR p.price <= ?) AND (? = '' OR p.status = ?)"
+#define IN_CATEGORY                                                                                            \
+	" p.category_id IN (SELECT j.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j) AND "
+#define MATCHING " AND MATCH (p.name, p.description) AGAINST (? IN NATURAL LANGUAGE MODE)"
+#define LIST_SQL(where, match, order)                                                                          \
+	"SELECT " PRODUCT_COLS " FROM products p WHERE " where FILTERS match " ORDER BY " order " LIMIT ? OFFSET ?"
+#define LIST_SORTS(where, match)                                                                               \
+	{                                                                                                      \
+		[SORT_CREATED_DESC] = LIST_SQL(where, match, "p.created_at DESC, p.id DESC"),                  \
+		[SORT_PRICE] = LIST_SQL(where, match, "p.price, p.id"),                                        \
+		[SORT_PRICE_DESC] = LIST_SQL(where, match, "p.price DESC, p.id DESC"),                         \
+		[SORT_NAME] = LIST_SQL(where, match, "p.name, p.id"),                                          \
+		[SORT_RATING_DESC] = LIST_SQL(where, match, "p.rating_avg DESC, p.rating_count DESC, p.id DESC"), \
+	}
+#define COUNT_SQL(where, match) "SELECT COUNT(*) FROM products p WHERE " where FILTERS match
+
+/* [in a category subtree?][full-text search?]: the subtree's JSON comes first, the words last. */
+static const char *const sql_list[2][2][5] = {
+	{LIST_SORTS("", ""), LIST_SORTS("", MATCHING)},
+	{LIST_SORTS(IN_CATEGORY, ""), LIST_SORTS(IN_CATEGORY, MATCHING)},
 };
-static const char sql_count[] = "SELECT COUNT(*) FROM products p" LIST_WHERE;
+static const char *const sql_count[2][2] = {
+	{COUNT_SQL("", ""), COUNT_SQL("", MATCHING)},
+	{COUNT_SQL(IN_CATEGORY, ""), COUNT_SQL(IN_CATEGORY, MATCHING)},
+};
 
 static struct db_val opt_id(int64_t id)
 {
@@ -193,20 +210,23 @@ int repo_product_archive(struct db_conn *db, int64_t id, int *found)
 	return exec_found(db, sql_archive, p, 1, found);
 }
 
-/* Fills the ten filter parameters of LIST_WHERE. */
-static void list_params(const struct product_filter *f, struct db_val *p)
+/* Fills the parameters in statement order: the category subtree (when `cats`), the six of
+ * FILTERS, the search words (when any). Returns how many it filled. */
+static size_t list_params(const struct product_filter *f, const char *cats, struct db_val *p)
 {
-	const char *q = f->q ? f->q : "", *status = f->status ? f->status : "";
-	p[0] = db_i64(f->category_id);
-	p[1] = db_i64(f->category_id);
-	p[2] = db_i64(f->min_price);
-	p[3] = db_i64(f->min_price);
-	p[4] = db_i64(f->max_price);
-	p[5] = db_i64(f->max_price);
-	p[6] = db_str(q);
-	p[7] = db_str(q);
-	p[8] = db_str(status);
-	p[9] = db_str(status);
+	const char *status = f->status ? f->status : "";
+	size_t n = 0;
+	if (cats)
+		p[n++] = db_str(cats);
+	p[n++] = db_i64(f->min_price);
+	p[n++] = db_i64(f->min_price);
+	p[n++] = db_i64(f->max_price);
+	p[n++] = db_i64(f->max_price);
+	p[n++] = db_str(status);
+	p[n++] = db_str(status);
+	if (f->q && *f->q)
+		p[n++] = db_str(f->q);
+	return n;
 }
 
 int repo_product_list(struct db_conn *db, const struct product_filter *f, struct json_object **items,
@@ -214,22 +234,38 @@ int repo_product_list(struct db_conn *db, const struct product_filter *f, struct
 {
 	struct db_val p[12];
 	struct db_rows *r;
+	char *cats = NULL;
+	int rc = -1;
 
 	*items = NULL;
-	list_params(f, p);
-	if (db_query(db, sql_count, p, 10, &r) != 0)
-		return -1;
+	if (f->category_id) {
+		struct db_val c[] = {db_i64(f->category_id)};
+		if (db_query(db, sql_subtree, c, 1, &r) != 0)
+			return -1;
+		const char *json = db_cell(r, 0, 0);
+		cats = strdup(json ? json : "[]"); /* an unknown category has no products */
+		db_rows_free(r);
+		if (!cats)
+			return -1;
+	}
+	size_t n = list_params(f, cats, p);
+	bool words = f->q && *f->q;
+	if (db_query(db, sql_count[cats != NULL][words], p, n, &r) != 0)
+		goto out;
 	*total = db_cell_i64(r, 0, 0, 0);
 	db_rows_free(r);
-	p[10] = db_i64(f->limit);
-	p[11] = db_i64(f->offset);
-	if (db_query(db, sql_list[f->sort], p, 12, &r) != 0)
-		return -1;
+	p[n] = db_i64(f->limit);
+	p[n + 1] = db_i64(f->offset);
+	if (db_query(db, sql_list[cats != NULL][words][f->sort], p, n + 2, &r) != 0)
+		goto out;
 	*items = json_object_new_array_ext((int)r->nrows);
 	for (size_t i = 0; i < r->nrows; i++)
 		json_object_array_add(*items, product_json(r, i));
 	db_rows_free(r);
-	return 0;
+	rc = 0;
+out:
+	free(cats);
+	return rc;
 }
 
 int repo_product_brief(struct db_conn *db, const int64_t *ids, size_t n, struct json_object **items)
