@@ -107,7 +107,8 @@ static void problem_write(struct request *req, int status, const char *code, con
 	size_t len = 0;
 	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
-	if (status >= 500)
+	/* A refused login in a storm is expected, not an event: thousands a second would flood the log. */
+	if (status >= 500 && strcmp(code, "busy") != 0)
 		log_msg(LOG_WARN, req->request_id, "%d %s: %s", status, code, detail ? detail : "");
 	write_response(req, status, "application/problem+json", s, len);
 	json_object_put(o);

@@ -1,18 +1,65 @@
-/* password.c: argon2id through libsodium, bounded to one running hash per core. */
+/* password.c: argon2id through libsodium on a low-priority pool of one thread per core. */
 #include "password.h"
 
-#include <semaphore.h>
-#include <stdatomic.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "config.h"
 
+/*
+ * Hashes run on a small pool of `cores` threads at a lower scheduling priority (nice +10),
+ * never on the request threads: a login storm then uses the cores only when nothing else
+ * wants them, so other routes keep their latency, and at most cores*2 logins hold a request
+ * thread (running or queued); the rest are refused at once with PW_BUSY.
+ */
+#define HASH_NICE 10
+
+struct job {
+	const char *pw, *hash; /* verify when hash is set (NULL: the dummy) */
+	char *out;             /* hash into out when verify is false */
+	bool verify, done;
+	int rc;
+	struct job *next;
+};
+
 static unsigned long long opslimit;
 static size_t memlimit;
-static sem_t running;
-static atomic_long admitted;
 static long admit_max;
 static char dummy[PASSWORD_HASH_MAX];
+static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER, done_cv = PTHREAD_COND_INITIALIZER;
+static struct job *head, *tail;
+static long inflight, nthreads;
+
+static void *hasher(void *arg)
+{
+	(void)arg;
+	/* Linux applies a thread's nice to that thread alone. */
+	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HASH_NICE);
+	pthread_mutex_lock(&mu);
+	for (;;) {
+		while (!head)
+			pthread_cond_wait(&work_cv, &mu);
+		struct job *j = head;
+		head = j->next;
+		if (!head)
+			tail = NULL;
+		pthread_mutex_unlock(&mu);
+		if (j->verify)
+			j->rc = crypto_pwhash_str_verify(j->hash ? j->hash : dummy, j->pw, strlen(j->pw));
+		else
+			j->rc = crypto_pwhash_str_alg(j->out, j->pw, strlen(j->pw), opslimit, memlimit,
+						      crypto_pwhash_ALG_ARGON2ID13);
+		pthread_mutex_lock(&mu);
+		j->done = true;
+		pthread_cond_broadcast(&done_cv);
+	}
+	return NULL;
+}
 
 int password_init(const struct store_config *cfg, long cores)
 {
@@ -22,48 +69,60 @@ int password_init(const struct store_config *cfg, long cores)
 		cores = 1;
 	opslimit = (unsigned long long)cfg->pwhash_opslimit;
 	memlimit = (size_t)cfg->pwhash_memlimit_kib * 1024;
+	pthread_mutex_lock(&mu);
 	admit_max = cores * 2;
-	if (sem_init(&running, 0, (unsigned)cores) != 0)
-		return -1;
+	for (; nthreads < cores; nthreads++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, hasher, NULL) != 0) {
+			pthread_mutex_unlock(&mu);
+			return -1;
+		}
+		pthread_detach(t);
+	}
+	pthread_mutex_unlock(&mu);
 	return crypto_pwhash_str_alg(dummy, "dummy password for unknown accounts", 35, opslimit, memlimit,
 				     crypto_pwhash_ALG_ARGON2ID13) == 0
 		       ? 0
 		       : -1;
 }
 
-static bool admit(void)
+/* Queues `j` for the pool and waits for it; false (nothing queued) when too many are in flight. */
+static bool run(struct job *j)
 {
-	if (atomic_fetch_add(&admitted, 1) >= admit_max) {
-		atomic_fetch_sub(&admitted, 1);
+	pthread_mutex_lock(&mu);
+	if (inflight >= admit_max) {
+		pthread_mutex_unlock(&mu);
 		return false;
 	}
-	while (sem_wait(&running) != 0)
-		;
+	inflight++;
+	j->next = NULL;
+	if (tail)
+		tail->next = j;
+	else
+		head = j;
+	tail = j;
+	pthread_cond_signal(&work_cv);
+	while (!j->done)
+		pthread_cond_wait(&done_cv, &mu);
+	inflight--;
+	pthread_mutex_unlock(&mu);
 	return true;
-}
-
-static void release(void)
-{
-	sem_post(&running);
-	atomic_fetch_sub(&admitted, 1);
 }
 
 enum pw_result password_hash(const char *pw, char out[PASSWORD_HASH_MAX])
 {
-	if (!admit())
+	struct job j = {.pw = pw, .out = out};
+	if (!run(&j))
 		return PW_BUSY;
-	int rc = crypto_pwhash_str_alg(out, pw, strlen(pw), opslimit, memlimit, crypto_pwhash_ALG_ARGON2ID13);
-	release();
-	return rc == 0 ? PW_OK : PW_ERROR;
+	return j.rc == 0 ? PW_OK : PW_ERROR;
 }
 
 enum pw_result password_verify(const char *hash, const char *pw)
 {
-	if (!admit())
+	struct job j = {.pw = pw, .hash = hash, .verify = true};
+	if (!run(&j))
 		return PW_BUSY;
-	int rc = crypto_pwhash_str_verify(hash ? hash : dummy, pw, strlen(pw));
-	release();
-	return rc == 0 && hash ? PW_OK : PW_MISMATCH;
+	return j.rc == 0 && hash ? PW_OK : PW_MISMATCH;
 }
 
 bool password_needs_rehash(const char *hash)

@@ -17,10 +17,11 @@ enum pw_result {
 };
 
 /*
- * Sets the cost from cfg (argon2id, opslimit, memlimit) and the concurrency limit:
- * `cores` hashes run at once and as many more may wait; the rest are refused
- * (PW_BUSY) so a login storm leaves threads free for other routes. Computes the
- * dummy hash used for unknown accounts. Returns 0 or -1.
+ * Sets the cost from cfg (argon2id, opslimit, memlimit) and starts `cores` hashing
+ * threads at a lower priority (nice +10; once per process). `cores` hashes run at once
+ * and as many more may wait; the rest are refused (PW_BUSY) so a login storm leaves
+ * request threads and CPU for other routes. Computes the dummy hash used for unknown
+ * accounts. Returns 0 or -1.
  */
 int password_init(const struct store_config *cfg, long cores);
 
