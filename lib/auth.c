@@ -70,19 +70,6 @@ static bool int_claim(jwt_t *jwt, const char *name, long *out)
 	return true;
 }
 
-static bool sid_valid(const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	if (n < 16 || n >= AUTH_SID_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
-			return false;
-	}
-	return true;
-}
-
 enum auth_result auth_token_verify(const struct store_config *cfg, const char *token, time_t now,
 				   struct auth_claims *out)
 {
@@ -109,7 +96,7 @@ enum auth_result auth_token_verify(const struct store_config *cfg, const char *t
 	if (!auth_role_parse(jwt_get_grant(jwt, "role"), &c.role))
 		goto out;
 	s = jwt_get_grant(jwt, "sid");
-	if (!sid_valid(s))
+	if (!session_sid_valid(s))
 		goto out;
 	snprintf(c.sid, sizeof(c.sid), "%s", s);
 	if (!int_claim(jwt, "iat", &c.iat) || !int_claim(jwt, "exp", &c.exp))

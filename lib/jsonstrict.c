@@ -132,6 +132,15 @@ static bool literal(struct scan *sc, const char *word)
 
 static bool value(struct scan *sc);
 
+/* The value of four hex digits already validated by hex4(). */
+static unsigned hex_at(const char *p)
+{
+	unsigned v = 0;
+	for (int k = 0; k < 4; k++)
+		v = v * 16 + (unsigned)(p[k] <= '9' ? p[k] - '0' : (p[k] | 0x20) - 'a' + 10);
+	return v;
+}
+
 /* Decodes a validated key (raw, quotes included) into out; returns its length or -1 if it won't fit. */
 static long decode_key(const char *raw, size_t rawlen, char *out, size_t cap)
 {
@@ -145,19 +154,11 @@ static long decode_key(const char *raw, size_t rawlen, char *out, size_t cap)
 				static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
 				v = (unsigned char)to[strchr(from, c) - from];
 			} else {
-				v = 0;
-				for (int k = 0; k < 4; k++) {
-					char h = raw[++i];
-					v = v * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
-				}
-				if (v >= 0xd800 && v <= 0xdbff) { /* the low half follows: already checked */
-					unsigned lo = 0;
-					i += 2;
-					for (int k = 0; k < 4; k++) {
-						char h = raw[++i];
-						lo = lo * 16 + (unsigned)(h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
-					}
-					v = 0x10000 + ((v - 0xd800) << 10) + (lo - 0xdc00);
+				v = hex_at(raw + i + 1);
+				i += 4;
+				if (v >= 0xd800 && v <= 0xdbff) { /* "\\uDC00".."\\uDFFF" follows: string() checked */
+					v = 0x10000 + ((v - 0xd800) << 10) + (hex_at(raw + i + 3) - 0xdc00);
+					i += 6;
 				}
 			}
 			/* Encode v as UTF-8. */

@@ -107,9 +107,10 @@ static void problem_write(struct request *req, int status, const char *code, con
 	size_t len = 0;
 	const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 
-	/* A refused login in a storm is expected, not an event: thousands a second would flood the log. */
-	if (status >= 500 && strcmp(code, "busy") != 0)
-		log_msg(LOG_WARN, req->request_id, "%d %s: %s", status, code, detail ? detail : "");
+	/* Only the unexpected is logged here; a backend that is down is logged by resp_unavailable,
+	 * and a deliberate refusal (503 busy in a login storm) is not an event at all. */
+	if (status == 500)
+		log_msg(LOG_ERROR, req->request_id, "500 %s: %s", code, detail ? detail : "");
 	write_response(req, status, "application/problem+json", s, len);
 	json_object_put(o);
 }
@@ -144,10 +145,16 @@ void resp_invalid(struct request *req, const struct field_errors *errs)
 	problem_write(req, 422, "validation_failed", "One or more fields are invalid.", errs);
 }
 
-void resp_unavailable(struct request *req, const char *backend)
+static void unavailable(struct request *req, const char *backend)
 {
 	resp_header(req, "Retry-After", "1");
 	resp_problemf(req, 503, "unavailable", "The %s is unavailable; try again shortly.", backend);
+}
+
+void resp_unavailable(struct request *req, const char *backend)
+{
+	log_msg(LOG_WARN, req->request_id, "503: the %s is unavailable", backend);
+	unavailable(req, backend);
 }
 
 void resp_db_error(struct request *req, const struct db_conn *db)
@@ -158,7 +165,7 @@ void resp_db_error(struct request *req, const struct db_conn *db)
 	if (status == 409)
 		resp_problem(req, 409, "conflict", "The request conflicts with an existing resource.");
 	else if (status == 503)
-		resp_unavailable(req, "database");
+		unavailable(req, "database"); /* logged just above, with the cause */
 	else
 		resp_problem(req, 500, "internal", "The server could not complete the request.");
 }

@@ -38,7 +38,8 @@ void resp_problem_obj(struct request *req, struct json_object *problem);
 /* 422 "validation_failed" with the list of field errors. */
 void resp_invalid(struct request *req, const struct field_errors *errs);
 
-/* A 503 "unavailable" naming the backend ("database", "cache") that is down. */
+/* A 503 "unavailable" (with Retry-After) naming the backend ("database", "cache") that is
+ * down; logged at warn. Other problems are logged only when they are a 500. */
 void resp_unavailable(struct request *req, const char *backend);
 
 /* Logs db->errstr and answers for db->err: 409 (duplicate), 503 (down or lock timeout), else 500. */

@@ -35,6 +35,7 @@ struct server {
 	atomic_int busy;  /* requests between accept and finish */
 	atomic_int alive; /* request threads still in their loop */
 	atomic_int bg_running; /* the background thread has not returned yet */
+	struct worker *workers; /* threads + 1 (the background slot) */
 };
 
 struct worker {
@@ -202,7 +203,7 @@ int server_main(const struct service *svc)
 	signal(SIGPIPE, SIG_IGN);
 
 	/* One more slot than threads: the background thread's context, when the service has one. */
-	workers = calloc((size_t)srv.cfg.threads + 1, sizeof(*workers));
+	workers = srv.workers = calloc((size_t)srv.cfg.threads + 1, sizeof(*workers));
 	if (!workers)
 		goto out;
 	for (long i = 0; i < srv.cfg.threads; i++) {
@@ -275,6 +276,7 @@ stop:
 			redis_conn_free(workers[i].ctx.redis);
 		}
 		free(workers);
+		srv.workers = NULL;
 		close(srv.listen_fd);
 		if (srv.cfg.listen[0] == '/')
 			unlink(srv.cfg.listen);
@@ -282,10 +284,7 @@ stop:
 		config_free(&srv.cfg);
 	} else {
 		/* Some threads sit in a blocking read of an idle connection; exiting ends them.
-		 * Their contexts stay reachable through `srv` and `workers`, so nothing leaks. */
-		static struct worker *keep;
-		keep = workers;
-		(void)keep;
+		 * Their contexts stay reachable through srv.workers, so nothing leaks. */
 		if (srv.cfg.listen[0] == '/')
 			unlink(srv.cfg.listen);
 	}

@@ -69,6 +69,11 @@ static bool is_hex(const char *s, size_t n)
 	return true;
 }
 
+bool session_sid_valid(const char *sid)
+{
+	return sid && strlen(sid) == SESSION_SID_LEN && is_hex(sid, SESSION_SID_LEN);
+}
+
 static const char *role_str(enum role role)
 {
 	return role == ROLE_ADMIN ? "admin" : "customer";

@@ -2,6 +2,7 @@
 #ifndef STORE_SESSION_H
 #define STORE_SESSION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "router.h"
@@ -15,6 +16,9 @@ struct session_info {
 	int64_t uid;
 	enum role role;
 };
+
+/* true for a session id as session_create makes them: SESSION_SID_LEN lower-case hex digits. */
+bool session_sid_valid(const char *sid);
 
 /*
  * Creates a session for `uid` with a new random sid and refresh token, living `ttl`
