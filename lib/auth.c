@@ -12,7 +12,7 @@
 #include "parse.h"
 #include "request.h"
 #include "response.h"
-#include "server.h"
+#include "ctx.h"
 #include "session.h"
 
 bool auth_role_parse(const char *s, enum role *out)
@@ -127,6 +127,14 @@ int auth_require(struct request *req, enum role need)
 	struct auth_claims c;
 	struct session_info si;
 
+	if (need == ROLE_OPTIONAL) {
+		/* Anonymous is fine; a token that is sent must be a valid one. */
+		req->role = ROLE_PUBLIC;
+		req->user_id = 0;
+		if (!h)
+			return 0;
+		need = ROLE_CUSTOMER;
+	}
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
 		unauthorized(req, "unauthenticated", "A bearer access token is required.");
 		return -1;
@@ -165,11 +173,3 @@ int auth_require(struct request *req, enum role need)
 	return 0;
 }
 
-int auth_optional(struct request *req)
-{
-	req->role = ROLE_PUBLIC;
-	req->user_id = 0;
-	if (!req_header(req, "Authorization"))
-		return 0;
-	return auth_require(req, ROLE_CUSTOMER);
-}

@@ -6,7 +6,14 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "router.h"
+/* Who may call a route (router.h's route table names one per route). */
+enum role {
+	ROLE_PUBLIC = 0,   /* anyone */
+	ROLE_CUSTOMER = 1, /* any signed-in user (customers and admins) */
+	ROLE_ADMIN = 2,    /* store staff */
+	ROLE_INTERNAL = 3, /* other services, on the internal listener only */
+	ROLE_OPTIONAL = 4, /* anyone; a caller who sends a token must send a valid one (auth_optional) */
+};
 
 struct store_config;
 struct request;
@@ -52,16 +59,12 @@ enum auth_result auth_token_verify(const struct store_config *cfg, const char *t
  * The router's authoriser: reads "Authorization: Bearer <token>", verifies it,
  * checks in Redis that its session still exists (and takes the role from there,
  * so a demotion or revocation applies at once), then enforces `need`.
+ * `need` ROLE_OPTIONAL admits an anonymous caller (req->role ROLE_PUBLIC) but one who
+ * sends a token must send a valid one.
  * Returns 0 with req->user_id, req->role and req->sid filled; or -1 with a 401
  * (missing/invalid/expired/revoked), 403 (role) or 503 (Redis down) written.
  */
 int auth_require(struct request *req, enum role need);
 
-/*
- * For public routes that show more to staff: without an Authorization header the
- * caller is anonymous (returns 0, req->role ROLE_PUBLIC); with one, it must be
- * valid (as auth_require with ROLE_CUSTOMER) or the 401/503 is written and -1 returned.
- */
-int auth_optional(struct request *req);
 
 #endif

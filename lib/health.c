@@ -8,7 +8,7 @@
 #include "redis.h"
 #include "request.h"
 #include "response.h"
-#include "server.h"
+#include "ctx.h"
 
 void health_get(struct request *req)
 {

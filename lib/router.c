@@ -10,8 +10,6 @@
 #include "request.h"
 #include "response.h"
 
-int (*router_authorize)(struct request *req, enum role role);
-
 /* Parameters named "id" or "..._id" hold numeric ids only, so "/users/me" never matches "/users/{id}". */
 static bool is_id_name(const char *name)
 {
@@ -107,7 +105,7 @@ const struct route *router_match(const struct route *routes, size_t n, struct re
 	return NULL;
 }
 
-void router_dispatch(const struct route *routes, size_t n, struct request *req)
+void router_dispatch(const struct route *routes, size_t n, router_authorizer authorize, struct request *req)
 {
 	char allow[128];
 	int status = 0;
@@ -123,13 +121,13 @@ void router_dispatch(const struct route *routes, size_t n, struct request *req)
 		}
 		return;
 	}
-	if (r->role == ROLE_CUSTOMER || r->role == ROLE_ADMIN) {
-		if (!router_authorize) {
+	if (r->role == ROLE_CUSTOMER || r->role == ROLE_ADMIN || r->role == ROLE_OPTIONAL) {
+		if (!authorize) {
 			log_msg(LOG_ERROR, req->request_id, "route %s needs a role but no authoriser is set", r->pattern);
 			resp_problem(req, 500, "internal", "The server is misconfigured.");
 			return;
 		}
-		if (router_authorize(req, r->role) != 0)
+		if (authorize(req, r->role) != 0)
 			return;
 	}
 	r->handler(req);

@@ -4,15 +4,9 @@
 
 #include <stddef.h>
 
-struct request;
+#include "auth.h"
 
-/* Who may call a route. */
-enum role {
-	ROLE_PUBLIC = 0,   /* anyone */
-	ROLE_CUSTOMER = 1, /* any signed-in user (customers and admins) */
-	ROLE_ADMIN = 2,    /* store staff */
-	ROLE_INTERNAL = 3, /* other services, on the internal listener only */
-};
+struct request;
 
 struct route {
 	const char *method;  /* "GET", "POST", ... */
@@ -25,10 +19,10 @@ struct route {
 
 /*
  * Checks that the caller may use a route needing `role`; on refusal writes the
- * 401/403 problem and returns -1, else fills req->user_id/role and returns 0.
- * Services that have signed-in routes set it (lib/auth.c provides one).
+ * 401/403 problem and returns -1, else fills req->user_id/role and returns 0
+ * (lib/auth.c's auth_require is the one the services use).
  */
-extern int (*router_authorize)(struct request *req, enum role role);
+typedef int (*router_authorizer)(struct request *req, enum role role);
 
 /*
  * Matches req->path and req->method against `routes`. Returns the route and
@@ -38,7 +32,8 @@ extern int (*router_authorize)(struct request *req, enum role role);
 const struct route *router_match(const struct route *routes, size_t n, struct request *req, int *status,
 				 char *allow, size_t allowlen);
 
-/* Matches, authorises and runs the handler, or writes the 404/405/401/403 problem. */
-void router_dispatch(const struct route *routes, size_t n, struct request *req);
+/* Matches, authorises with `authorize` (NULL: routes needing a role answer 500) and runs
+ * the handler, or writes the 404/405/401/403 problem. */
+void router_dispatch(const struct route *routes, size_t n, router_authorizer authorize, struct request *req);
 
 #endif

@@ -36,6 +36,7 @@ struct server {
 	atomic_int alive; /* request threads still in their loop */
 	atomic_int bg_running; /* the background thread has not returned yet */
 	struct worker *workers; /* threads + 1 (the background slot) */
+	router_authorizer authorize;
 };
 
 struct worker {
@@ -83,7 +84,7 @@ static void handle(struct worker *w, FCGX_Request *fr)
 	struct request req;
 
 	if (request_init(&req, &io, &w->ctx) == 0)
-		router_dispatch(svc->routes, svc->nroutes, &req);
+		router_dispatch(svc->routes, svc->nroutes, w->srv->authorize, &req);
 	if (!req.status) {
 		log_msg(LOG_ERROR, req.request_id, "handler for %s %s wrote no response", req.method, req.path);
 		resp_problem(&req, 500, "internal", "The server could not answer this request.");
@@ -186,8 +187,7 @@ int server_main(const struct service *svc)
 		goto out;
 	}
 	/* Services that hold signed-in routes check tokens the one way lib/auth.c does. */
-	if ((svc->need & CONFIG_NEED_JWT) && !router_authorize)
-		router_authorize = auth_require;
+	srv.authorize = svc->authorize ? svc->authorize : (svc->need & CONFIG_NEED_JWT) ? auth_require : NULL;
 	if (svc->init && svc->init(&srv.cfg) != 0)
 		goto out;
 	srv.listen_fd = open_listener(&srv.cfg);

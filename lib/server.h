@@ -5,25 +5,21 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "auth.h"
+#include "ctx.h"
+
 struct store_config;
 struct route;
-struct db_conn;
-struct redis_conn;
-
-/* One per thread; nothing in it is shared, so the request path takes no locks. */
-struct ctx {
-	const struct store_config *cfg;
-	struct db_conn *db;       /* connects lazily; NULL if the service has no database */
-	struct redis_conn *redis; /* connects lazily */
-	void *data;               /* the service's own per-thread state */
-	int thread_no;
-};
+struct request;
 
 struct service {
 	const char *name;           /* "user": log tag */
 	unsigned need;              /* config_need flags besides LISTEN */
 	const struct route *routes;
 	size_t nroutes;
+	/* Checks a caller against a route's role (writes the 401/403/503 and returns -1 on refusal).
+	 * NULL: auth_require when the service needs JWT, else signed-in routes answer 500. */
+	int (*authorize)(struct request *req, enum role need);
 	/* Optional: once at start after config (return -1 to abort), and per thread. */
 	int (*init)(const struct store_config *cfg);
 	int (*thread_init)(struct ctx *ctx);

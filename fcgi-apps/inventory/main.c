@@ -7,9 +7,9 @@
 
 static const struct route routes[] = {
 	{"GET", "/api/v1/inventory/health", health_get, ROLE_PUBLIC},
-	{"GET", "/api/v1/inventory", stock_many, ROLE_PUBLIC},
+	{"GET", "/api/v1/inventory", stock_many, ROLE_OPTIONAL},
 	{"GET", "/api/v1/inventory/low-stock", stock_low, ROLE_ADMIN},
-	{"GET", "/api/v1/inventory/{product_id}", stock_get, ROLE_PUBLIC},
+	{"GET", "/api/v1/inventory/{product_id}", stock_get, ROLE_OPTIONAL},
 	{"PUT", "/api/v1/inventory/{product_id}", stock_put, ROLE_ADMIN},
 	{"POST", "/api/v1/inventory/{product_id}/adjustments", stock_adjust, ROLE_ADMIN},
 	{"GET", "/api/v1/inventory/{product_id}/movements", stock_movements, ROLE_ADMIN},

@@ -12,7 +12,7 @@
 #include "repo.h"
 #include "request.h"
 #include "response.h"
-#include "server.h"
+#include "ctx.h"
 #include "validate.h"
 
 #define CATEGORY_NAME_MAX 100

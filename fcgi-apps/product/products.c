@@ -19,7 +19,7 @@
 #include "repo.h"
 #include "request.h"
 #include "response.h"
-#include "server.h"
+#include "ctx.h"
 #include "validate.h"
 
 #define PRODUCT_NAME_MAX 200
@@ -125,8 +125,6 @@ void products_get(struct request *req)
 	struct json_object *p = NULL;
 	int64_t id;
 
-	if (auth_optional(req) != 0)
-		return;
 	if (!req_path_id(req, "id", &id)) {
 		not_found(req);
 		return;
@@ -158,8 +156,6 @@ void products_by_slug(struct request *req)
 	struct json_object *p = NULL;
 	size_t len;
 
-	if (auth_optional(req) != 0)
-		return;
 	if (!slug || !slug_valid(slug, PRODUCT_SLUG_MAX)) {
 		not_found(req);
 		return;
@@ -222,8 +218,6 @@ void products_list(struct request *req)
 	const char *v;
 	int64_t total;
 
-	if (auth_optional(req) != 0)
-		return;
 	req_query_allowed(req, allowed, &errs);
 	list_params_parse(req, &lp, &errs);
 	req_query_i64(req, "category", 1, INT64_MAX, 0, &f.category_id, &errs);

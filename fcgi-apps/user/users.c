@@ -16,7 +16,7 @@
 #include "repo.h"
 #include "request.h"
 #include "response.h"
-#include "server.h"
+#include "ctx.h"
 #include "session.h"
 #include "validate.h"
 

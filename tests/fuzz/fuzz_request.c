@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int64_t v;
 		req_query(&req, "limit");
 		req_query_i64(&req, "limit", 1, 100, 20, &v, NULL);
-		router_dispatch(routes, sizeof(routes) / sizeof(routes[0]), &req);
+		router_dispatch(routes, sizeof(routes) / sizeof(routes[0]), NULL, &req);
 	}
 	request_cleanup(&req);
 	char out[64];

@@ -91,6 +91,8 @@ static struct fake_io f;
 static struct request req;
 static struct fake_resp resp;
 
+static router_authorizer cur_authorize;
+
 static void setup(void)
 {
 	cr_redirect_stderr(); /* the no-authoriser case logs an error */
@@ -101,7 +103,7 @@ static void setup(void)
 	calls = auth_calls = auth_answer = 0;
 	auth_role = ROLE_PUBLIC;
 	auth_saw_id[0] = '\0';
-	router_authorize = authorize;
+	cur_authorize = authorize;
 }
 
 static void teardown(void)
@@ -123,7 +125,7 @@ static void dispatch(const char *method, const char *uri, bool internal)
 	if (internal)
 		fake_io_param(&f, "STORE_LISTENER", "internal");
 	cr_assert(eq(int, fake_request(&f, &req, method, uri), 0), "request_init refused %s", uri);
-	router_dispatch(routes, NROUTES, &req);
+	router_dispatch(routes, NROUTES, cur_authorize, &req);
 	cr_assert(fake_resp_parse(&f, &resp), "no well-formed response for %s %s: %s", method, uri,
 		  f.out ? f.out : "(nothing)");
 }
@@ -447,7 +449,7 @@ Test(roles, refusal_403_stops_handler)
 
 Test(roles, no_authorizer_is_500_not_open)
 {
-	router_authorize = NULL;
+	cur_authorize = NULL;
 	dispatch("DELETE", "/api/v1/products/1", false);
 	cr_assert(zero(ptr, (void *)called), "an admin route ran with no authoriser");
 	cr_assert(eq(int, resp.status, 500));
@@ -456,7 +458,7 @@ Test(roles, no_authorizer_is_500_not_open)
 
 Test(roles, no_authorizer_public_route_still_works)
 {
-	router_authorize = NULL;
+	cur_authorize = NULL;
 	expect_handler("GET", "/api/v1/health", "health");
 }
 
