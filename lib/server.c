@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "auth.h"
+#include "client.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -154,6 +155,30 @@ static int open_listener(const struct store_config *cfg)
 	return fd;
 }
 
+/* Gives a thread its own connections (all lazy). Returns 0, or -1 when one cannot be made. */
+static int ctx_open(struct ctx *ctx, const struct service *svc, const struct store_config *cfg)
+{
+	ctx->cfg = cfg;
+	ctx->service = svc->name;
+	ctx->redis = redis_conn_new(cfg);
+	ctx->client = client_new(cfg, svc->name);
+	if (svc->need & CONFIG_NEED_DB)
+		ctx->db = db_conn_new(cfg);
+	if (!ctx->redis || !ctx->client || ((svc->need & CONFIG_NEED_DB) && !ctx->db))
+		return -1;
+	return 0;
+}
+
+static void ctx_close(struct ctx *ctx)
+{
+	db_conn_free(ctx->db);
+	redis_conn_free(ctx->redis);
+	client_free(ctx->client);
+	ctx->db = NULL;
+	ctx->redis = NULL;
+	ctx->client = NULL;
+}
+
 static void sleep_ms(long ms)
 {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -211,10 +236,7 @@ int server_main(const struct service *svc)
 		w->srv = &srv;
 		w->ctx.cfg = &srv.cfg;
 		w->ctx.thread_no = (int)i;
-		w->ctx.redis = redis_conn_new(&srv.cfg);
-		if (svc->need & CONFIG_NEED_DB)
-			w->ctx.db = db_conn_new(&srv.cfg);
-		if (!w->ctx.redis || ((svc->need & CONFIG_NEED_DB) && !w->ctx.db) ||
+		if (ctx_open(&w->ctx, svc, &srv.cfg) != 0 ||
 		    (svc->thread_init && svc->thread_init(&w->ctx) != 0)) {
 			fprintf(stderr, "store-%s: cannot set up thread %ld\n", svc->name, i);
 			goto stop;
@@ -232,10 +254,8 @@ int server_main(const struct service *svc)
 		w->srv = &srv;
 		w->ctx.cfg = &srv.cfg;
 		w->ctx.thread_no = (int)srv.cfg.threads;
-		w->ctx.redis = redis_conn_new(&srv.cfg);
-		w->ctx.db = (svc->need & CONFIG_NEED_DB) ? db_conn_new(&srv.cfg) : NULL;
 		atomic_store(&srv.bg_running, 1);
-		if (!w->ctx.redis || pthread_create(&w->tid, NULL, background_main, w) != 0) {
+		if (ctx_open(&w->ctx, svc, &srv.cfg) != 0 || pthread_create(&w->tid, NULL, background_main, w) != 0) {
 			atomic_store(&srv.bg_running, 0);
 			fprintf(stderr, "store-%s: cannot start the background thread\n", svc->name);
 			goto stop;
@@ -272,8 +292,7 @@ stop:
 		for (long i = 0; i <= srv.cfg.threads; i++) {
 			if (svc->thread_free && i < started)
 				svc->thread_free(&workers[i].ctx);
-			db_conn_free(workers[i].ctx.db);
-			redis_conn_free(workers[i].ctx.redis);
+			ctx_close(&workers[i].ctx);
 		}
 		free(workers);
 		srv.workers = NULL;

@@ -9,7 +9,7 @@
 #include "db.h"
 #include "field.h"
 #include "handlers.h"
-#include "internal.h"
+#include "../product/product_client.h"
 #include "jobs.h"
 #include "lists.h"
 #include "log.h"
@@ -108,31 +108,19 @@ static void answer_stock(struct request *req, int status, int64_t pid)
  */
 static long products_known(struct request *req, int64_t *ids, size_t n, bool active_only)
 {
-	char path[24 * LIST_LIMIT_MAX + 64];
-	struct json_object *out = NULL;
-	size_t o = (size_t)snprintf(path, sizeof(path), "/internal/product/products?ids=");
-	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(path + o, sizeof(path) - o, "%s%lld", i ? "," : "", (long long)ids[i]);
-	long status = internal_call(req->ctx->cfg, "GET", path, NULL, req->request_id, &out);
-	struct json_object *items = out ? json_object_object_get(out, "items") : NULL;
-	if (status != 200 || !json_object_is_type(items, json_type_array)) {
-		log_msg(LOG_ERROR, req->request_id, "product service answered %ld", status);
-		json_object_put(out);
+	struct product_brief *briefs = calloc(n ? n : 1, sizeof(*briefs));
+	size_t found = 0, kept = 0;
+
+	if (!briefs || product_client_briefs(req->ctx->client, req->request_id, ids, n, briefs, &found) != 0) {
+		free(briefs);
 		return -1;
 	}
-	size_t kept = 0;
 	for (size_t i = 0; i < n; i++) {
-		for (size_t k = 0; k < json_object_array_length(items); k++) {
-			struct json_object *it = json_object_array_get_idx(items, k);
-			const char *st = json_object_get_string(json_object_object_get(it, "status"));
-			if (json_object_get_int64(json_object_object_get(it, "id")) == ids[i] &&
-			    (!active_only || (st && strcmp(st, "active") == 0))) {
-				ids[kept++] = ids[i];
-				break;
-			}
-		}
+		const struct product_brief *b = product_brief_find(briefs, found, ids[i]);
+		if (b && (!active_only || product_brief_active(b)))
+			ids[kept++] = ids[i];
 	}
-	json_object_put(out);
+	free(briefs);
 	return (long)kept;
 }
 

@@ -31,7 +31,7 @@ static const char sql_by_slug[] = "SELECT " PRODUCT_COLS " FROM products p WHERE
 static const char sql_archive[] = "UPDATE products SET status = 'archived' WHERE id = ?";
 static const char sql_rating[] = "UPDATE products SET rating_avg = ?, rating_count = ? WHERE id = ?";
 static const char sql_brief[] =
-	"SELECT p.id, p.name, p.price, p.currency, p.status FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED "
+	"SELECT p.id, p.name, p.price, p.currency, p.status, p.sku, JSON_VALUE(p.images, '$[0]') FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED "
 	"PATH '$')) AS j JOIN products p ON p.id = j.id ORDER BY p.id";
 
 /* The ids of a category and all its subcategories, as a JSON array (NULL for no such category). */
@@ -287,6 +287,9 @@ int repo_product_brief(struct db_conn *db, const int64_t *ids, size_t n, struct 
 		json_object_object_add(o2, "price", json_object_new_int64(db_cell_i64(r, i, 2, 0)));
 		json_object_object_add(o2, "currency", json_object_new_string(db_cell(r, i, 3)));
 		json_object_object_add(o2, "status", json_object_new_string(db_cell(r, i, 4)));
+		json_object_object_add(o2, "sku", json_object_new_string(db_cell(r, i, 5)));
+		const char *img = db_cell(r, i, 6);
+		json_object_object_add(o2, "image", img ? json_object_new_string(img) : NULL);
 		json_object_array_add(*items, o2);
 	}
 	db_rows_free(r);
