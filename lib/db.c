@@ -529,6 +529,14 @@ int db_tx(struct db_conn *db, int (*fn)(struct db_conn *db, void *arg), void *ar
 		}
 		db->st->in_tx = true;
 		int rc = fn(db, arg);
+		if (rc > 0) {
+			/* A refusal: nothing of it is kept, and it is not the database's fault. */
+			simple(db, "ROLLBACK");
+			db->st->in_tx = false;
+			db->err = DB_OK;
+			db->errstr[0] = '\0';
+			return rc;
+		}
 		if (rc == 0 && simple(db, "COMMIT") == 0) {
 			db->st->in_tx = false;
 			return 0;

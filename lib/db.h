@@ -88,10 +88,13 @@ const char *db_cell(const struct db_rows *rows, size_t row, size_t col);
 int64_t db_cell_i64(const struct db_rows *rows, size_t row, size_t col, int64_t def);
 
 /*
- * Runs fn(db, arg) inside a transaction: BEGIN, fn, COMMIT. When fn or COMMIT fails
- * with DB_DEADLOCK the whole transaction is rolled back and run once more. Returns
- * fn's 0, or -1 after ROLLBACK with db->err set (fn may set db->err = DB_OK and
- * return -1 for its own refusal, e.g. a business rule; that is not retried).
+ * Runs fn(db, arg) inside a transaction: BEGIN, fn, COMMIT. fn returns
+ *   0    commit;
+ *   -1   a database failure with db->err set: rolled back; after DB_DEADLOCK (of fn or of
+ *        COMMIT) the whole transaction runs once more, so fn must be safe to run again from
+ *        its original inputs (write its results to fields it resets first, never to its inputs);
+ *   > 0  a refusal of its own (a business rule, "not found"): rolled back, never retried.
+ * Returns 0 after COMMIT, -1 with db->err set, or fn's positive code (db->err DB_OK).
  */
 int db_tx(struct db_conn *db, int (*fn)(struct db_conn *db, void *arg), void *arg);
 

@@ -22,8 +22,14 @@
 #define TTL_MAX 86400
 #define EXPIRY_BATCH 100
 
+/* The request's items; reserve_tx never writes them (it may run twice after a deadlock). */
 struct item {
-	int64_t pid, qty, available; /* available: filled for short items */
+	int64_t pid, qty;
+};
+
+/* What one run of reserve_tx found short; reset at the start of every run. */
+struct shortage {
+	int64_t pid, requested, available;
 };
 
 /* 1..64 of [A-Za-z0-9-_.:] with at least one letter or digit (so never "." or ".."). Case matters. */
@@ -95,12 +101,15 @@ struct reserve {
 	struct item items[ITEMS_MAX];
 	size_t n;
 	bool existing;
-	bool mismatch; /* the order_ref exists with other items */
+	struct shortage shorts[ITEMS_MAX];
 	size_t nshort;
 	struct alerts alerts;
 };
 
-/* Compares the existing reservation's items with the request's (both by product id). */
+enum { RESERVE_MISMATCH = 422, RESERVE_SHORT = 409 };
+
+/* Compares the existing reservation's items with the request's (both by product id).
+ * Returns 0 when they are the same, RESERVE_MISMATCH when not, -1 on a database error. */
 static int same_items(struct db_conn *db, struct reserve *rv)
 {
 	struct reservation r;
@@ -115,12 +124,7 @@ static int same_items(struct db_conn *db, struct reserve *rv)
 	for (size_t i = 0; same && i < rv->n; i++)
 		same = db_cell_i64(items, i, 0, 0) == rv->items[i].pid && db_cell_i64(items, i, 1, 0) == rv->items[i].qty;
 	db_rows_free(items);
-	if (!same) {
-		rv->mismatch = true;
-		db->err = DB_OK;
-		return -1;
-	}
-	return 0;
+	return same ? 0 : RESERVE_MISMATCH;
 }
 
 static int reserve_tx(struct db_conn *db, void *arg)
@@ -131,7 +135,6 @@ static int reserve_tx(struct db_conn *db, void *arg)
 	struct stock s;
 
 	rv->existing = false;
-	rv->mismatch = false;
 	rv->nshort = 0;
 	rv->alerts.n = 0;
 	if (repo_reservation_insert(db, rv->ref, rv->ttl, &rid) != 0) {
@@ -139,33 +142,26 @@ static int reserve_tx(struct db_conn *db, void *arg)
 			return -1;
 		/* The order already holds a reservation: the same request answers it and changes
 		 * nothing; other items under the same order_ref are a client bug (422). */
-		db->err = DB_OK;
 		rv->existing = true;
 		return same_items(db, rv);
 	}
 	/* Items in product-id order, so concurrent multi-item reservations lock rows in the same order. */
 	for (size_t i = 0; i < rv->n; i++) {
-		struct item *it = &rv->items[i];
+		const struct item *it = &rv->items[i];
 		if (repo_stock_reserve(db, it->pid, it->qty, &applied) != 0)
 			return -1;
 		if (!applied) {
 			int rc = repo_stock_get(db, it->pid, false, &s);
 			if (rc < 0)
 				return -1;
-			it->available = rc == 0 ? s.on_hand - s.reserved : 0;
-			it->qty = -it->qty; /* marks it short */
-			rv->nshort++;
+			rv->shorts[rv->nshort++] = (struct shortage){it->pid, it->qty, rc == 0 ? s.on_hand - s.reserved : 0};
 			continue;
 		}
 		if (repo_reservation_item_insert(db, rid, it->pid, it->qty) != 0 ||
 		    stock_after_change(db, it->pid, &rv->alerts) != 0)
 			return -1;
 	}
-	if (rv->nshort) {
-		db->err = DB_OK;
-		return -1;
-	}
-	return 0;
+	return rv->nshort ? RESERVE_SHORT : 0;
 }
 
 void reservation_create(struct request *req)
@@ -220,26 +216,25 @@ void reservation_create(struct request *req)
 		resp_invalid(req, &errs);
 		goto out;
 	}
-	if (db_tx(req->ctx->db, reserve_tx, rv) != 0) {
-		if (rv->mismatch) {
+	int rc = db_tx(req->ctx->db, reserve_tx, rv);
+	if (rc != 0) {
+		if (rc == RESERVE_MISMATCH) {
 			resp_problem(req, 422, "idempotency_mismatch",
 				     "This order_ref already holds a reservation with other items.");
 			goto out;
 		}
-		if (!rv->nshort) {
+		if (rc != RESERVE_SHORT) {
 			resp_db_error(req, req->ctx->db);
 			goto out;
 		}
 		struct json_object *p = problem_new(409, "insufficient_stock", "Some items are not available in the quantity asked.",
 						    req->request_id, NULL);
 		struct json_object *list = json_object_new_array();
-		for (size_t i = 0; i < rv->n; i++) {
-			if (rv->items[i].qty > 0)
-				continue;
+		for (size_t i = 0; i < rv->nshort; i++) {
 			struct json_object *o = json_object_new_object();
-			json_object_object_add(o, "product_id", json_object_new_int64(rv->items[i].pid));
-			json_object_object_add(o, "requested", json_object_new_int64(-rv->items[i].qty));
-			json_object_object_add(o, "available", json_object_new_int64(rv->items[i].available));
+			json_object_object_add(o, "product_id", json_object_new_int64(rv->shorts[i].pid));
+			json_object_object_add(o, "requested", json_object_new_int64(rv->shorts[i].requested));
+			json_object_object_add(o, "available", json_object_new_int64(rv->shorts[i].available));
 			json_object_array_add(list, o);
 		}
 		json_object_object_add(p, "items", list);
@@ -272,7 +267,6 @@ void reservation_get(struct request *req)
 struct finish {
 	const char *ref;
 	bool commit;
-	int outcome; /* 0, 404, 409 */
 	char why[12]; /* the state that refused it */
 	struct alerts alerts;
 };
@@ -316,22 +310,14 @@ static int finish_tx(struct db_conn *db, void *arg)
 	int rc = repo_reservation_get(db, f->ref, true, &r);
 
 	f->alerts.n = 0;
-	f->outcome = 0;
-	if (rc != 0) {
-		if (rc > 0) {
-			f->outcome = 404;
-			db->err = DB_OK;
-		}
-		return -1;
-	}
+	if (rc != 0)
+		return rc > 0 ? 404 : -1;
 	const char *done = f->commit ? "committed" : "released";
 	if (strcmp(r.status, done) == 0 || (!f->commit && strcmp(r.status, "expired") == 0))
 		return 0; /* already done: idempotent */
 	if (strcmp(r.status, "active") != 0 || (f->commit && r.expired)) {
-		f->outcome = 409;
 		snprintf(f->why, sizeof(f->why), "%s", strcmp(r.status, "active") != 0 ? r.status : "expired");
-		db->err = DB_OK;
-		return -1;
+		return 409;
 	}
 	if (apply_items(db, r.id, f->ref, f->commit, &f->alerts) != 0)
 		return -1;
@@ -346,10 +332,11 @@ static void finish(struct request *req, bool commit)
 		reservation_not_found(req);
 		return;
 	}
-	if (db_tx(req->ctx->db, finish_tx, &f) != 0) {
-		if (f.outcome == 404)
+	int rc = db_tx(req->ctx->db, finish_tx, &f);
+	if (rc != 0) {
+		if (rc == 404)
 			reservation_not_found(req);
-		else if (f.outcome == 409)
+		else if (rc == 409)
 			resp_problemf(req, 409, "reservation_state", "The reservation is %s; it cannot be %s.", f.why,
 				      commit ? "committed" : "released");
 		else

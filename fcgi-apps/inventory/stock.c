@@ -187,7 +187,6 @@ struct change {
 	const char *reason, *reference;
 	char actor[40];
 	bool set; /* PUT (absolute) rather than an adjustment */
-	int outcome; /* 0, 404, 409 */
 	struct alerts alerts;
 };
 
@@ -202,30 +201,19 @@ static int change_tx(struct db_conn *db, void *arg)
 	if (c->set && repo_stock_ensure(db, c->pid) != 0)
 		return -1;
 	rc = repo_stock_get(db, c->pid, true, &s);
-	if (rc != 0) {
-		if (rc > 0) {
-			c->outcome = 404;
-			db->err = DB_OK;
-		}
-		return -1;
-	}
+	if (rc != 0)
+		return rc > 0 ? 404 : -1;
 	int64_t delta = c->set ? c->on_hand - s.on_hand : c->delta;
-	if (c->set && c->on_hand < s.reserved) {
-		c->outcome = 409;
-		db->err = DB_OK;
-		return -1;
-	}
+	if (c->set && c->on_hand < s.reserved)
+		return 409;
 	if (c->set) {
 		if (repo_stock_set(db, c->pid, c->on_hand, c->threshold) != 0)
 			return -1;
 	} else {
 		if (repo_stock_adjust(db, c->pid, delta, &applied) != 0)
 			return -1;
-		if (!applied) {
-			c->outcome = 409;
-			db->err = DB_OK;
-			return -1;
-		}
+		if (!applied)
+			return 409;
 	}
 	if (delta != 0 &&
 	    repo_movement_insert(db, c->pid, delta, c->reason, c->reference, c->actor, s.on_hand + delta) != 0)
@@ -237,10 +225,11 @@ static void run_change(struct request *req, struct change *c, int status)
 {
 	char location[96];
 	snprintf(c->actor, sizeof(c->actor), "user:%lld", (long long)req->user_id);
-	if (db_tx(req->ctx->db, change_tx, c) != 0) {
-		if (c->outcome == 404)
+	int rc = db_tx(req->ctx->db, change_tx, c);
+	if (rc != 0) {
+		if (rc == 404)
 			not_found(req);
-		else if (c->outcome == 409)
+		else if (rc == 409)
 			resp_problem(req, 409, "below_reserved",
 				     "on_hand cannot go below the units reserved for open orders (or below zero).");
 		else

@@ -209,10 +209,10 @@ void categories_create(struct request *req)
 struct cat_patch {
 	int64_t id;
 	struct cat_in *in;
-	int outcome; /* 0 ok, 404, or 409 for a cycle */
 };
 
-/* Inside a transaction with every category locked: applies a patch unless it would make a cycle. */
+/* Inside a transaction with every category locked: applies a patch unless it would make a cycle.
+ * Returns 0, -1 (database), 404 or 409 (a cycle). */
 static int patch_tx(struct db_conn *db, void *arg)
 {
 	struct cat_patch *cp = arg;
@@ -223,16 +223,14 @@ static int patch_tx(struct db_conn *db, void *arg)
 		return -1;
 	size_t row = find_row(r, cp->id);
 	if (row == (size_t)-1) {
-		cp->outcome = 404;
-		db->err = DB_OK;
+		rc = 404;
 		goto out;
 	}
 	int64_t parent = cp->in->has_parent ? cp->in->parent_id : db_cell_i64(r, row, 3, 0);
 	/* Walk up from the new parent: meeting the category itself means a cycle. */
 	for (int64_t at = parent, steps = 0; at && steps <= (int64_t)r->nrows; steps++) {
 		if (at == cp->id) {
-			cp->outcome = 409;
-			db->err = DB_OK;
+			rc = 409;
 			goto out;
 		}
 		size_t k = find_row(r, at);
@@ -263,10 +261,11 @@ void categories_patch(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
-	if (db_tx(req->ctx->db, patch_tx, &cp) != 0) {
-		if (cp.outcome == 404)
+	int rc = db_tx(req->ctx->db, patch_tx, &cp);
+	if (rc != 0) {
+		if (rc == 404)
 			resp_problem(req, 404, "not_found", "No such category.");
-		else if (cp.outcome == 409)
+		else if (rc == 409)
 			resp_problem(req, 409, "category_cycle", "A category cannot be placed under itself or its own subcategory.");
 		else
 			answer_write_error(req);

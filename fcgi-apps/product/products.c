@@ -391,10 +391,10 @@ struct patch {
 	int64_t id;
 	struct json_object *body;
 	struct field_errors *errs;
-	int outcome; /* 0, 404 or 422 */
 };
 
-/* Locks the row, merges the patch into it and writes it back, all in one transaction. */
+/* Locks the row, merges the patch into it and writes it back, all in one transaction.
+ * Returns 0, -1 (database), 404 or 422 (pt->errs filled). */
 static int patch_tx(struct db_conn *db, void *arg)
 {
 	struct patch *pt = arg;
@@ -403,18 +403,12 @@ static int patch_tx(struct db_conn *db, void *arg)
 	char slug[PRODUCT_SLUG_MAX + 1];
 	int rc = repo_product_get(db, pt->id, true, &cur);
 
-	if (rc != 0) {
-		if (rc > 0) {
-			pt->outcome = 404;
-			db->err = DB_OK;
-		}
-		return -1;
-	}
+	if (rc != 0)
+		return rc > 0 ? 404 : -1;
+	pt->errs->n = 0; /* a retried run starts from no errors */
 	if (!parse_product(pt->body, cur, &in, slug, pt->errs)) {
-		pt->outcome = 422;
-		db->err = DB_OK;
 		json_object_put(cur);
-		return -1;
+		return 422;
 	}
 	rc = repo_product_update(db, pt->id, &in);
 	json_object_put(cur);
@@ -437,10 +431,11 @@ void products_patch(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
-	if (db_tx(req->ctx->db, patch_tx, &pt) != 0) {
-		if (pt.outcome == 404)
+	int rc = db_tx(req->ctx->db, patch_tx, &pt);
+	if (rc != 0) {
+		if (rc == 404)
 			not_found(req);
-		else if (pt.outcome == 422)
+		else if (rc == 422)
 			resp_invalid(req, &errs);
 		else
 			answer_write_error(req);
