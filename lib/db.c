@@ -501,6 +501,15 @@ const char *db_cell(const struct db_rows *rows, size_t row, size_t col)
 	return rows->cells[row * rows->ncols + col];
 }
 
+bool db_cell_copy(const struct db_rows *rows, size_t row, size_t col, char *dst, size_t len)
+{
+	const char *s = db_cell(rows, row, col);
+	if (!len)
+		return false;
+	int w = snprintf(dst, len, "%s", s ? s : "");
+	return w >= 0 && (size_t)w < len;
+}
+
 int64_t db_cell_i64(const struct db_rows *rows, size_t row, size_t col, int64_t def)
 {
 	int64_t v;

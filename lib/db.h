@@ -84,6 +84,14 @@ void db_rows_free(struct db_rows *rows);
 /* Returns the cell text (borrowed) or NULL for SQL NULL or out-of-range indexes. */
 const char *db_cell(const struct db_rows *rows, size_t row, size_t col);
 
+/* Copies the cell text into dst (at most len-1 bytes, always NUL-terminated; "" for NULL).
+ * Returns false when it did not fit (dst then holds a truncated copy). */
+bool db_cell_copy(const struct db_rows *rows, size_t row, size_t col, char *dst, size_t len);
+
+/* The one timestamp format of the API (RFC 3339 UTC to the second) as a SELECT expression:
+ * DB_TS("created_at") in a static SQL string. */
+#define DB_TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
+
 /* Returns the cell as an integer, `def` for NULL or non-integer text. */
 int64_t db_cell_i64(const struct db_rows *rows, size_t row, size_t col, int64_t def);
 

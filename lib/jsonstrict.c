@@ -11,6 +11,7 @@ struct scan {
 	size_t len, pos;
 	int depth, max_depth;
 	const char *why;
+	enum json_strict_err err;
 };
 
 static void ws(struct scan *sc)
@@ -23,10 +24,12 @@ static void ws(struct scan *sc)
 	}
 }
 
-static bool fail(struct scan *sc, const char *why)
+static bool fail(struct scan *sc, enum json_strict_err err, const char *why)
 {
-	if (!sc->why)
+	if (!sc->why) {
 		sc->why = why;
+		sc->err = err;
+	}
 	return false;
 }
 
@@ -57,7 +60,7 @@ static bool string(struct scan *sc, bool key)
 		if (c == '"')
 			return true;
 		if (c < 0x20)
-			return fail(sc, "a string holds a raw control character");
+			return fail(sc, JSON_STRICT_BAD_STRING, "a string holds a raw control character");
 		if (c != '\\')
 			continue;
 		if (sc->pos >= sc->len)
@@ -66,24 +69,24 @@ static bool string(struct scan *sc, bool key)
 		if (c == 'u') {
 			unsigned v, lo;
 			if (!hex4(sc, &v))
-				return fail(sc, "a \\u escape is malformed");
+				return fail(sc, JSON_STRICT_BAD_STRING, "a \\u escape is malformed");
 			if (v == 0 && key)
-				return fail(sc, "an object key holds \\u0000");
+				return fail(sc, JSON_STRICT_BAD_STRING, "an object key holds \\u0000");
 			if (v >= 0xdc00 && v <= 0xdfff)
-				return fail(sc, "a string holds an unpaired surrogate escape");
+				return fail(sc, JSON_STRICT_BAD_STRING, "a string holds an unpaired surrogate escape");
 			if (v >= 0xd800 && v <= 0xdbff) {
 				/* A high surrogate must be followed at once by a low one. */
 				if (sc->len - sc->pos < 6 || sc->s[sc->pos] != '\\' || sc->s[sc->pos + 1] != 'u')
-					return fail(sc, "a string holds an unpaired surrogate escape");
+					return fail(sc, JSON_STRICT_BAD_STRING, "a string holds an unpaired surrogate escape");
 				sc->pos += 2;
 				if (!hex4(sc, &lo) || lo < 0xdc00 || lo > 0xdfff)
-					return fail(sc, "a string holds an unpaired surrogate escape");
+					return fail(sc, JSON_STRICT_BAD_STRING, "a string holds an unpaired surrogate escape");
 			}
 		} else if (!strchr("\"\\/bfnrt", c)) {
-			return fail(sc, "a string holds an unknown escape");
+			return fail(sc, JSON_STRICT_BAD_STRING, "a string holds an unknown escape");
 		}
 	}
-	return fail(sc, "a string is not terminated");
+	return fail(sc, JSON_STRICT_SYNTAX, "a string is not terminated");
 }
 
 static bool number(struct scan *sc)
@@ -92,21 +95,21 @@ static bool number(struct scan *sc)
 	if (sc->pos < sc->len && sc->s[sc->pos] == '-')
 		sc->pos++;
 	if (sc->pos >= sc->len)
-		return fail(sc, "a number is malformed");
+		return fail(sc, JSON_STRICT_SYNTAX, "a number is malformed");
 	if (sc->s[sc->pos] == '0') {
 		sc->pos++;
 	} else if (sc->s[sc->pos] >= '1' && sc->s[sc->pos] <= '9') {
 		while (sc->pos < sc->len && sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9')
 			sc->pos++;
 	} else {
-		return fail(sc, "a value is malformed");
+		return fail(sc, JSON_STRICT_SYNTAX, "a value is malformed");
 	}
 	if (sc->pos < sc->len && sc->s[sc->pos] == '.') {
 		size_t d = ++sc->pos;
 		while (sc->pos < sc->len && sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9')
 			sc->pos++;
 		if (sc->pos == d)
-			return fail(sc, "a number is malformed");
+			return fail(sc, JSON_STRICT_SYNTAX, "a number is malformed");
 	}
 	if (sc->pos < sc->len && (sc->s[sc->pos] == 'e' || sc->s[sc->pos] == 'E')) {
 		sc->pos++;
@@ -116,7 +119,7 @@ static bool number(struct scan *sc)
 		while (sc->pos < sc->len && sc->s[sc->pos] >= '0' && sc->s[sc->pos] <= '9')
 			sc->pos++;
 		if (sc->pos == d)
-			return fail(sc, "a number is malformed");
+			return fail(sc, JSON_STRICT_SYNTAX, "a number is malformed");
 	}
 	return sc->pos > start;
 }
@@ -125,7 +128,7 @@ static bool literal(struct scan *sc, const char *word)
 {
 	size_t n = strlen(word);
 	if (sc->len - sc->pos < n || memcmp(sc->s + sc->pos, word, n) != 0)
-		return fail(sc, "a value is malformed");
+		return fail(sc, JSON_STRICT_SYNTAX, "a value is malformed");
 	sc->pos += n;
 	return true;
 }
@@ -207,24 +210,24 @@ static bool object(struct scan *sc)
 	for (;;) {
 		ws(sc);
 		if (sc->pos >= sc->len || sc->s[sc->pos] != '"')
-			return fail(sc, "an object key is not a double-quoted string");
+			return fail(sc, JSON_STRICT_SYNTAX, "an object key is not a double-quoted string");
 		size_t k = sc->pos;
 		if (!string(sc, true))
 			return false;
 		if (nkeys == KEYS_MAX)
-			return fail(sc, "an object has too many keys");
+			return fail(sc, JSON_STRICT_TOO_LARGE, "an object has too many keys");
 		long klen = decode_key(sc->s + k, sc->pos - k, keys + used, sizeof(keys) - used);
 		if (klen < 0)
-			return fail(sc, "an object's keys are too long");
+			return fail(sc, JSON_STRICT_TOO_LARGE, "an object's keys are too long");
 		for (size_t i = 0; i < nkeys; i++)
 			if (key_len[i] == (size_t)klen && memcmp(keys + key_at[i], keys + used, (size_t)klen) == 0)
-				return fail(sc, "an object holds the same key twice");
+				return fail(sc, JSON_STRICT_DUPLICATE_KEY, "an object holds the same key twice");
 		key_at[nkeys] = used;
 		key_len[nkeys++] = (size_t)klen;
 		used += (size_t)klen;
 		ws(sc);
 		if (sc->pos >= sc->len || sc->s[sc->pos] != ':')
-			return fail(sc, "a ':' is missing after a key");
+			return fail(sc, JSON_STRICT_SYNTAX, "a ':' is missing after a key");
 		sc->pos++;
 		if (!value(sc))
 			return false;
@@ -237,7 +240,7 @@ static bool object(struct scan *sc)
 			sc->pos++;
 			return true;
 		}
-		return fail(sc, "an object is not closed");
+		return fail(sc, JSON_STRICT_SYNTAX, "an object is not closed");
 	}
 }
 
@@ -261,7 +264,7 @@ static bool array(struct scan *sc)
 			sc->pos++;
 			return true;
 		}
-		return fail(sc, "an array is not closed");
+		return fail(sc, JSON_STRICT_SYNTAX, "an array is not closed");
 	}
 }
 
@@ -269,12 +272,12 @@ static bool value(struct scan *sc)
 {
 	ws(sc);
 	if (sc->pos >= sc->len)
-		return fail(sc, "a value is missing");
+		return fail(sc, JSON_STRICT_SYNTAX, "a value is missing");
 	switch (sc->s[sc->pos]) {
 	case '{':
 	case '[': {
 		if (++sc->depth > sc->max_depth)
-			return fail(sc, "the body is nested too deeply");
+			return fail(sc, JSON_STRICT_TOO_DEEP, "the body is nested too deeply");
 		bool ok = sc->s[sc->pos] == '{' ? object(sc) : array(sc);
 		sc->depth--;
 		return ok;
@@ -292,16 +295,23 @@ static bool value(struct scan *sc)
 	}
 }
 
-bool json_strict_valid(const char *s, size_t len, int max_depth, const char **why)
+enum json_strict_err json_strict_check(const char *s, size_t len, int max_depth, const char **why)
 {
 	struct scan sc = {.s = s, .len = len, .max_depth = max_depth};
 	bool ok = value(&sc);
 	if (ok) {
 		ws(&sc);
 		if (sc.pos != sc.len)
-			ok = fail(&sc, "there is more after the JSON value");
+			ok = fail(&sc, JSON_STRICT_SYNTAX, "there is more after the JSON value");
 	}
+	if (!ok && !sc.why)
+		fail(&sc, JSON_STRICT_SYNTAX, "the body is not JSON");
 	if (why)
-		*why = ok ? NULL : (sc.why ? sc.why : "the body is not JSON");
-	return ok;
+		*why = ok ? NULL : sc.why;
+	return ok ? JSON_STRICT_OK : sc.err;
+}
+
+bool json_strict_valid(const char *s, size_t len, int max_depth, const char **why)
+{
+	return json_strict_check(s, len, max_depth, why) == JSON_STRICT_OK;
 }

@@ -270,8 +270,9 @@ struct json_object *req_json_body(struct request *req, size_t max)
 		return NULL;
 	}
 	const char *why;
-	if (!json_strict_valid(req->body, req->body_len, REQUEST_JSON_DEPTH, &why)) {
-		if (strcmp(why, "the body is nested too deeply") == 0)
+	enum json_strict_err jse = json_strict_check(req->body, req->body_len, REQUEST_JSON_DEPTH, &why);
+	if (jse != JSON_STRICT_OK) {
+		if (jse == JSON_STRICT_TOO_DEEP)
 			resp_problemf(req, 400, "malformed_json", "The JSON body is nested more than %d levels deep.",
 				      REQUEST_JSON_DEPTH);
 		else

@@ -157,6 +157,15 @@ void resp_unavailable(struct request *req, const char *backend)
 	unavailable(req, backend);
 }
 
+bool resp_lookup_failed(struct request *req, const struct db_conn *db, int rc, const char *detail)
+{
+	if (rc < 0)
+		resp_db_error(req, db);
+	else if (rc > 0)
+		resp_problem(req, 404, "not_found", detail);
+	return rc != 0;
+}
+
 void resp_db_error(struct request *req, const struct db_conn *db)
 {
 	int status = db_err_status(db->err);

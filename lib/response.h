@@ -2,6 +2,7 @@
 #ifndef STORE_RESPONSE_H
 #define STORE_RESPONSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct request;
@@ -45,6 +46,10 @@ void resp_unavailable(struct request *req, const char *backend);
 /* Logs db->errstr and answers for db->err: 409 (duplicate), 503 (down or lock timeout), else 500. */
 struct db_conn;
 void resp_db_error(struct request *req, const struct db_conn *db);
+
+/* For a repository lookup's result `rc`: < 0 answers resp_db_error(), > 0 a 404 "not_found"
+ * with `detail` ("No such product."); 0 writes nothing. Returns rc != 0. */
+bool resp_lookup_failed(struct request *req, const struct db_conn *db, int rc, const char *detail);
 
 /*
  * Builds the problem document. Returns a new json_object owned by the caller

@@ -6,12 +6,11 @@
 
 #include "db.h"
 
-#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
 
 static const char sql_get[] = "SELECT product_id, on_hand, reserved, low_stock_threshold, low_stock_alerted, "
-			      TS("updated_at") " FROM stock WHERE product_id = ?";
+			      DB_TS("updated_at") " FROM stock WHERE product_id = ?";
 static const char sql_get_lock[] = "SELECT product_id, on_hand, reserved, low_stock_threshold, low_stock_alerted, "
-				   TS("updated_at") " FROM stock WHERE product_id = ? FOR UPDATE";
+				   DB_TS("updated_at") " FROM stock WHERE product_id = ? FOR UPDATE";
 static const char sql_many[] =
 	"SELECT s.product_id, s.on_hand, s.reserved FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) "
 	"AS j JOIN stock s ON s.product_id = j.id ORDER BY s.product_id";
@@ -26,7 +25,7 @@ static const char sql_sell[] = "UPDATE stock SET on_hand = on_hand - ?, reserved
 static const char sql_alerted[] = "UPDATE stock SET low_stock_alerted = ? WHERE product_id = ?";
 static const char sql_move[] = "INSERT INTO stock_movements (product_id, delta, reason, reference, actor, "
 			       "on_hand_after) VALUES (?, ?, ?, ?, ?, ?)";
-static const char sql_moves[] = "SELECT id, delta, reason, reference, actor, on_hand_after, " TS("created_at")
+static const char sql_moves[] = "SELECT id, delta, reason, reference, actor, on_hand_after, " DB_TS("created_at")
 				" FROM stock_movements WHERE product_id = ? ORDER BY id DESC LIMIT ? OFFSET ?";
 static const char sql_moves_count[] = "SELECT COUNT(*) FROM stock_movements WHERE product_id = ?";
 static const char sql_moves_sum[] = "SELECT COALESCE(SUM(delta), 0) FROM stock_movements WHERE product_id = ?";
@@ -36,7 +35,7 @@ static const char sql_low[] = "SELECT product_id, on_hand, reserved, low_stock_t
 static const char sql_low_count[] = "SELECT COUNT(*) FROM stock WHERE on_hand - reserved <= low_stock_threshold";
 static const char sql_res_insert[] = "INSERT INTO reservations (order_ref, expires_at) "
 				     "VALUES (?, NOW(3) + INTERVAL ? SECOND)";
-#define RES_COLS "id, order_ref, status, " TS("expires_at") ", " TS("created_at") ", expires_at <= NOW(3)"
+#define RES_COLS "id, order_ref, status, " DB_TS("expires_at") ", " DB_TS("created_at") ", expires_at <= NOW(3)"
 static const char sql_res_get[] = "SELECT " RES_COLS " FROM reservations WHERE order_ref = ?";
 static const char sql_res_get_lock[] = "SELECT " RES_COLS " FROM reservations WHERE order_ref = ? FOR UPDATE";
 static const char sql_item_insert[] = "INSERT INTO reservation_items (reservation_id, product_id, quantity) "
@@ -46,11 +45,6 @@ static const char sql_items[] = "SELECT product_id, quantity FROM reservation_it
 static const char sql_res_status[] = "UPDATE reservations SET status = ? WHERE id = ?";
 static const char sql_res_expired[] = "SELECT id, order_ref FROM reservations WHERE status = 'active' AND "
 				      "expires_at <= NOW(3) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED";
-
-static void copy(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src ? src : "");
-}
 
 int repo_stock_get(struct db_conn *db, int64_t pid, bool lock, struct stock *s)
 {
@@ -65,7 +59,7 @@ int repo_stock_get(struct db_conn *db, int64_t pid, bool lock, struct stock *s)
 		s->reserved = db_cell_i64(r, 0, 2, 0);
 		s->threshold = db_cell_i64(r, 0, 3, 0);
 		s->alerted = db_cell_i64(r, 0, 4, 0) != 0;
-		copy(s->updated_at, sizeof(s->updated_at), db_cell(r, 0, 5));
+		db_cell_copy(r, 0, 5, s->updated_at, sizeof(s->updated_at));
 	}
 	db_rows_free(r);
 	return rc;
@@ -191,10 +185,10 @@ int repo_reservation_get(struct db_conn *db, const char *ref, bool lock, struct 
 	int rc = r->nrows ? 0 : 1;
 	if (r->nrows) {
 		out->id = db_cell_i64(r, 0, 0, 0);
-		copy(out->order_ref, sizeof(out->order_ref), db_cell(r, 0, 1));
-		copy(out->status, sizeof(out->status), db_cell(r, 0, 2));
-		copy(out->expires_at, sizeof(out->expires_at), db_cell(r, 0, 3));
-		copy(out->created_at, sizeof(out->created_at), db_cell(r, 0, 4));
+		db_cell_copy(r, 0, 1, out->order_ref, sizeof(out->order_ref));
+		db_cell_copy(r, 0, 2, out->status, sizeof(out->status));
+		db_cell_copy(r, 0, 3, out->expires_at, sizeof(out->expires_at));
+		db_cell_copy(r, 0, 4, out->created_at, sizeof(out->created_at));
 		out->expired = db_cell_i64(r, 0, 5, 0) != 0;
 	}
 	db_rows_free(r);

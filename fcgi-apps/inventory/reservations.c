@@ -55,9 +55,11 @@ static int by_pid(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
+#define RESERVATION_NOT_FOUND "No reservation with this order_ref."
+
 static void reservation_not_found(struct request *req)
 {
-	resp_problem(req, 404, "not_found", "No reservation with this order_ref.");
+	resp_problem(req, 404, "not_found", RESERVATION_NOT_FOUND);
 }
 
 /* Answers the reservation `ref` with its items. */
@@ -67,13 +69,8 @@ static void answer_reservation(struct request *req, int status, const char *ref)
 	struct db_rows *items;
 	int rc = repo_reservation_get(req->ctx->db, ref, false, &r);
 
-	if (rc != 0) {
-		if (rc < 0)
-			resp_db_error(req, req->ctx->db);
-		else
-			reservation_not_found(req);
+	if (resp_lookup_failed(req, req->ctx->db, rc, RESERVATION_NOT_FOUND))
 		return;
-	}
 	if (repo_reservation_items(req->ctx->db, r.id, &items) != 0) {
 		resp_db_error(req, req->ctx->db);
 		return;

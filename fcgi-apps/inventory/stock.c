@@ -80,9 +80,11 @@ static struct json_object *stock_json(const struct stock *s, bool staff)
 	return o;
 }
 
+#define STOCK_NOT_FOUND "No stock is recorded for this product."
+
 static void not_found(struct request *req)
 {
-	resp_problem(req, 404, "not_found", "No stock is recorded for this product.");
+	resp_problem(req, 404, "not_found", STOCK_NOT_FOUND);
 }
 
 /* Answers the stock row of `pid` (staff view when the caller is staff). */
@@ -90,13 +92,8 @@ static void answer_stock(struct request *req, int status, int64_t pid)
 {
 	struct stock s;
 	int rc = repo_stock_get(req->ctx->db, pid, false, &s);
-	if (rc != 0) {
-		if (rc < 0)
-			resp_db_error(req, req->ctx->db);
-		else
-			not_found(req);
+	if (resp_lookup_failed(req, req->ctx->db, rc, STOCK_NOT_FOUND))
 		return;
-	}
 	struct json_object *o = stock_json(&s, req->role == ROLE_ADMIN);
 	resp_json(req, status, o);
 	json_object_put(o);
@@ -329,13 +326,8 @@ void stock_movements(struct request *req)
 		return;
 	}
 	int rc = repo_stock_get(req->ctx->db, pid, false, &s);
-	if (rc != 0) {
-		if (rc < 0)
-			resp_db_error(req, req->ctx->db);
-		else
-			not_found(req);
+	if (resp_lookup_failed(req, req->ctx->db, rc, STOCK_NOT_FOUND))
 		return;
-	}
 	if (repo_movements(req->ctx->db, pid, lp.limit, lp.offset, &r, &total) != 0) {
 		resp_db_error(req, req->ctx->db);
 		return;

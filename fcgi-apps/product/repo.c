@@ -8,14 +8,13 @@
 
 #include "db.h"
 
-#define TS(col) "DATE_FORMAT(" col ", '%Y-%m-%dT%H:%i:%sZ')"
 #define PRODUCT_COLS                                                                                           \
 	"p.id, p.sku, p.name, p.slug, p.description, p.price, p.currency, p.category_id, p.status, p.images, "  \
-	"p.attributes, p.rating_avg, p.rating_count, " TS("p.created_at") ", " TS("p.updated_at")
+	"p.attributes, p.rating_avg, p.rating_count, " DB_TS("p.created_at") ", " DB_TS("p.updated_at")
 
-static const char sql_cat_all[] = "SELECT id, name, slug, parent_id, " TS("created_at") ", " TS("updated_at")
+static const char sql_cat_all[] = "SELECT id, name, slug, parent_id, " DB_TS("created_at") ", " DB_TS("updated_at")
 				  " FROM categories ORDER BY name, id";
-static const char sql_cat_all_lock[] = "SELECT id, name, slug, parent_id, " TS("created_at") ", " TS("updated_at")
+static const char sql_cat_all_lock[] = "SELECT id, name, slug, parent_id, " DB_TS("created_at") ", " DB_TS("updated_at")
 				       " FROM categories ORDER BY name, id FOR UPDATE";
 static const char sql_cat_insert[] = "INSERT INTO categories (name, slug, parent_id) VALUES (?, ?, ?)";
 static const char sql_cat_update[] = "UPDATE categories SET name = ?, slug = ?, parent_id = ? WHERE id = ?";

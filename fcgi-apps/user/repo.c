@@ -8,8 +8,8 @@
 #include "db.h"
 
 #define USER_COLS                                                                                              \
-	"id, email, name, password_hash, role, disabled, DATE_FORMAT(created_at, '%Y-%m-%dT%H:%i:%sZ'), "      \
-	"DATE_FORMAT(updated_at, '%Y-%m-%dT%H:%i:%sZ')"
+	"id, email, name, password_hash, role, disabled, " DB_TS("created_at") ", "      \
+	DB_TS("updated_at")
 
 static const char sql_insert[] = "INSERT INTO users (email, name, password_hash, role) VALUES (?, ?, ?, 'customer')";
 static const char sql_by_email[] = "SELECT " USER_COLS " FROM users WHERE email = ?";
@@ -25,22 +25,17 @@ static const char sql_list[] = "SELECT " USER_COLS " FROM users WHERE email LIKE
 			       "ORDER BY id LIMIT ? OFFSET ?";
 static const char sql_count[] = "SELECT COUNT(*) FROM users WHERE email LIKE ? ESCAPE '!'";
 
-static void copy(char *dst, size_t len, const char *src)
-{
-	snprintf(dst, len, "%s", src ? src : "");
-}
-
 static void fill(const struct db_rows *r, size_t row, struct user *u)
 {
 	u->id = db_cell_i64(r, row, 0, 0);
-	copy(u->email, sizeof(u->email), db_cell(r, row, 1));
-	copy(u->name, sizeof(u->name), db_cell(r, row, 2));
-	copy(u->password_hash, sizeof(u->password_hash), db_cell(r, row, 3));
+	db_cell_copy(r, row, 1, u->email, sizeof(u->email));
+	db_cell_copy(r, row, 2, u->name, sizeof(u->name));
+	db_cell_copy(r, row, 3, u->password_hash, sizeof(u->password_hash));
 	const char *role = db_cell(r, row, 4);
 	u->role = role && strcmp(role, "admin") == 0 ? ROLE_ADMIN : ROLE_CUSTOMER;
 	u->disabled = db_cell_i64(r, row, 5, 0) != 0;
-	copy(u->created_at, sizeof(u->created_at), db_cell(r, row, 6));
-	copy(u->updated_at, sizeof(u->updated_at), db_cell(r, row, 7));
+	db_cell_copy(r, row, 6, u->created_at, sizeof(u->created_at));
+	db_cell_copy(r, row, 7, u->updated_at, sizeof(u->updated_at));
 }
 
 static int one(struct db_conn *db, const char *sql, struct db_val key, struct user *u)

@@ -82,13 +82,8 @@ void users_me_patch(struct request *req)
 		return;
 	}
 	rc = repo_user_by_id(req->ctx->db, req->user_id, &u);
-	if (rc != 0) {
-		if (rc < 0)
-			resp_db_error(req, req->ctx->db);
-		else
-			resp_problem(req, 404, "not_found", "No such user.");
+	if (resp_lookup_failed(req, req->ctx->db, rc, "No such user."))
 		return;
-	}
 	if (next) {
 		if ((why = password_policy(next, u.email)) != NULL) {
 			problem_add(&errs, "new_password", "%s", why);
@@ -202,13 +197,8 @@ void users_patch(struct request *req)
 		return;
 	}
 	rc = repo_user_by_id(req->ctx->db, id, &u);
-	if (rc != 0) {
-		if (rc < 0)
-			resp_db_error(req, req->ctx->db);
-		else
-			resp_problem(req, 404, "not_found", "No such user.");
+	if (resp_lookup_failed(req, req->ctx->db, rc, "No such user."))
 		return;
-	}
 	if (id == req->user_id && ((has_role && role != u.role) || (has_disabled && disabled))) {
 		resp_problem(req, 409, "cannot_change_self", "Admins cannot demote or disable their own account.");
 		return;

@@ -43,7 +43,7 @@ Test(jsonstrict, depth_limit_counts_containers)
 	cr_assert(ok(s), "16 levels holding a value");
 	snprintf(s, sizeof(s), "[%s1%s]", deep, closing);
 	const char *why;
-	cr_assert(!json_strict_valid(s, strlen(s), 16, &why));
+	cr_assert_eq(json_strict_check(s, strlen(s), 16, &why), JSON_STRICT_TOO_DEEP);
 	cr_assert_str_eq(why, "the body is nested too deeply");
 }
 
@@ -54,4 +54,14 @@ Test(jsonstrict, length_is_respected_not_nul)
 	cr_assert(json_strict_valid(s, 7, 16, &why));
 	cr_assert(!json_strict_valid(s, sizeof(s) - 1, 16, &why));
 	cr_assert_not_null(why);
+}
+
+Test(jsonstrict, error_codes)
+{
+	const char *why;
+	cr_assert_eq(json_strict_check("{\"a\":1,\"a\":2}", 13, 16, &why), JSON_STRICT_DUPLICATE_KEY);
+	cr_assert_eq(json_strict_check("{\"a\":1}x", 8, 16, &why), JSON_STRICT_SYNTAX);
+	cr_assert_eq(json_strict_check("\"\\ud800\"", 8, 16, &why), JSON_STRICT_BAD_STRING);
+	cr_assert_eq(json_strict_check("{}", 2, 16, &why), JSON_STRICT_OK);
+	cr_assert_null(why);
 }
