@@ -8,6 +8,104 @@
 #include "parse.h"
 #include "problem.h"
 
+static bool pres_has(uint64_t bits, size_t i)
+{
+	return bits & (UINT64_C(1) << i);
+}
+
+bool field_parse(struct json_object *obj, const struct field_spec *specs, size_t n, void *dest,
+		 uint64_t *present, uint64_t *nulls, struct field_errors *errs)
+{
+	size_t before = errs->n;
+	uint64_t pres = 0, nul = 0;
+	char *base = dest;
+
+	if (n > FIELD_SPECS_MAX)
+		n = FIELD_SPECS_MAX;
+	json_object_object_foreach(obj, key, val)
+	{
+		(void)val;
+		size_t i;
+		for (i = 0; i < n && strcmp(specs[i].key, key) != 0; i++)
+			;
+		if (i == n)
+			problem_add(errs, key, "unknown field");
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct field_spec *s = &specs[i];
+		struct json_object *v = NULL;
+		void *at = base + s->offset;
+		enum field_result r = FIELD_ABSENT;
+
+		if (json_object_object_get_ex(obj, s->key, &v)) {
+			pres |= UINT64_C(1) << i;
+			if (!v && s->nullable) {
+				nul |= UINT64_C(1) << i;
+				continue;
+			}
+		}
+		switch (s->type) {
+		case FIELD_T_STRING:
+		case FIELD_T_TEXT: {
+			const char *str;
+			r = field_string(obj, s->key, s->required, (size_t)s->min, (size_t)s->max, s->type == FIELD_T_TEXT,
+					 &str, errs);
+			if (r == FIELD_OK)
+				memcpy(at, &str, sizeof(str));
+			break;
+		}
+		case FIELD_T_I64: {
+			int64_t x;
+			if ((r = field_i64(obj, s->key, s->required, s->min, s->max, &x, errs)) == FIELD_OK)
+				memcpy(at, &x, sizeof(x));
+			break;
+		}
+		case FIELD_T_NUMBER: {
+			double x;
+			if ((r = field_number(obj, s->key, s->required, (double)s->min, (double)s->max, &x, errs)) == FIELD_OK)
+				memcpy(at, &x, sizeof(x));
+			break;
+		}
+		case FIELD_T_BOOL: {
+			bool x;
+			if ((r = field_bool(obj, s->key, s->required, &x, errs)) == FIELD_OK)
+				memcpy(at, &x, sizeof(x));
+			break;
+		}
+		case FIELD_T_OBJECT:
+		case FIELD_T_ARRAY: {
+			bool is_obj = s->type == FIELD_T_OBJECT;
+			if (!pres_has(pres, i)) {
+				if (s->required)
+					problem_add(errs, s->key, "is required");
+				break;
+			}
+			if (!json_object_is_type(v, is_obj ? json_type_object : json_type_array)) {
+				problem_add(errs, s->key, "must be %s", is_obj ? "an object" : "a list");
+				break;
+			}
+			size_t len = is_obj ? (size_t)json_object_object_length(v) : json_object_array_length(v);
+			if ((int64_t)len < s->min || (s->max && (int64_t)len > s->max)) {
+				if (s->max)
+					problem_add(errs, s->key, "must hold %lld to %lld %s", (long long)s->min,
+						    (long long)s->max, is_obj ? "fields" : "items");
+				else
+					problem_add(errs, s->key, "must hold at least %lld %s", (long long)s->min,
+						    is_obj ? "fields" : "items");
+				break;
+			}
+			memcpy(at, &v, sizeof(v));
+			break;
+		}
+		}
+	}
+	if (present)
+		*present = pres;
+	if (nulls)
+		*nulls = nul;
+	return errs->n == before;
+}
+
 bool field_only(struct json_object *obj, const char *const *allowed, struct field_errors *errs)
 {
 	bool ok = true;

@@ -43,4 +43,38 @@ enum field_result field_bool(struct json_object *obj, const char *key, bool requ
 /* true if `key` is present with the JSON value null. */
 bool field_is_null(struct json_object *obj, const char *key);
 
+/* --- declarative bodies: a table of fields parsed by one call --------------------------- */
+
+enum field_type {
+	FIELD_T_STRING, /* const char * (borrowed from the object); min..max code points, one line */
+	FIELD_T_TEXT,   /* as STRING, tab/CR/LF allowed */
+	FIELD_T_I64,    /* int64_t in min..max */
+	FIELD_T_NUMBER, /* double in min..max */
+	FIELD_T_BOOL,   /* bool */
+	FIELD_T_OBJECT, /* struct json_object * (borrowed), a JSON object; min..max keys (max 0: any) */
+	FIELD_T_ARRAY,  /* struct json_object * (borrowed), a JSON array; min..max elements (max 0: any) */
+};
+
+/* One field of a request body: written as a table next to the handler. */
+struct field_spec {
+	const char *key;
+	enum field_type type;
+	bool required;
+	int64_t min, max;
+	size_t offset;  /* offsetof() the destination member in the caller's struct */
+	bool nullable;  /* a JSON null is accepted (the member keeps its value; the field counts as
+			   present and its bit is set in *nulls) */
+};
+
+#define FIELD_SPECS_MAX 64
+
+/*
+ * Parses `obj` by specs[0..n) (n <= FIELD_SPECS_MAX) into the struct at `dest`: unknown keys,
+ * missing required fields, wrong types and values out of bounds each add a field error. Bit i
+ * of *present (may be NULL) is set when specs[i].key was given (null included), bit i of
+ * *nulls (may be NULL) when it was null. Returns true when no error was added by this call.
+ */
+bool field_parse(struct json_object *obj, const struct field_spec *specs, size_t n, void *dest,
+		 uint64_t *present, uint64_t *nulls, struct field_errors *errs);
+
 #endif

@@ -2,6 +2,7 @@
 #include "response.h"
 
 #include <json-c/json.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,6 +156,42 @@ void resp_unavailable(struct request *req, const char *backend)
 {
 	log_msg(LOG_WARN, req->request_id, "503: the %s is unavailable", backend);
 	unavailable(req, backend);
+}
+
+bool resp_etag_matches(const char *inm, const char *etag)
+{
+	if (!inm)
+		return false;
+	size_t elen = strlen(etag);
+	for (const char *p = inm; *p;) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '*')
+			return true;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, elen) == 0 && (p[elen] == '\0' || p[elen] == ',' || p[elen] == ' '))
+			return true;
+		while (*p && *p != ',')
+			p++;
+	}
+	return false;
+}
+
+void resp_json_etag(struct request *req, const char *body, size_t len)
+{
+	unsigned char h[16];
+	char hex[33], etag[36];
+
+	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(etag, sizeof(etag), "\"%s\"", hex);
+	resp_header(req, "ETag", etag);
+	resp_header(req, "Cache-Control", "no-cache");
+	if (resp_etag_matches(req_header(req, "If-None-Match"), etag))
+		resp_empty(req, 304);
+	else
+		resp_json_raw(req, 200, body, len);
 }
 
 bool resp_lookup_failed(struct request *req, const struct db_conn *db, int rc, const char *detail)

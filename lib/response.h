@@ -18,6 +18,16 @@ void resp_json(struct request *req, int status, struct json_object *body);
 /* Writes `status` with `body` (len bytes of JSON text, borrowed) as application/json. */
 void resp_json_raw(struct request *req, int status, const char *body, size_t len);
 
+/*
+ * Writes a 200 with `body` (len bytes of JSON, borrowed), a strong ETag computed from its bytes
+ * and Cache-Control: no-cache; or a 304 without body when the request's If-None-Match names
+ * that ETag (weak comparison, "*" included, as RFC 9110 asks for GET).
+ */
+void resp_json_etag(struct request *req, const char *body, size_t len);
+
+/* true when the If-None-Match header value `inm` (may be NULL) matches `etag` ("\"...\""). */
+bool resp_etag_matches(const char *inm, const char *etag);
+
 /* Writes `status` with no body (204, 304). */
 void resp_empty(struct request *req, int status);
 

@@ -1,5 +1,6 @@
 /* stock.c: stock levels (public availability, staff levels), adjustments, the ledger, low stock. */
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,9 +243,13 @@ static void run_change(struct request *req, struct change *c, int status)
 	answer_stock(req, status, c->pid);
 }
 
+static const struct field_spec put_specs[] = {
+	{"on_hand", FIELD_T_I64, true, 0, QTY_MAX, offsetof(struct change, on_hand), false},
+	{"low_stock_threshold", FIELD_T_I64, true, 0, QTY_MAX, offsetof(struct change, threshold), false},
+};
+
 void stock_put(struct request *req)
 {
-	static const char *const allowed[] = {"on_hand", "low_stock_threshold", NULL};
 	struct json_object *body;
 	struct field_errors errs = {0};
 	struct change c = {.set = true, .reason = "correction", .reference = "set"};
@@ -255,10 +260,7 @@ void stock_put(struct request *req)
 	}
 	if (!(body = req_json_body(req, 0)))
 		return;
-	field_only(body, allowed, &errs);
-	field_i64(body, "on_hand", true, 0, QTY_MAX, &c.on_hand, &errs);
-	field_i64(body, "low_stock_threshold", true, 0, QTY_MAX, &c.threshold, &errs);
-	if (errs.n) {
+	if (!field_parse(body, put_specs, sizeof(put_specs) / sizeof(put_specs[0]), &c, NULL, NULL, &errs)) {
 		resp_invalid(req, &errs);
 		return;
 	}
@@ -275,12 +277,17 @@ void stock_put(struct request *req)
 	run_change(req, &c, 200);
 }
 
+static const struct field_spec adjust_specs[] = {
+	{"delta", FIELD_T_I64, true, -QTY_MAX, QTY_MAX, offsetof(struct change, delta), false},
+	{"reason", FIELD_T_STRING, true, 1, 16, offsetof(struct change, reason), false},
+	{"reference", FIELD_T_STRING, false, 0, 100, offsetof(struct change, reference), false},
+};
+
 void stock_adjust(struct request *req)
 {
-	static const char *const allowed[] = {"delta", "reason", "reference", NULL};
 	struct json_object *body;
 	struct field_errors errs = {0};
-	struct change c = {.reference = ""};
+	struct change c = {.reference = "", .delta = INT64_MIN};
 
 	if (!req_path_id(req, "product_id", &c.pid)) {
 		not_found(req);
@@ -288,17 +295,16 @@ void stock_adjust(struct request *req)
 	}
 	if (!(body = req_json_body(req, 0)))
 		return;
-	field_only(body, allowed, &errs);
-	if (field_i64(body, "delta", true, -QTY_MAX, QTY_MAX, &c.delta, &errs) == FIELD_OK && c.delta == 0)
+	field_parse(body, adjust_specs, sizeof(adjust_specs) / sizeof(adjust_specs[0]), &c, NULL, NULL, &errs);
+	if (c.delta == 0) /* INT64_MIN until a valid delta was read */
 		problem_add(&errs, "delta", "must not be 0");
-	if (field_string(body, "reason", true, 1, 16, false, &c.reason, &errs) == FIELD_OK) {
+	if (c.reason) {
 		bool ok = false;
 		for (const char *const *r = reasons; *r; r++)
 			ok = ok || strcmp(*r, c.reason) == 0;
 		if (!ok)
 			problem_add(&errs, "reason", "must be received, damaged, lost, returned or correction");
 	}
-	field_string(body, "reference", false, 0, 100, false, &c.reference, &errs);
 	if (errs.n) {
 		resp_invalid(req, &errs);
 		return;

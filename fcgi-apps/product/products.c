@@ -47,50 +47,6 @@ static void cache_key(char *buf, size_t len, int64_t id)
 	snprintf(buf, len, "product:%lld", (long long)id);
 }
 
-/* A strong ETag from the body bytes. */
-static void etag_of(const char *body, size_t len, char out[36])
-{
-	unsigned char h[16];
-	char hex[33];
-	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(out, 36, "\"%s\"", hex);
-}
-
-/* true when If-None-Match names `etag` (or is "*"), weak comparison as RFC 9110 asks for GET. */
-static bool etag_matches(const char *inm, const char *etag)
-{
-	if (!inm)
-		return false;
-	size_t elen = strlen(etag);
-	for (const char *p = inm; *p;) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == '*')
-			return true;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (strncmp(p, etag, elen) == 0 && (p[elen] == '\0' || p[elen] == ',' || p[elen] == ' '))
-			return true;
-		while (*p && *p != ',')
-			p++;
-	}
-	return false;
-}
-
-/* Sends a product body with its ETag, or 304 when the client has it. */
-static void answer_body(struct request *req, const char *body, size_t len)
-{
-	char etag[36];
-	etag_of(body, len, etag);
-	resp_header(req, "ETag", etag);
-	resp_header(req, "Cache-Control", "no-cache");
-	if (etag_matches(req_header(req, "If-None-Match"), etag))
-		resp_empty(req, 304);
-	else
-		resp_json_raw(req, 200, body, len);
-}
-
 static bool visible(const struct request *req, struct json_object *p)
 {
 	const char *status = json_object_get_string(json_object_object_get(p, "status"));
@@ -133,7 +89,7 @@ void products_get(struct request *req)
 	/* Only active products are cached, so a hit is visible to everyone. */
 	enum cache_result cr = cache_get(req->ctx->redis, key, &cached, &len, ver);
 	if (cr == CACHE_HIT) {
-		answer_body(req, cached, len);
+		resp_json_etag(req, cached, len);
 		free(cached);
 		return;
 	}
@@ -146,7 +102,7 @@ void products_get(struct request *req)
 	    cache_put(req->ctx->redis, key, ver, body, len, CACHE_TTL) != 0)
 		log_msg(LOG_WARN, req->request_id, "product %lld not cached: %s", (long long)id,
 			req->ctx->redis->errstr);
-	answer_body(req, body, len);
+	resp_json_etag(req, body, len);
 	json_object_put(p);
 }
 
@@ -164,7 +120,7 @@ void products_by_slug(struct request *req)
 	const char *body = visible_body(req, rc, p, &len);
 	if (!body)
 		return;
-	answer_body(req, body, len);
+	resp_json_etag(req, body, len);
 	json_object_put(p);
 }
 

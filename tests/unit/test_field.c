@@ -529,3 +529,77 @@ Test(field_number, huge_decimal_kept)
 	cr_assert(eq(int, num_field("{\"x\":1e30}", -1e300, 1e300), FIELD_OK));
 	cr_assert(eq(dbl, dout, 1e30));
 }
+
+/* --- field_parse: a body by a table ------------------------------------------------------ */
+
+struct address_in {
+	const char *name, *note;
+	int64_t qty;
+	double score;
+	bool gift;
+	struct json_object *card, *tags;
+};
+
+static const struct field_spec address_specs[] = {
+	{"name", FIELD_T_STRING, true, 1, 10, offsetof(struct address_in, name), false},
+	{"note", FIELD_T_TEXT, false, 0, 20, offsetof(struct address_in, note), true},
+	{"qty", FIELD_T_I64, true, 1, 99, offsetof(struct address_in, qty), false},
+	{"score", FIELD_T_NUMBER, false, 0, 5, offsetof(struct address_in, score), false},
+	{"gift", FIELD_T_BOOL, false, 0, 0, offsetof(struct address_in, gift), false},
+	{"card", FIELD_T_OBJECT, false, 1, 3, offsetof(struct address_in, card), false},
+	{"tags", FIELD_T_ARRAY, false, 0, 2, offsetof(struct address_in, tags), false},
+};
+#define NSPECS (sizeof(address_specs) / sizeof(address_specs[0]))
+
+TestSuite(field_parse, .init = setup, .fini = teardown);
+
+Test(field_parse, fills_every_type_and_present_bits)
+{
+	struct address_in in = {0};
+	uint64_t present = 0, nulls = 0;
+	parse("{\"name\":\"Ada\",\"note\":\"a\\nb\",\"qty\":3,\"score\":4.5,\"gift\":true,\"card\":{\"a\":1},\"tags\":[1]}");
+	cr_assert(field_parse(doc, address_specs, NSPECS, &in, &present, &nulls, &errs));
+	cr_assert(eq(sz, errs.n, 0));
+	cr_assert(eq(str, (char *)in.name, "Ada"));
+	cr_assert(eq(str, (char *)in.note, "a\nb"));
+	cr_assert(eq(i64, in.qty, 3));
+	cr_assert(in.score == 4.5);
+	cr_assert(in.gift);
+	cr_assert(not(zero(ptr, in.card)));
+	cr_assert(eq(sz, json_object_array_length(in.tags), 1));
+	cr_assert(eq(u64, present, (UINT64_C(1) << NSPECS) - 1));
+	cr_assert(eq(u64, nulls, 0));
+}
+
+Test(field_parse, missing_unknown_wrong_type_and_bounds_each_reported)
+{
+	struct address_in in = {0};
+	parse("{\"qty\":100,\"role\":\"admin\",\"score\":\"5\",\"card\":[],\"tags\":[1,2,3]}");
+	cr_assert(not(field_parse(doc, address_specs, NSPECS, &in, NULL, NULL, &errs)));
+	/* role unknown, name required, qty out of range, score wrong type, card not an object, tags too long */
+	cr_assert(eq(sz, errs.n, 6));
+	cr_assert(eq(i64, in.qty, 0), "a refused value is never written");
+	cr_assert(eq(str, errs.items[0].field, "role"));
+}
+
+Test(field_parse, null_only_where_nullable)
+{
+	struct address_in in = {.note = "kept"};
+	uint64_t present = 0, nulls = 0;
+	parse("{\"name\":\"Ada\",\"qty\":1,\"note\":null}");
+	cr_assert(field_parse(doc, address_specs, NSPECS, &in, &present, &nulls, &errs));
+	cr_assert(eq(u64, nulls, UINT64_C(1) << 1));
+	cr_assert(eq(u64, present & (UINT64_C(1) << 1), UINT64_C(1) << 1));
+	cr_assert(eq(str, (char *)in.note, "kept"));
+	parse("{\"name\":null,\"qty\":1}");
+	cr_assert(not(field_parse(doc, address_specs, NSPECS, &in, NULL, NULL, &errs)));
+}
+
+Test(field_parse, control_characters_and_length_in_code_points)
+{
+	struct address_in in = {0};
+	parse("{\"name\":\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\",\"qty\":1}");
+	cr_assert(field_parse(doc, address_specs, NSPECS, &in, NULL, NULL, &errs), "10 code points, 20 bytes fit");
+	parse("{\"name\":\"a\\u0007\",\"qty\":1}");
+	cr_assert(not(field_parse(doc, address_specs, NSPECS, &in, NULL, NULL, &errs)));
+}
