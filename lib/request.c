@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
+#include "ctx.h"
 #include "field.h"
 #include "jsonstrict.h"
 #include "parse.h"
@@ -68,6 +70,8 @@ int request_init(struct request *req, const struct request_io *io, struct ctx *c
 	memset(req, 0, sizeof(*req));
 	req->io = *io;
 	req->ctx = ctx;
+	if (ctx && ctx->cfg)
+		req->max_body = (size_t)ctx->cfg->max_body; /* STORE_MAX_BODY; a route may lower or raise it */
 	req->method = req_param(req, "REQUEST_METHOD");
 	if (!req->method)
 		req->method = "GET";
@@ -231,7 +235,7 @@ struct json_object *req_json_body(struct request *req, size_t max)
 	if (req->json)
 		return req->json;
 	if (max == 0)
-		max = 1u << 20;
+		max = req->max_body ? req->max_body : 1u << 20;
 	if (cl && *cl && !parse_i64(cl, 0, INT64_MAX, &len)) {
 		resp_problem(req, 400, "bad_request", "Content-Length is not a valid length.");
 		return NULL;

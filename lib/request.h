@@ -48,6 +48,7 @@ struct request {
 	char *body;               /* owned; NUL-terminated; NULL until read */
 	size_t body_len;
 	struct json_object *json; /* parsed body, owned; NULL until parsed */
+	size_t max_body;          /* cap for req_json_body(req, 0): the route's, else STORE_MAX_BODY */
 
 	/* Filled by auth for routes that need a caller. */
 	int64_t user_id;
@@ -106,7 +107,8 @@ const char *req_path_param(const struct request *req, const char *name);
 bool req_path_id(const struct request *req, const char *name, int64_t *out);
 
 /*
- * Reads the body (at most `max` bytes, 1 MiB when 0) and parses it as one JSON
+ * Reads the body (at most `max` bytes; when 0, req->max_body: the route's cap, else
+ * STORE_MAX_BODY, else 1 MiB) and parses it as one JSON
  * object: Content-Type must be application/json (415), size within the cap (413),
  * valid UTF-8 JSON with nesting of at most REQUEST_JSON_DEPTH and nothing after it
  * (400), an object at the top (400). Returns the object (owned by `req`); on

@@ -130,5 +130,7 @@ void router_dispatch(const struct route *routes, size_t n, router_authorizer aut
 		if (authorize(req, r->role) != 0)
 			return;
 	}
+	if (r->max_body)
+		req->max_body = r->max_body;
 	r->handler(req);
 }

@@ -15,6 +15,7 @@ struct route {
 	const char *pattern;
 	void (*handler)(struct request *req);
 	enum role role;
+	size_t max_body; /* the route's own cap on a JSON body in bytes; 0: STORE_MAX_BODY */
 };
 
 /*

@@ -6,20 +6,20 @@
 #include "server.h"
 
 static const struct route routes[] = {
-	{"GET", "/api/v1/products/health", health_get, ROLE_PUBLIC},
-	{"GET", "/api/v1/categories", categories_list, ROLE_PUBLIC},
-	{"POST", "/api/v1/categories", categories_create, ROLE_ADMIN},
-	{"GET", "/api/v1/categories/{id}", categories_get, ROLE_PUBLIC},
-	{"PATCH", "/api/v1/categories/{id}", categories_patch, ROLE_ADMIN},
-	{"DELETE", "/api/v1/categories/{id}", categories_delete, ROLE_ADMIN},
-	{"GET", "/api/v1/products", products_list, ROLE_OPTIONAL},
-	{"POST", "/api/v1/products", products_create, ROLE_ADMIN},
-	{"GET", "/api/v1/products/by-slug/{slug}", products_by_slug, ROLE_OPTIONAL},
-	{"GET", "/api/v1/products/{id}", products_get, ROLE_OPTIONAL},
-	{"PATCH", "/api/v1/products/{id}", products_patch, ROLE_ADMIN},
-	{"DELETE", "/api/v1/products/{id}", products_delete, ROLE_ADMIN},
-	{"GET", "/internal/product/products", internal_products_brief, ROLE_INTERNAL},
-	{"POST", "/internal/product/products/{id}/rating", internal_products_rating, ROLE_INTERNAL},
+	{"GET", "/api/v1/products/health", health_get, ROLE_PUBLIC, 0},
+	{"GET", "/api/v1/categories", categories_list, ROLE_PUBLIC, 0},
+	{"POST", "/api/v1/categories", categories_create, ROLE_ADMIN, 0},
+	{"GET", "/api/v1/categories/{id}", categories_get, ROLE_PUBLIC, 0},
+	{"PATCH", "/api/v1/categories/{id}", categories_patch, ROLE_ADMIN, 0},
+	{"DELETE", "/api/v1/categories/{id}", categories_delete, ROLE_ADMIN, 0},
+	{"GET", "/api/v1/products", products_list, ROLE_OPTIONAL, 0},
+	{"POST", "/api/v1/products", products_create, ROLE_ADMIN, 0},
+	{"GET", "/api/v1/products/by-slug/{slug}", products_by_slug, ROLE_OPTIONAL, 0},
+	{"GET", "/api/v1/products/{id}", products_get, ROLE_OPTIONAL, 0},
+	{"PATCH", "/api/v1/products/{id}", products_patch, ROLE_ADMIN, 0},
+	{"DELETE", "/api/v1/products/{id}", products_delete, ROLE_ADMIN, 0},
+	{"GET", "/internal/product/products", internal_products_brief, ROLE_INTERNAL, 0},
+	{"POST", "/internal/product/products/{id}/rating", internal_products_rating, ROLE_INTERNAL, 0},
 };
 
 int main(void)

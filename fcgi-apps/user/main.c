@@ -15,17 +15,17 @@
 #include "validate.h"
 
 static const struct route routes[] = {
-	{"GET", "/api/v1/users/health", health_get, ROLE_PUBLIC},
-	{"POST", "/api/v1/auth/register", auth_register, ROLE_PUBLIC},
-	{"POST", "/api/v1/auth/login", auth_login, ROLE_PUBLIC},
-	{"POST", "/api/v1/auth/refresh", auth_refresh, ROLE_PUBLIC},
-	{"POST", "/api/v1/auth/logout", auth_logout, ROLE_CUSTOMER},
-	{"POST", "/api/v1/auth/logout-all", auth_logout_all, ROLE_CUSTOMER},
-	{"GET", "/api/v1/users/me", users_me_get, ROLE_CUSTOMER},
-	{"PATCH", "/api/v1/users/me", users_me_patch, ROLE_CUSTOMER},
-	{"GET", "/api/v1/users", users_list, ROLE_ADMIN},
-	{"GET", "/api/v1/users/{id}", users_get, ROLE_ADMIN},
-	{"PATCH", "/api/v1/users/{id}", users_patch, ROLE_ADMIN},
+	{"GET", "/api/v1/users/health", health_get, ROLE_PUBLIC, 0},
+	{"POST", "/api/v1/auth/register", auth_register, ROLE_PUBLIC, 0},
+	{"POST", "/api/v1/auth/login", auth_login, ROLE_PUBLIC, 0},
+	{"POST", "/api/v1/auth/refresh", auth_refresh, ROLE_PUBLIC, 0},
+	{"POST", "/api/v1/auth/logout", auth_logout, ROLE_CUSTOMER, 0},
+	{"POST", "/api/v1/auth/logout-all", auth_logout_all, ROLE_CUSTOMER, 0},
+	{"GET", "/api/v1/users/me", users_me_get, ROLE_CUSTOMER, 0},
+	{"PATCH", "/api/v1/users/me", users_me_patch, ROLE_CUSTOMER, 0},
+	{"GET", "/api/v1/users", users_list, ROLE_ADMIN, 0},
+	{"GET", "/api/v1/users/{id}", users_get, ROLE_ADMIN, 0},
+	{"PATCH", "/api/v1/users/{id}", users_patch, ROLE_ADMIN, 0},
 };
 
 static int init(const struct store_config *cfg)

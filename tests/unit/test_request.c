@@ -9,6 +9,8 @@
 #include "fake_io.h"
 #include "parse.h"
 #include "problem.h"
+#include "config.h"
+#include "ctx.h"
 #include "request.h"
 
 static struct fake_io f;
@@ -547,6 +549,40 @@ Test(json_body, exactly_max_ok_one_past_413)
 	fake_io_free(&f);
 	json_request("application/json", "{\"a\":\"xxxx\"}", 12);
 	cr_assert(zero(ptr, req_json_body(&req, 11)));
+	expect_problem(413, "body_too_large");
+}
+
+Test(json_body, store_max_body_from_the_context_is_the_cap)
+{
+	struct store_config cfg = {.max_body = 12};
+	struct ctx ctx = {.cfg = &cfg};
+	struct request_io io;
+
+	fake_io_param(&f, "CONTENT_TYPE", "application/json");
+	fake_io_param(&f, "CONTENT_LENGTH", "13");
+	fake_io_param(&f, "REQUEST_METHOD", "POST");
+	fake_io_param(&f, "REQUEST_URI", "/x");
+	io = fake_io_io(&f);
+	cr_assert(eq(int, request_init(&req, &io, &ctx), 0));
+	cr_assert(eq(sz, req.max_body, 12));
+	cr_assert(zero(ptr, req_json_body(&req, 0)));
+	expect_problem(413, "body_too_large");
+}
+
+Test(json_body, route_cap_wins_over_store_max_body)
+{
+	struct store_config cfg = {.max_body = 1 << 20};
+	struct ctx ctx = {.cfg = &cfg};
+	struct request_io io;
+
+	fake_io_param(&f, "CONTENT_TYPE", "application/json");
+	fake_io_param(&f, "CONTENT_LENGTH", "100");
+	fake_io_param(&f, "REQUEST_METHOD", "POST");
+	fake_io_param(&f, "REQUEST_URI", "/x");
+	io = fake_io_io(&f);
+	cr_assert(eq(int, request_init(&req, &io, &ctx), 0));
+	req.max_body = 50; /* what router_dispatch sets from route.max_body */
+	cr_assert(zero(ptr, req_json_body(&req, 0)));
 	expect_problem(413, "body_too_large");
 }
 
