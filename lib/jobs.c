@@ -134,15 +134,21 @@ int jobs_enqueue(struct redis_conn *r, const char *type, const char *recipient, 
 	if (!job)
 		return -1;
 	const char *doc = json_object_to_json_string_ext(job, JSON_C_TO_STRING_PLAIN);
-	/* MAXLEN ~ keeps a worker outage from filling Redis; a million jobs is far past any backlog we expect. */
-	redisReply *rep = redis_cmd(r, "XADD %s MAXLEN ~ 1000000 * job %s", JOBS_STREAM, doc);
-	if (rep && rep->type == REDIS_REPLY_STRING) {
+	if (jobs_add_doc(r, doc) == 0) {
 		rc = 0;
 		if (id_out)
 			snprintf(id_out, JOBS_ID_LEN + 1, "%s", str_member(job, "id"));
 	}
+	json_object_put(job);
+	return rc;
+}
+
+int jobs_add_doc(struct redis_conn *r, const char *doc)
+{
+	/* MAXLEN ~ keeps a worker outage from filling Redis; a million jobs is far past any backlog we expect. */
+	redisReply *rep = redis_cmd(r, "XADD %s MAXLEN ~ 1000000 * job %s", JOBS_STREAM, doc);
+	int rc = rep && rep->type == REDIS_REPLY_STRING ? 0 : -1;
 	if (rep)
 		freeReplyObject(rep);
-	json_object_put(job);
 	return rc;
 }

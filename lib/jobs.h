@@ -35,6 +35,10 @@ struct json_object *jobs_build(const char *type, const char *recipient, struct j
  */
 bool jobs_valid(struct json_object *job, char *why, size_t whylen);
 
+/* XADDs a job document (JSON text built by jobs_build) onto JOBS_STREAM. Returns 0, or -1 when
+ * Redis did not take it (r->errstr says why). */
+int jobs_add_doc(struct redis_conn *r, const char *doc);
+
 /*
  * Builds, validates and XADDs a job onto JOBS_STREAM. Returns 0 and copies the job id into
  * `id_out` (may be NULL); -1 when the job is invalid or Redis is unreachable.

@@ -18,15 +18,21 @@
 
 #include "auth.h"
 #include "client.h"
+#include "clock.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "outbox.h"
 #include "redis.h"
 #include "request.h"
 #include "response.h"
 #include "router.h"
 
 #define SHUTDOWN_GRACE_MS 30000
+#define BG_SLOTS 2
+#define OUTBOX_BATCH 50
+#define OUTBOX_IDLE_MS 200
+#define OUTBOX_PURGE_DAYS 7
 
 struct server {
 	const struct service *svc;
@@ -35,8 +41,8 @@ struct server {
 	atomic_int stopping;
 	atomic_int busy;  /* requests between accept and finish */
 	atomic_int alive; /* request threads still in their loop */
-	atomic_int bg_running; /* the background thread has not returned yet */
-	struct worker *workers; /* threads + 1 (the background slot) */
+	atomic_int bg_running; /* background threads that have not returned yet */
+	struct worker *workers; /* threads + BG_SLOTS (the service's background loop, the outbox relay) */
 	router_authorizer authorize;
 };
 
@@ -44,7 +50,10 @@ struct worker {
 	struct server *srv;
 	struct ctx ctx;
 	pthread_t tid;
+	void (*run)(struct ctx *ctx); /* background slots only */
+	bool started;
 };
+
 
 static struct server *running_srv;
 
@@ -57,10 +66,28 @@ static void *background_main(void *arg)
 {
 	struct worker *w = arg;
 	mysql_thread_init();
-	w->srv->svc->background(&w->ctx);
-	atomic_store(&w->srv->bg_running, 0);
+	w->run(&w->ctx);
+	atomic_fetch_sub(&w->srv->bg_running, 1);
 	mysql_thread_end();
 	return NULL;
+}
+
+/* The outbox relay: delivers due rows while there are some, polls when there are none. */
+static void outbox_loop(struct ctx *ctx)
+{
+	long rounds = 0;
+	bool failing = false;
+
+	while (!server_stopping()) {
+		int n = outbox_relay_once(ctx, OUTBOX_BATCH);
+		if (n < 0 && !failing)
+			log_msg(LOG_WARN, NULL, "outbox relay: database: %s", ctx->db->errstr);
+		failing = n < 0;
+		if (n < 0 || n < OUTBOX_BATCH)
+			clock_sleep_ms(n > 0 ? 10 : OUTBOX_IDLE_MS);
+		if (++rounds % 3000 == 0 && outbox_purge(ctx->db, OUTBOX_PURGE_DAYS) < 0)
+			log_msg(LOG_WARN, NULL, "outbox purge: database: %s", ctx->db->errstr);
+	}
 }
 
 static const char *fcgi_param(void *h, const char *name)
@@ -179,12 +206,6 @@ static void ctx_close(struct ctx *ctx)
 	ctx->client = NULL;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-	nanosleep(&ts, NULL);
-}
-
 int server_main(const struct service *svc)
 {
 	static struct server srv; /* lives for the process: threads may outlive main's cleanup */
@@ -194,7 +215,6 @@ int server_main(const struct service *svc)
 	struct worker *workers = NULL;
 	int sig = 0, rc = 1;
 	long started = 0;
-	bool has_background = false;
 
 	srv.svc = svc;
 	running_srv = &srv;
@@ -227,8 +247,8 @@ int server_main(const struct service *svc)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* One more slot than threads: the background thread's context, when the service has one. */
-	workers = srv.workers = calloc((size_t)srv.cfg.threads + 1, sizeof(*workers));
+	/* Past the request threads: the background threads' contexts, when the service has them. */
+	workers = srv.workers = calloc((size_t)srv.cfg.threads + BG_SLOTS, sizeof(*workers));
 	if (!workers)
 		goto out;
 	for (long i = 0; i < srv.cfg.threads; i++) {
@@ -249,18 +269,21 @@ int server_main(const struct service *svc)
 		}
 		started++;
 	}
-	if (svc->background) {
-		struct worker *w = &workers[srv.cfg.threads];
+	void (*loops[BG_SLOTS])(struct ctx *) = {svc->background, svc->outbox ? outbox_loop : NULL};
+	for (int k = 0; k < BG_SLOTS; k++) {
+		struct worker *w = &workers[srv.cfg.threads + k];
+		if (!loops[k])
+			continue;
 		w->srv = &srv;
-		w->ctx.cfg = &srv.cfg;
-		w->ctx.thread_no = (int)srv.cfg.threads;
-		atomic_store(&srv.bg_running, 1);
+		w->run = loops[k];
+		w->ctx.thread_no = (int)srv.cfg.threads + k;
+		atomic_fetch_add(&srv.bg_running, 1);
 		if (ctx_open(&w->ctx, svc, &srv.cfg) != 0 || pthread_create(&w->tid, NULL, background_main, w) != 0) {
-			atomic_store(&srv.bg_running, 0);
-			fprintf(stderr, "store-%s: cannot start the background thread\n", svc->name);
+			atomic_fetch_sub(&srv.bg_running, 1);
+			fprintf(stderr, "store-%s: cannot start background thread %d\n", svc->name, k);
 			goto stop;
 		}
-		has_background = true;
+		w->started = true;
 	}
 	log_msg(LOG_INFO, NULL, "listening on %s with %ld threads", srv.cfg.listen, srv.cfg.threads);
 	for (;;) {
@@ -282,14 +305,15 @@ stop:
 		 * them; the background thread, though, always finishes its round. */
 		if (atomic_load(&srv.busy) == 0 && !bg && waited >= 200)
 			break;
-		sleep_ms(10);
+		clock_sleep_ms(10);
 	}
 	if (atomic_load(&srv.alive) == 0 && !atomic_load(&srv.bg_running)) {
 		for (long i = 0; i < started; i++)
 			pthread_join(workers[i].tid, NULL);
-		if (has_background)
-			pthread_join(workers[srv.cfg.threads].tid, NULL);
-		for (long i = 0; i <= srv.cfg.threads; i++) {
+		for (long i = srv.cfg.threads; i < srv.cfg.threads + BG_SLOTS; i++)
+			if (workers[i].started)
+				pthread_join(workers[i].tid, NULL);
+		for (long i = 0; i < srv.cfg.threads + BG_SLOTS; i++) {
 			if (svc->thread_free && i < started)
 				svc->thread_free(&workers[i].ctx);
 			ctx_close(&workers[i].ctx);

@@ -27,6 +27,9 @@ struct service {
 	/* Optional: runs in its own thread with its own context (e.g. a sweeper) until
 	 * server_stopping() turns true; it should check at least once a second. */
 	void (*background)(struct ctx *ctx);
+	/* true: the service writes outbox rows (lib/outbox.h, table from sql/shared/outbox.sql) and
+	 * a relay thread of its own delivers them. */
+	bool outbox;
 };
 
 /* true once SIGTERM/SIGINT arrived: background loops end, no new request is accepted. */

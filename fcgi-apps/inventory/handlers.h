@@ -9,23 +9,19 @@ struct request;
 struct db_conn;
 struct ctx;
 
-#define ALERTS_MAX 100
-
-/* Low-stock alerts found inside a transaction, sent once it committed. */
-struct alerts {
-	size_t n;
-	int64_t pid[ALERTS_MAX], available[ALERTS_MAX], threshold[ALERTS_MAX];
+/* Where a low-stock alert goes: staff's address and the request that caused it. */
+struct alert_to {
+	const char *email;
+	const char *request_id;
 };
 
 /*
  * After a change to `pid`'s stock (inside the transaction, row locked): arms or re-arms
- * its low-stock alert. Falling to or below the threshold records one alert (and marks the
- * row so no second one follows); rising above it clears the mark. Returns 0 or -1.
+ * its low-stock alert. Falling to or below the threshold writes one low_stock e-mail to the
+ * outbox in the same transaction (and marks the row so no second one follows); rising above
+ * it clears the mark. Returns 0 or -1 (db->err set).
  */
-int stock_after_change(struct db_conn *db, int64_t pid, struct alerts *a);
-
-/* Enqueues the recorded low_stock jobs (after commit); failures are logged and the mark reset. */
-void alerts_send(struct request *req, const struct alerts *a);
+int stock_after_change(struct db_conn *db, int64_t pid, const struct alert_to *to);
 
 void stock_get(struct request *req);
 void stock_many(struct request *req);

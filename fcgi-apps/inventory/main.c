@@ -27,6 +27,7 @@ int main(void)
 		.routes = routes,
 		.nroutes = sizeof(routes) / sizeof(routes[0]),
 		.background = expiry_loop,
+		.outbox = true,
 	};
 	return server_main(&svc);
 }

@@ -8,7 +8,10 @@
 #include "db.h"
 #include "field.h"
 #include "handlers.h"
+#include "clock.h"
+#include "config.h"
 #include "log.h"
+#include "outbox.h"
 #include "problem.h"
 #include "repo.h"
 #include "request.h"
@@ -100,7 +103,7 @@ struct reserve {
 	bool existing;
 	struct shortage shorts[ITEMS_MAX];
 	size_t nshort;
-	struct alerts alerts;
+	struct alert_to to;
 };
 
 enum { RESERVE_MISMATCH = 422, RESERVE_SHORT = 409 };
@@ -133,7 +136,6 @@ static int reserve_tx(struct db_conn *db, void *arg)
 
 	rv->existing = false;
 	rv->nshort = 0;
-	rv->alerts.n = 0;
 	if (repo_reservation_insert(db, rv->ref, rv->ttl, &rid) != 0) {
 		if (db->err != DB_DUPLICATE)
 			return -1;
@@ -155,7 +157,7 @@ static int reserve_tx(struct db_conn *db, void *arg)
 			continue;
 		}
 		if (repo_reservation_item_insert(db, rid, it->pid, it->qty) != 0 ||
-		    stock_after_change(db, it->pid, &rv->alerts) != 0)
+		    stock_after_change(db, it->pid, &rv->to) != 0)
 			return -1;
 	}
 	return rv->nshort ? RESERVE_SHORT : 0;
@@ -176,6 +178,7 @@ void reservation_create(struct request *req)
 	if (!(body = req_json_body(req, 0)))
 		goto out;
 	rv->ttl = TTL_DEFAULT;
+	rv->to = (struct alert_to){req->ctx->cfg->alert_email, req->request_id};
 	field_only(body, allowed, &errs);
 	if (field_string(body, "order_ref", true, 1, REF_MAX, false, &rv->ref, &errs) == FIELD_OK &&
 	    !ref_valid(rv->ref))
@@ -239,7 +242,6 @@ void reservation_create(struct request *req)
 		json_object_put(p);
 		goto out;
 	}
-	alerts_send(req, &rv->alerts);
 	if (!rv->existing) {
 		char location[128];
 		snprintf(location, sizeof(location), "/internal/inventory/reservations/%s", rv->ref);
@@ -265,11 +267,11 @@ struct finish {
 	const char *ref;
 	bool commit;
 	char why[12]; /* the state that refused it */
-	struct alerts alerts;
+	struct alert_to to;
 };
 
 /* Returns the reserved units of reservation `rid` to `available` (or sells them), item by item. */
-static int apply_items(struct db_conn *db, int64_t rid, const char *ref, bool commit, struct alerts *alerts)
+static int apply_items(struct db_conn *db, int64_t rid, const char *ref, bool commit, const struct alert_to *to)
 {
 	struct db_rows *items;
 	int applied, rc = 0;
@@ -293,8 +295,8 @@ static int apply_items(struct db_conn *db, int64_t rid, const char *ref, bool co
 				 (long long)rid, (long long)pid);
 			rc = -1;
 		}
-		if (rc == 0 && alerts)
-			rc = stock_after_change(db, pid, alerts);
+		if (rc == 0)
+			rc = stock_after_change(db, pid, to);
 	}
 	db_rows_free(items);
 	return rc;
@@ -306,7 +308,6 @@ static int finish_tx(struct db_conn *db, void *arg)
 	struct reservation r;
 	int rc = repo_reservation_get(db, f->ref, true, &r);
 
-	f->alerts.n = 0;
 	if (rc != 0)
 		return rc > 0 ? 404 : -1;
 	const char *done = f->commit ? "committed" : "released";
@@ -316,14 +317,15 @@ static int finish_tx(struct db_conn *db, void *arg)
 		snprintf(f->why, sizeof(f->why), "%s", strcmp(r.status, "active") != 0 ? r.status : "expired");
 		return 409;
 	}
-	if (apply_items(db, r.id, f->ref, f->commit, &f->alerts) != 0)
+	if (apply_items(db, r.id, f->ref, f->commit, &f->to) != 0)
 		return -1;
 	return repo_reservation_set_status(db, r.id, done);
 }
 
 static void finish(struct request *req, bool commit)
 {
-	struct finish f = {.ref = req_path_param(req, "order_ref"), .commit = commit};
+	struct finish f = {.ref = req_path_param(req, "order_ref"), .commit = commit,
+			   .to = {req->ctx->cfg->alert_email, req->request_id}};
 
 	if (!f.ref || !ref_valid(f.ref)) {
 		reservation_not_found(req);
@@ -340,7 +342,6 @@ static void finish(struct request *req, bool commit)
 			resp_db_error(req, req->ctx->db);
 		return;
 	}
-	alerts_send(req, &f.alerts);
 	answer_reservation(req, 200, f.ref);
 }
 
@@ -356,24 +357,27 @@ void reservation_release(struct request *req)
 
 /* One sweep: releases up to EXPIRY_BATCH expired reservations. Locked rows belong to another instance
  * (or to a commit in progress) and are skipped, so each expiry happens exactly once. */
+struct sweep {
+	struct alert_to to;
+	size_t released; /* out */
+};
+
 static int expiry_tx(struct db_conn *db, void *arg)
 {
-	size_t *released = arg;
+	struct sweep *sw = arg;
 	struct db_rows *r;
-	struct alerts unused = {0};
 
-	*released = 0;
+	sw->released = 0;
 	if (repo_reservations_expired(db, EXPIRY_BATCH, &r) != 0)
 		return -1;
 	for (size_t i = 0; i < r->nrows; i++) {
 		int64_t rid = db_cell_i64(r, i, 0, 0);
-		unused.n = 0;
-		if (apply_items(db, rid, db_cell(r, i, 1), false, &unused) != 0 ||
+		if (apply_items(db, rid, db_cell(r, i, 1), false, &sw->to) != 0 ||
 		    repo_reservation_set_status(db, rid, "expired") != 0) {
 			db_rows_free(r);
 			return -1;
 		}
-		(*released)++;
+		sw->released++;
 	}
 	db_rows_free(r);
 	return 0;
@@ -382,17 +386,15 @@ static int expiry_tx(struct db_conn *db, void *arg)
 void expiry_loop(struct ctx *ctx)
 {
 	while (!server_stopping()) {
-		size_t released = 0;
-		if (db_tx(ctx->db, expiry_tx, &released) != 0) {
+		struct sweep sw = {.to = {ctx->cfg->alert_email, "-"}};
+		if (db_tx(ctx->db, expiry_tx, &sw) != 0) {
 			log_msg(LOG_WARN, NULL, "expiry sweep failed: %s", ctx->db->errstr);
-		} else if (released) {
-			log_msg(LOG_INFO, NULL, "expiry: released %zu reservations", released);
-			if (released == EXPIRY_BATCH)
+		} else if (sw.released) {
+			log_msg(LOG_INFO, NULL, "expiry: released %zu reservations", sw.released);
+			if (sw.released == EXPIRY_BATCH)
 				continue; /* more are waiting */
 		}
-		for (int i = 0; i < 10 && !server_stopping(); i++) {
-			struct timespec ts = {0, 100 * 1000000L};
-			nanosleep(&ts, NULL);
-		}
+		for (int i = 0; i < 10 && !server_stopping(); i++)
+			clock_sleep_ms(100);
 	}
 }

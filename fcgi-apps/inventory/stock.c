@@ -14,6 +14,7 @@
 #include "jobs.h"
 #include "lists.h"
 #include "log.h"
+#include "outbox.h"
 #include "parse.h"
 #include "problem.h"
 #include "repo.h"
@@ -25,7 +26,7 @@
 
 static const char *const reasons[] = {"received", "damaged", "lost", "returned", "correction", NULL};
 
-int stock_after_change(struct db_conn *db, int64_t pid, struct alerts *a)
+int stock_after_change(struct db_conn *db, int64_t pid, const struct alert_to *to)
 {
 	struct stock s;
 	if (repo_stock_get(db, pid, true, &s) != 0)
@@ -34,34 +35,17 @@ int stock_after_change(struct db_conn *db, int64_t pid, struct alerts *a)
 	if (available <= s.threshold && !s.alerted) {
 		if (repo_stock_set_alerted(db, pid, true) != 0)
 			return -1;
-		if (a->n < ALERTS_MAX) {
-			a->pid[a->n] = pid;
-			a->available[a->n] = available;
-			a->threshold[a->n] = s.threshold;
-			a->n++;
-		}
-	} else if (available > s.threshold && s.alerted) {
-		if (repo_stock_set_alerted(db, pid, false) != 0)
-			return -1;
-	}
-	return 0;
-}
-
-void alerts_send(struct request *req, const struct alerts *a)
-{
-	for (size_t i = 0; i < a->n; i++) {
 		struct json_object *data = json_object_new_object();
-		json_object_object_add(data, "product_id", json_object_new_int64(a->pid[i]));
-		json_object_object_add(data, "available", json_object_new_int64(a->available[i]));
-		json_object_object_add(data, "threshold", json_object_new_int64(a->threshold[i]));
-		if (jobs_enqueue(req->ctx->redis, "low_stock", req->ctx->cfg->alert_email, data, req->request_id, NULL) !=
-		    0) {
-			log_msg(LOG_ERROR, req->request_id, "product %lld: low_stock job not enqueued; alert re-armed",
-				(long long)a->pid[i]);
-			repo_stock_set_alerted(req->ctx->db, a->pid[i], false);
-		}
+		json_object_object_add(data, "product_id", json_object_new_int64(pid));
+		json_object_object_add(data, "available", json_object_new_int64(available));
+		json_object_object_add(data, "threshold", json_object_new_int64(s.threshold));
+		int rc = outbox_add_job(db, "low_stock", to->email, data, to->request_id);
 		json_object_put(data);
+		return rc;
 	}
+	if (available > s.threshold && s.alerted)
+		return repo_stock_set_alerted(db, pid, false);
+	return 0;
 }
 
 static struct json_object *stock_json(const struct stock *s, bool staff)
@@ -185,7 +169,7 @@ struct change {
 	const char *reason, *reference;
 	char actor[40];
 	bool set; /* PUT (absolute) rather than an adjustment */
-	struct alerts alerts;
+	struct alert_to to;
 };
 
 /* One transaction: lock the row, change on_hand (conditionally), write the ledger row, re-arm alerts. */
@@ -195,7 +179,6 @@ static int change_tx(struct db_conn *db, void *arg)
 	struct stock s;
 	int applied = 0, rc;
 
-	c->alerts.n = 0;
 	if (c->set && repo_stock_ensure(db, c->pid) != 0)
 		return -1;
 	rc = repo_stock_get(db, c->pid, true, &s);
@@ -216,13 +199,14 @@ static int change_tx(struct db_conn *db, void *arg)
 	if (delta != 0 &&
 	    repo_movement_insert(db, c->pid, delta, c->reason, c->reference, c->actor, s.on_hand + delta) != 0)
 		return -1;
-	return stock_after_change(db, c->pid, &c->alerts);
+	return stock_after_change(db, c->pid, &c->to);
 }
 
 static void run_change(struct request *req, struct change *c, int status)
 {
 	char location[96];
 	snprintf(c->actor, sizeof(c->actor), "user:%lld", (long long)req->user_id);
+	c->to = (struct alert_to){req->ctx->cfg->alert_email, req->request_id};
 	int rc = db_tx(req->ctx->db, change_tx, c);
 	if (rc != 0) {
 		if (rc == 404)
@@ -234,7 +218,6 @@ static void run_change(struct request *req, struct change *c, int status)
 			resp_db_error(req, req->ctx->db);
 		return;
 	}
-	alerts_send(req, &c->alerts);
 	if (status == 201) {
 		/* The new ledger row is the newest of the product's movements. */
 		snprintf(location, sizeof(location), "/api/v1/inventory/%lld/movements", (long long)c->pid);

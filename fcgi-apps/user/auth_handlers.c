@@ -12,6 +12,7 @@
 #include "handlers.h"
 #include "jobs.h"
 #include "log.h"
+#include "outbox.h"
 #include "password.h"
 #include "problem.h"
 #include "redis.h"
@@ -104,6 +105,25 @@ static void token_pair(struct request *req, int64_t uid, enum role role, const c
 	free(access);
 }
 
+struct new_user {
+	const char *email, *name, *hash, *request_id;
+	int64_t id; /* out */
+};
+
+/* The account and its welcome e-mail in one transaction: no account without its e-mail, even
+ * when Redis is down (the outbox relay delivers it once Redis is back). */
+static int register_tx(struct db_conn *db, void *arg)
+{
+	struct new_user *nu = arg;
+	struct json_object *data = json_object_new_object();
+	json_object_object_add(data, "name", json_object_new_string(nu->name));
+	int rc = repo_user_insert(db, nu->email, nu->name, nu->hash, &nu->id);
+	if (rc == 0)
+		rc = outbox_add_job(db, "welcome", nu->email, data, nu->request_id);
+	json_object_put(data);
+	return rc;
+}
+
 void auth_register(struct request *req)
 {
 	static const char *const allowed[] = {"email", "password", "name", NULL};
@@ -131,23 +151,19 @@ void auth_register(struct request *req)
 	}
 	if (password_fail_response(req, password_hash(password, hash)))
 		return;
-	if (repo_user_insert(req->ctx->db, email, name, hash, &id) != 0) {
+	struct new_user nu = {email, name, hash, req->request_id, 0};
+	if (db_tx(req->ctx->db, register_tx, &nu) != 0) {
 		if (req->ctx->db->err == DB_DUPLICATE)
 			resp_problem(req, 409, "email_taken", "An account with this e-mail address already exists.");
 		else
 			resp_db_error(req, req->ctx->db);
 		return;
 	}
+	id = nu.id;
 	if (repo_user_by_id(req->ctx->db, id, &u) != 0) {
 		resp_db_error(req, req->ctx->db);
 		return;
 	}
-	struct json_object *data = json_object_new_object();
-	json_object_object_add(data, "name", json_object_new_string(name));
-	if (jobs_enqueue(req->ctx->redis, "welcome", email, data, req->request_id, NULL) != 0)
-		log_msg(LOG_ERROR, req->request_id, "user %lld: welcome job not enqueued: %s", (long long)id,
-			req->ctx->redis->errstr);
-	json_object_put(data);
 
 	char location[64];
 	snprintf(location, sizeof(location), "/api/v1/users/%lld", (long long)id);

@@ -91,6 +91,7 @@ int main(int argc, char **argv)
 		.routes = routes,
 		.nroutes = sizeof(routes) / sizeof(routes[0]),
 		.init = init,
+		.outbox = true,
 	};
 	if (argc == 3 && strcmp(argv[1], "create-admin") == 0)
 		return create_admin(argv[2]);

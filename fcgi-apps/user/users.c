@@ -10,6 +10,7 @@
 #include "jobs.h"
 #include "lists.h"
 #include "log.h"
+#include "outbox.h"
 #include "password.h"
 #include "problem.h"
 #include "redis.h"
@@ -55,6 +56,28 @@ static void answer_user(struct request *req, int64_t id)
 void users_me_get(struct request *req)
 {
 	answer_user(req, req->user_id);
+}
+
+struct me_change {
+	int64_t id;
+	const char *name, *hash, *email, *mail_name, *request_id; /* hash NULL: no password change */
+};
+
+/* Name and password in one transaction with the password_changed e-mail's outbox row. */
+static int me_change_tx(struct db_conn *db, void *arg)
+{
+	const struct me_change *mc = arg;
+	if (mc->name && repo_user_set_name(db, mc->id, mc->name) != 0)
+		return -1;
+	if (!mc->hash)
+		return 0;
+	if (repo_user_set_password(db, mc->id, mc->hash) != 0)
+		return -1;
+	struct json_object *data = json_object_new_object();
+	json_object_object_add(data, "name", json_object_new_string(mc->mail_name));
+	int rc = outbox_add_job(db, "password_changed", mc->email, data, mc->request_id);
+	json_object_put(data);
+	return rc;
 }
 
 void users_me_patch(struct request *req)
@@ -105,8 +128,8 @@ void users_me_patch(struct request *req)
 		if (password_fail_response(req, password_hash(next, hash)))
 			return;
 	}
-	if ((name && repo_user_set_name(req->ctx->db, u.id, name) != 0) ||
-	    (next && repo_user_set_password(req->ctx->db, u.id, hash) != 0)) {
+	struct me_change mc = {u.id, name, next ? hash : NULL, u.email, name ? name : u.name, req->request_id};
+	if (db_tx(req->ctx->db, me_change_tx, &mc) != 0) {
 		resp_db_error(req, req->ctx->db);
 		return;
 	}
@@ -115,12 +138,6 @@ void users_me_patch(struct request *req)
 		if (session_revoke_user(req->ctx->redis, u.id, req->sid) != 0)
 			log_msg(LOG_ERROR, req->request_id, "user %lld: other sessions not revoked: %s", (long long)u.id,
 				req->ctx->redis->errstr);
-		struct json_object *data = json_object_new_object();
-		json_object_object_add(data, "name", json_object_new_string(name ? name : u.name));
-		if (jobs_enqueue(req->ctx->redis, "password_changed", u.email, data, req->request_id, NULL) != 0)
-			log_msg(LOG_ERROR, req->request_id, "user %lld: password_changed job not enqueued",
-				(long long)u.id);
-		json_object_put(data);
 	}
 	answer_user(req, u.id);
 }

@@ -405,6 +405,31 @@ Test(inventory, ttl_expiry_releases_stock)
 	http_resp_free(&r);
 }
 
+/* low_stock jobs naming `needle` on the stream. */
+static int low_stock_jobs(redisContext *c, const char *needle)
+{
+	int jobs = 0;
+	redisReply *rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 2000");
+	for (size_t i = 0; rep && i < rep->elements; i++) {
+		const char *doc = rep->element[i]->element[1]->element[1]->str;
+		if (strstr(doc, "\"type\":\"low_stock\"") && strstr(doc, needle))
+			jobs++;
+	}
+	if (rep)
+		freeReplyObject(rep);
+	return jobs;
+}
+
+/* The outbox relay delivers within a moment: waits up to 5 s for `want` jobs, then 1 s more so
+ * that a job too many would show. */
+static int low_stock_jobs_settled(redisContext *c, const char *needle, int want)
+{
+	for (int i = 0; i < 50 && low_stock_jobs(c, needle) < want; i++)
+		usleep(100000);
+	usleep(1000000);
+	return low_stock_jobs(c, needle);
+}
+
 Test(inventory, low_stock_job_enqueued_once)
 {
 	long long pid = new_product();
@@ -420,14 +445,7 @@ Test(inventory, low_stock_job_enqueued_once)
 	redisContext *c = test_redis();
 	char needle[64];
 	snprintf(needle, sizeof(needle), "\"product_id\":%lld,", pid);
-	int jobs = 0;
-	redisReply *rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 2000");
-	for (size_t i = 0; rep && i < rep->elements; i++) {
-		const char *doc = rep->element[i]->element[1]->element[1]->str;
-		if (strstr(doc, "\"type\":\"low_stock\"") && strstr(doc, needle))
-			jobs++;
-	}
-	freeReplyObject(rep);
+	int jobs = low_stock_jobs_settled(c, needle, 1);
 	cr_assert_eq(jobs, 1, "one low_stock job, got %d", jobs);
 	/* Restock above the threshold re-arms it; falling again sends a second one. */
 	snprintf(path, sizeof(path), "/api/v1/inventory/%lld/adjustments", pid);
@@ -436,14 +454,7 @@ Test(inventory, low_stock_job_enqueued_once)
 	unique_ref(ref, sizeof(ref));
 	cr_assert_eq(reserve(ref, pid, 9, 600, &r), 201);
 	http_resp_free(&r);
-	jobs = 0;
-	rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 2000");
-	for (size_t i = 0; rep && i < rep->elements; i++) {
-		const char *doc = rep->element[i]->element[1]->element[1]->str;
-		if (strstr(doc, "\"type\":\"low_stock\"") && strstr(doc, needle))
-			jobs++;
-	}
-	freeReplyObject(rep);
+	jobs = low_stock_jobs_settled(c, needle, 2);
 	redisFree(c);
 	cr_assert_eq(jobs, 2);
 }
@@ -558,10 +569,27 @@ static pid_t second_instance(void)
 	return pid;
 }
 
+/* Counts the lines of the inventory logs (both instances) that hold `needle`. */
+static int log_count(const char *needle)
+{
+	char cmd[2048];
+	const char *var = test_env("STORE_TEST_VAR");
+	snprintf(cmd, sizeof(cmd), "cat '%s/log/inventory.log' '%s/log/inventory-second.log' 2>/dev/null | grep -c -F '%s'",
+		 var, var, needle);
+	FILE *p = popen(cmd, "r");
+	int n = 0;
+	cr_assert_not_null(p);
+	if (fscanf(p, "%d", &n) != 1)
+		n = 0;
+	pclose(p);
+	return n;
+}
+
 Test(inventory, two_instances_expire_each_reservation_exactly_once)
 {
 	long long pid = new_product(), on_hand, reserved, available;
-	char ref[64];
+	char ref[64], refs[40][64];
+	int failed_before = log_count("expiry sweep failed"), uncovered_before = log_count("does not cover it");
 	struct http_resp r;
 	put_stock(pid, 100, 0);
 	pid_t other = second_instance();
@@ -570,8 +598,8 @@ Test(inventory, two_instances_expire_each_reservation_exactly_once)
 	cr_assert_eq(reserve(ref, pid, 10, 3600, &r), 201);
 	http_resp_free(&r);
 	for (int i = 0; i < 40; i++) {
-		unique_ref(ref, sizeof(ref));
-		cr_assert_eq(reserve(ref, pid, 1, 10, &r), 201, "%s", r.body);
+		unique_ref(refs[i], sizeof(refs[i]));
+		cr_assert_eq(reserve(refs[i], pid, 1, 10, &r), 201, "%s", r.body);
 		http_resp_free(&r);
 	}
 	staff_stock(pid, &on_hand, &reserved, &available);
@@ -582,8 +610,21 @@ Test(inventory, two_instances_expire_each_reservation_exactly_once)
 		if (reserved <= 10)
 			break;
 	}
-	sleep(2); /* a double release would show up as reserved < 10 */
+	/* Each short reservation ended exactly once: it says "expired", and no sweep of either
+	 * instance met a reservation already released (the second release would fail the books'
+	 * check, "does not cover it", and its whole sweep). A double release that slipped past the
+	 * check would leave reserved below 10 with every reservation expired. */
+	for (int i = 0; i < 40; i++) {
+		char path[128];
+		snprintf(path, sizeof(path), "/internal/inventory/reservations/%s", refs[i]);
+		http_send(test_env("STORE_TEST_INTERNAL_URL"), "GET", path, NULL, 0, NULL, &r);
+		cr_assert_eq(r.status, 200);
+		cr_assert_str_eq(json_str(&r, "status"), "expired", "reservation %d", i);
+		http_resp_free(&r);
+	}
 	staff_stock(pid, &on_hand, &reserved, &available);
+	cr_assert_eq(log_count("does not cover it"), uncovered_before, "a reservation was released twice");
+	cr_assert_eq(log_count("expiry sweep failed"), failed_before, "a sweep failed while both instances ran");
 	kill(other, SIGTERM);
 	int status = 0;
 	waitpid(other, &status, 0);

@@ -1,0 +1,45 @@
+/* outbox.h: the transactional outbox: jobs and internal calls written with the change that causes them, relayed by a thread. */
+#ifndef STORE_OUTBOX_H
+#define STORE_OUTBOX_H
+
+#include <stddef.h>
+
+struct db_conn;
+struct ctx;
+struct json_object;
+
+/*
+ * Inside the caller's transaction (db_tx): queues the e-mail job `type` for `recipient` with
+ * `data` (borrowed; see jobs_build for what it may hold). The job document, with its id, is
+ * built now, so a redelivery carries the same id. Returns 0; -1 with db->err set on a database
+ * error, or DB_ERROR when the job is invalid (a programming error, logged).
+ */
+int outbox_add_job(struct db_conn *db, const char *type, const char *recipient, struct json_object *data,
+		   const char *request_id);
+
+/*
+ * Inside the caller's transaction: queues the internal call `method` `path` (under the
+ * internal listener, e.g. "/internal/order/orders/7/paid") with an optional JSON `body`
+ * (borrowed). The relay sends it until the other side answers below 500: 2xx marks it sent,
+ * 4xx marks it failed (logged: the receiver refused it for good). Receivers must be idempotent.
+ * Returns 0, or -1 with db->err set.
+ */
+int outbox_add_call(struct db_conn *db, const char *method, const char *path, struct json_object *body,
+		    const char *request_id);
+
+/*
+ * One relay round with the thread's context: locks up to `batch` due rows (FOR UPDATE SKIP
+ * LOCKED, so several instances never deliver the same row at once), delivers each, records
+ * the outcome (sent, failed, or a retry after a backoff doubling from 1 s to 5 minutes).
+ * Returns the number of rows handled, or -1 when the database failed (db->err set).
+ */
+int outbox_relay_once(struct ctx *ctx, size_t batch);
+
+/* Deletes rows delivered or failed more than `days` ago (at most 1000 per call). Returns the
+ * number deleted or -1. */
+long outbox_purge(struct db_conn *db, int days);
+
+/* Pending rows (for health and metrics): returns the count, or -1 on a database error. */
+long outbox_backlog(struct db_conn *db);
+
+#endif
