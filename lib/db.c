@@ -9,19 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "parse.h"
 
 #define DB_CACHE_MAX 128
 #define DB_CELL_INIT 256
 #define DB_IDLE_CHECK_MS 2000
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct cached_stmt {
 	const char *sql;
@@ -135,7 +129,7 @@ static int ensure_connected(struct db_conn *db)
 		/* A connection idle for a while may have lost its server (a restart, a timeout):
 		 * one ping finds out before a request's statement would, so the request is served
 		 * on a fresh connection instead of answering 503. Never inside a transaction. */
-		long long now = now_ms();
+		long long now = clock_now_ms();
 		if (!st->in_tx && now - st->last_used_ms > DB_IDLE_CHECK_MS && mysql_ping(st->mysql) != 0)
 			disconnect(st);
 		st->last_used_ms = now;
@@ -169,7 +163,7 @@ static int ensure_connected(struct db_conn *db)
 		return -1;
 	}
 	st->mysql = m;
-	st->last_used_ms = now_ms();
+	st->last_used_ms = clock_now_ms();
 	return 0;
 }
 

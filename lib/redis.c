@@ -8,16 +8,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 
 #define REDIS_RETRY_MS 1000
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct redis_conn *redis_conn_new(const struct store_config *cfg)
 {
@@ -55,7 +49,7 @@ static int ensure(struct redis_conn *r)
 
 	if (r->c)
 		return 0;
-	if (now_ms() < r->retry_at_ms) {
+	if (clock_now_ms() < r->retry_at_ms) {
 		r->err = REDIS_ERR_IO;
 		snprintf(r->errstr, sizeof(r->errstr), "down; next attempt later");
 		return -1;
@@ -64,7 +58,7 @@ static int ensure(struct redis_conn *r)
 	if (!r->c || r->c->err) {
 		if (r->c)
 			drop(r, "connect");
-		r->retry_at_ms = now_ms() + REDIS_RETRY_MS;
+		r->retry_at_ms = clock_now_ms() + REDIS_RETRY_MS;
 		return -1;
 	}
 	redisSetTimeout(r->c, tv);
@@ -76,7 +70,7 @@ static int ensure(struct redis_conn *r)
 			freeReplyObject(reply);
 		if (!ok) {
 			drop(r, "auth");
-			r->retry_at_ms = now_ms() + REDIS_RETRY_MS;
+			r->retry_at_ms = clock_now_ms() + REDIS_RETRY_MS;
 			return -1;
 		}
 	}

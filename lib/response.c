@@ -17,10 +17,14 @@ void resp_header(struct request *req, const char *name, const char *value)
 	size_t room = sizeof(req->headers) - req->headers_len;
 	int n = snprintf(req->headers + req->headers_len, room, "%s: %s\r\n", name, value);
 
-	if (n > 0 && (size_t)n < room && !strpbrk(value, "\r\n"))
+	if (n > 0 && (size_t)n < room && !strpbrk(value, "\r\n")) {
 		req->headers_len += (size_t)n;
-	else
-		req->headers[req->headers_len] = '\0';
+		return;
+	}
+	req->headers[req->headers_len] = '\0';
+	/* Never silent: a dropped header is a bug of ours (too many or too long, or a CR/LF). */
+	log_msg(LOG_ERROR, req->request_id, "response header %s dropped (%s)", name,
+		strpbrk(value, "\r\n") ? "holds CR or LF" : "no room left");
 }
 
 static void write_all(struct request *req, const char *buf, size_t len)

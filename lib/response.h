@@ -9,7 +9,8 @@ struct request;
 struct json_object;
 struct field_errors;
 
-/* Adds a response header for the response still to be written (silently dropped past 1 KiB). */
+/* Adds a response header for the response still to be written. A header that does not fit the
+ * 1 KiB of headers, or whose value holds CR or LF, is dropped and logged as an error. */
 void resp_header(struct request *req, const char *name, const char *value);
 
 /* Writes `status` with `body` as application/json. Does not take ownership of `body`. */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "jobs.h"
 #include "log.h"
@@ -55,26 +56,19 @@ struct worker {
 /* What became of one entry. */
 enum outcome { DONE, LEFT_PENDING, STOPPED };
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleeps `ms`, waking early on SIGTERM. Every second it calls XCLAIM on the `held` entries
  * so that no other worker reclaims them while this one waits. */
 static void pause_holding(struct worker *w, long ms, const struct queue_entry *held, size_t nheld)
 {
-	long long until = now_ms() + ms, last_touch = 0;
+	long long until = clock_now_ms() + ms, last_touch = 0;
 
-	while (!stopping && now_ms() < until) {
-		long long left = until - now_ms();
+	while (!stopping && clock_now_ms() < until) {
+		long long left = until - clock_now_ms();
 		struct timespec ts = {0, (left > 200 ? 200 : left) * 1000000L};
 		nanosleep(&ts, NULL);
-		if (nheld && now_ms() - last_touch >= 1000) {
+		if (nheld && clock_now_ms() - last_touch >= 1000) {
 			queue_touch(&w->q, held, nheld, false);
-			last_touch = now_ms();
+			last_touch = clock_now_ms();
 		}
 	}
 }
@@ -181,7 +175,7 @@ static enum outcome send_job(struct worker *w, const struct queue_entry *e, size
 			queue_finish(&w->q, e->id, NULL);
 			return DONE;
 		}
-		long long t0 = now_ms();
+		long long t0 = clock_now_ms();
 		enum smtp_result r = smtp_send(w->smtp, member(job, "recipient"), msg, len, err, sizeof(err));
 		if (r != SMTP_UNAVAILABLE)
 			w->unavailable = 0;
@@ -190,7 +184,7 @@ static enum outcome send_job(struct worker *w, const struct queue_entry *e, size
 			queue_finish_async(&w->q, e->id, id);
 			w->sent++;
 			log_msg(LOG_INFO, rid, "sent job=%s type=%s entry=%s attempt=%ld ms=%lld", id, type, e->id,
-				e->attempt + 1, now_ms() - t0);
+				e->attempt + 1, clock_now_ms() - t0);
 			return DONE;
 		case SMTP_UNAVAILABLE: {
 			long pause = retry_pause_ms(++w->unavailable);
@@ -288,7 +282,7 @@ static enum outcome process(struct worker *w, const struct queue_entry *e, const
  */
 static void process_batch(struct worker *w, struct queue_entry *e, size_t n)
 {
-	long long last_touch = now_ms();
+	long long last_touch = clock_now_ms();
 	struct prepared *p = calloc(n ? n : 1, sizeof(*p));
 	const char **ids = calloc(n ? n : 1, sizeof(*ids));
 	int *sent = calloc(n ? n : 1, sizeof(*sent));
@@ -315,9 +309,9 @@ static void process_batch(struct worker *w, struct queue_entry *e, size_t n)
 	}
 	for (size_t i = 0; i < n; i++) {
 		/* Slow sends (timeouts) must not let the rest of the batch look abandoned. */
-		if (now_ms() - last_touch > w->q.idle_ms / 3) {
+		if (clock_now_ms() - last_touch > w->q.idle_ms / 3) {
 			queue_touch(&w->q, &e[i], n - i, false);
-			last_touch = now_ms();
+			last_touch = clock_now_ms();
 		}
 		enum outcome o = stopping ? STOPPED : process(w, &e[i], &p[i], n - i);
 		if (o == STOPPED) {
@@ -397,7 +391,7 @@ static void run(struct worker *w)
 {
 	char err[256], own_cursor[48] = "0";
 	bool own_done = false;
-	long long next_housekeep = 0, next_forget = now_ms() + 60000;
+	long long next_housekeep = 0, next_forget = clock_now_ms() + 60000;
 	struct queue_entry *e;
 	size_t n;
 
@@ -409,7 +403,7 @@ static void run(struct worker *w)
 	log_msg(LOG_INFO, NULL, "consumer %s on stream %s (group %s), SMTP %s", w->q.consumer, w->q.stream, QUEUE_GROUP,
 		w->cfg.smtp_url);
 	while (!stopping) {
-		long long now = now_ms();
+		long long now = clock_now_ms();
 		if (now >= next_housekeep) {
 			next_housekeep = now + HOUSEKEEP_MS;
 			queue_promote(&w->q, 100);

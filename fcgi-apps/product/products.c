@@ -37,9 +37,11 @@ static bool is_status(const char *s)
 	return false;
 }
 
+#define PRODUCT_NOT_FOUND "No such product."
+
 static void not_found(struct request *req)
 {
-	resp_problem(req, 404, "not_found", "No such product.");
+	resp_problem(req, 404, "not_found", PRODUCT_NOT_FOUND);
 }
 
 static void cache_key(char *buf, size_t len, int64_t id)
@@ -55,19 +57,14 @@ static bool visible(const struct request *req, struct json_object *p)
 
 /*
  * After a repository read (`rc`, `p`): answers 500/503 or 404 (also for a product the
- * caller may not see) and returns NULL, or returns the body text (owned by `p`).
+ * caller may not see) and returns NULL, or returns the body text (owned by `p`). Never frees
+ * `p`: the caller does, whatever this returns.
  */
 static const char *visible_body(struct request *req, int rc, struct json_object *p, size_t *len)
 {
-	if (rc != 0) {
-		if (rc < 0)
-			resp_db_error(req, req->ctx->db);
-		else
-			not_found(req);
+	if (resp_lookup_failed(req, req->ctx->db, rc, PRODUCT_NOT_FOUND))
 		return NULL;
-	}
 	if (!visible(req, p)) {
-		json_object_put(p);
 		not_found(req);
 		return NULL;
 	}
@@ -95,8 +92,10 @@ void products_get(struct request *req)
 	}
 	int rc = repo_product_get(req->ctx->db, id, false, &p);
 	const char *body = visible_body(req, rc, p, &len);
-	if (!body)
+	if (!body) {
+		json_object_put(p);
 		return;
+	}
 	const char *status = json_object_get_string(json_object_object_get(p, "status"));
 	if (cr == CACHE_MISS && strcmp(status, "active") == 0 &&
 	    cache_put(req->ctx->redis, key, ver, body, len, CACHE_TTL) != 0)
@@ -118,9 +117,8 @@ void products_by_slug(struct request *req)
 	}
 	int rc = repo_product_by_slug(req->ctx->db, slug, &p);
 	const char *body = visible_body(req, rc, p, &len);
-	if (!body)
-		return;
-	resp_json_etag(req, body, len);
+	if (body)
+		resp_json_etag(req, body, len);
 	json_object_put(p);
 }
 
