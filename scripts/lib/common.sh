@@ -9,8 +9,11 @@ die() { printf '%s: %s\n' "$PROG" "$*" >&2; exit 1; }
 say() { printf '==> %s\n' "$*"; }
 warn() { printf '%s: warning: %s\n' "$PROG" "$*" >&2; }
 
-svc_name() { printf '%s' "${1%%=*}"; }
-svc_health() { printf '%s' "${1#*=}"; }
+# The fields of one SERVICES entry "NAME HEALTH ROUTE...".
+svc_name() { local name rest; read -r name rest <<<"$1"; printf '%s' "$name"; }
+svc_health() { local name health rest; read -r name health rest <<<"$1"; printf '%s' "$health"; }
+svc_routes() { local name health routes; read -r name health routes <<<"$1"; printf '%s' "$routes"; }
+worker_name() { printf '%s' "${1%%=*}"; }
 service_names() { local s; for s in "${SERVICES[@]}"; do svc_name "$s"; echo; done; }
 service_binary() { printf '%s' "$ROOT/fcgi-apps/$1/store-$1"; }
 worker_binary() { printf '%s' "$ROOT/${1#*=}"; }

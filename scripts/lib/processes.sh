@@ -223,7 +223,7 @@ start_services() {
 		start_program "$name" "$(service_binary "$name")"
 	done
 	for entry in "${WORKERS[@]}"; do
-		name=$(svc_name "$entry")
+		name=$(worker_name "$entry")
 		write_env "$name" worker
 		start_program "$name" "$(worker_binary "$entry")"
 	done
@@ -268,7 +268,7 @@ components() {
 		echo "$name=store-$name"
 	done
 	for entry in "${WORKERS[@]}"; do
-		name=$(svc_name "$entry")
+		name=$(worker_name "$entry")
 		echo "$name=$(basename "$(worker_binary "$entry")")"
 	done
 }
