@@ -51,8 +51,13 @@ FROM debian:12-slim AS gateway
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light curl \
  && rm -rf /var/lib/apt/lists/*
-COPY nginx/compose.conf /etc/store/nginx/nginx.conf
-COPY nginx/problem-pages.conf /etc/store/nginx/problem-pages.conf
+# Its configuration is rendered from nginx/store.conf.in and the SERVICES list of
+# scripts/store, as for a host (routes, limits and timeouts are the same by construction):
+# /etc/store/nginx/nginx.conf and problem-pages.conf, services at <name>:9000.
+COPY scripts/ /usr/local/src/store/scripts/
+COPY nginx/ /usr/local/src/store/nginx/
+RUN bash /usr/local/src/store/scripts/store gateway-config --compose /etc/store/nginx \
+ && rm -rf /usr/local/src/store
 # Unprivileged: listens on 8080/8081, pid and temp files in /tmp.
 USER www-data
 EXPOSE 8080 8081

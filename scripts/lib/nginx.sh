@@ -1,0 +1,175 @@
+# shellcheck shell=bash
+# nginx.sh: the gateway: rendering nginx/store.conf.in and running nginx.
+#
+# Sourced by scripts/store, which holds the settings (ports, package lists, the
+# SERVICES list) this file reads; not a program of its own.
+
+# sed_escape: a value safe as the replacement of s|...|...|.
+sed_escape() { printf '%s' "$1" | sed -e 's/[\\|&]/\\&/g'; }
+
+# check_services: every SERVICES entry is "NAME HEALTH ROUTE..." as described
+# above the list in scripts/store; dies naming the first entry that is not.
+check_services() {
+	local entry name health route seen=" "
+	for entry in "${SERVICES[@]}"; do
+		name=$(svc_name "$entry") health=$(svc_health "$entry")
+		[[ $name =~ ^[a-z][a-z0-9]*$ ]] || die "SERVICES: '$entry': the name must be lower-case letters and digits"
+		[[ $seen != *" $name "* ]] || die "SERVICES: '$name' is listed twice"
+		seen+="$name "
+		[[ $health =~ ^/[A-Za-z0-9/._-]+$ ]] || die "SERVICES: '$entry': no health path"
+		[[ -n $(svc_routes "$entry") ]] || die "SERVICES: '$entry': no public route"
+		for route in $(svc_routes "$entry"); do
+			[[ $route =~ ^/[A-Za-z0-9/._-]*[A-Za-z0-9._-](:auth)?$ || $route =~ ^~[^\"\\[:space:]]+$ ]] ||
+				die "SERVICES: '$name': route '$route' is neither /PATH, /PATH:auth nor ~REGEX (no quotes, backslash-free)"
+		done
+	done
+}
+
+# nginx_upstreams FORMAT: an upstream block per service; FORMAT is its server
+# address with %s for the service's name (unix:/run/store/%s.sock, %s:9000).
+nginx_upstreams() {
+	local entry name
+	for entry in "${SERVICES[@]}"; do
+		name=$(svc_name "$entry")
+		# shellcheck disable=SC2059 # the format is the caller's address pattern
+		printf "    upstream store_%s {\n        server $1;\n    }\n" "$name" "$name"
+	done
+}
+
+# nginx_public_locations: the public listener's locations of every service, from its routes.
+nginx_public_locations() {
+	local entry name route path zone
+	for entry in "${SERVICES[@]}"; do
+		name=$(svc_name "$entry")
+		printf '\n        # %s service: %s\n' "$name" "$(svc_routes "$entry")"
+		for route in $(svc_routes "$entry"); do
+			case $route in
+			~*)
+				printf '        location ~ "%s" { fastcgi_pass store_%s; }\n' "${route#\~}" "$name"
+				;;
+			*:*)
+				path=${route%:*} zone=${route##*:}
+				printf '        location = %s { fastcgi_pass store_%s; }\n' "$path" "$name"
+				printf '        location %s/ {\n            limit_req zone=%s burst=%s nodelay;\n            fastcgi_pass store_%s;\n        }\n' \
+					"$path" "$zone" "$AUTH_BURST" "$name"
+				;;
+			*)
+				printf '        location = %s { fastcgi_pass store_%s; }\n' "$route" "$name"
+				printf '        location %s/ { fastcgi_pass store_%s; }\n' "$route" "$name"
+				;;
+			esac
+		done
+	done
+}
+
+# nginx_internal_locations: /internal/<name>/ of every service, for the internal listener.
+nginx_internal_locations() {
+	local name
+	for name in $(service_names); do
+		printf '        location /internal/%s/ { fastcgi_pass store_%s; }\n' "$name" "$name"
+	done
+}
+
+# render_nginx OUT_DIR PID ERROR_LOG ACCESS_LOG TEMP_DIR CONF_D UPSTREAM USER_LINE:
+# the gateway template with explicit values and the services' upstreams and
+# locations (UPSTREAM: a service's server address, %s for its name; see
+# nginx_upstreams), plus problem-pages.conf beside it.
+render_nginx() {
+	local out=$1 tmp parts
+	check_services
+	tmp=$(mktemp "$out/nginx.conf.XXXXXX")
+	parts=$(mktemp -d)
+	nginx_upstreams "$7" >"$parts/upstreams"
+	nginx_public_locations >"$parts/public"
+	nginx_internal_locations >"$parts/internal"
+	# A placeholder line of its own is replaced by a generated part (sed's r, then d).
+	sed -e "/^ *@SERVICE_UPSTREAMS@\$/{r $parts/upstreams" -e 'd' -e '}' \
+		-e "/^ *@SERVICE_PUBLIC_LOCATIONS@\$/{r $parts/public" -e 'd' -e '}' \
+		-e "/^ *@SERVICE_INTERNAL_LOCATIONS@\$/{r $parts/internal" -e 'd' -e '}' \
+		"$ROOT/nginx/store.conf.in" |
+		sed -e "s|@HTTP_BIND@|$(sed_escape "$HTTP_BIND")|g" \
+			-e "s|@HTTP_PORT@|$HTTP_PORT|g" \
+			-e "s|@INTERNAL_BIND@|$(sed_escape "$INTERNAL_BIND")|g" \
+			-e "s|@INTERNAL_PORT@|$INTERNAL_PORT|g" \
+			-e "s|@PID_FILE@|$(sed_escape "$2")|g" \
+			-e "s|@ERROR_LOG@|$(sed_escape "$3")|g" \
+			-e "s|@ACCESS_LOG@|$(sed_escape "$4")|g" \
+			-e "s|@TEMP_DIR@|$(sed_escape "$5")|g" \
+			-e "s|@CONF_D@|$(sed_escape "$6")|g" \
+			-e "s|@USER_LINE@|$(sed_escape "$8")|g" \
+			-e "s|@FASTCGI_PARAMS@|/etc/nginx/fastcgi_params|g" \
+			-e "s|@AUTH_RATE@|$AUTH_RATE|g" \
+			-e "s|@AUTH_BURST@|$AUTH_BURST|g" >"$tmp"
+	rm -rf "$parts"
+	! grep -n '^[^#]*@[A-Z_]*@' "$tmp" >&2 || die "unrendered placeholder in nginx/store.conf.in"
+	cp "$ROOT/nginx/problem-pages.conf" "$out/problem-pages.conf"
+	mv "$tmp" "$out/nginx.conf"
+}
+
+nginx_cmd() { nginx -p "$NGINX_DIR/" -c "$NGINX_DIR/nginx.conf" -e "$LOG/nginx-error.log" "$@"; }
+
+start_nginx() {
+	local pid user_line old=""
+	if ((EUID == 0)); then
+		user_line="user $(id -un) $(id -gn);"
+	else
+		user_line="# user: not started as root, so the workers run as $(id -un)"
+	fi
+	[[ -f $NGINX_DIR/nginx.conf ]] && old=$(<"$NGINX_DIR/nginx.conf")
+	render_nginx "$NGINX_DIR" "$RUN/nginx.pid" "$LOG/nginx-error.log" "$LOG/nginx-access.log" \
+		"$NGINX_DIR/tmp" "$NGINX_DIR/conf.d" "unix:$RUN/%s.sock" "$user_line"
+	nginx_cmd -t -q || die "nginx rejected $NGINX_DIR/nginx.conf"
+	if pid=$(running nginx nginx); then
+		if [[ $old != "$(<"$NGINX_DIR/nginx.conf")" ]]; then
+			say "nginx running (pid $pid); configuration changed, reloading"
+			nginx_cmd -s reload
+		else
+			say "nginx already running (pid $pid)"
+		fi
+		return 0
+	fi
+	check_port "$HTTP_PORT" "public gateway" STORE_HTTP_PORT
+	check_port "$INTERNAL_PORT" "internal gateway" STORE_INTERNAL_PORT
+	say "starting nginx on 127.0.0.1:$HTTP_PORT (internal 127.0.0.1:$INTERNAL_PORT)"
+	nginx_cmd # daemonizes; the master writes var/run/nginx.pid
+	wait_for nginx "" "$LOG/nginx-error.log" port_busy "$HTTP_PORT"
+}
+
+# gateway-config [--compose] DIR: the gateway configuration for a systemd install
+# (see systemd/store-gateway.service): sockets in /run/store, logs to the journal,
+# listeners on STORE_HTTP_BIND:STORE_HTTP_PORT and STORE_INTERNAL_BIND:STORE_INTERNAL_PORT.
+# With --compose, the one of the gateway image of docker-compose.yml (the Dockerfile
+# renders it at build): services at <name>:9000 on the compose network, listeners on
+# 8080 and 8081 of every address, pid and temp files in /tmp, logs to the container's output.
+cmd_gateway_config() {
+	local compose=no
+	if [[ ${1:-} == --compose ]]; then compose=yes; shift; fi
+	local out=${1:?usage: $PROG gateway-config [--compose] DIR}
+	AUTH_RATE=${STORE_AUTH_RATE:-$DEFAULT_AUTH_RATE}
+	AUTH_BURST=${STORE_AUTH_BURST:-$DEFAULT_AUTH_BURST}
+	# Not used by the gateway; set only so that check_numbers passes.
+	# shellcheck disable=SC2034 # read by check_numbers through ${!v}
+	DB_PORT=1 REDIS_PORT=1 SMTP_PORT=1
+	if [[ $compose == yes ]]; then
+		# The ports inside the container; docker-compose.yml publishes 8080 only.
+		HTTP_PORT=8080 INTERNAL_PORT=8081 HTTP_BIND=0.0.0.0 INTERNAL_BIND=0.0.0.0
+	else
+		HTTP_PORT=${STORE_HTTP_PORT:-$DEFAULT_HTTP_PORT}
+		INTERNAL_PORT=${STORE_INTERNAL_PORT:-$DEFAULT_INTERNAL_PORT}
+		# On a host the public listener usually faces the network: STORE_HTTP_BIND=0.0.0.0.
+		HTTP_BIND=${STORE_HTTP_BIND:-127.0.0.1} INTERNAL_BIND=${STORE_INTERNAL_BIND:-127.0.0.1}
+	fi
+	local ip_re='^([0-9.]+|\[[0-9A-Fa-f:]+\])$' # IPv4, or IPv6 in brackets
+	[[ $HTTP_BIND =~ $ip_re && $INTERNAL_BIND =~ $ip_re ]] ||
+		die "STORE_HTTP_BIND and STORE_INTERNAL_BIND must be IPv4 addresses or [IPv6] ones"
+	check_numbers
+	mkdir -p "$out/conf.d"
+	if [[ $compose == yes ]]; then
+		render_nginx "$out" /tmp/nginx.pid stderr /dev/stdout /tmp "$out/conf.d" "%s:9000" \
+			"# user: the image's USER (www-data)"
+	else
+		render_nginx "$out" /run/store-gateway/nginx.pid stderr /var/log/store-gateway/access.log \
+			/var/cache/store-gateway "$out/conf.d" "unix:/run/store/%s.sock" "# user: set by the systemd unit (User=)"
+	fi
+	say "wrote $out/nginx.conf and $out/problem-pages.conf"
+}

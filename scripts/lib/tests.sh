@@ -1,0 +1,261 @@
+# shellcheck shell=bash
+# tests.sh: `scripts/store test`: every check against a throwaway stack.
+#
+# Sourced by scripts/store, which holds the settings (ports, package lists, the
+# SERVICES list) this file reads; not a program of its own.
+
+# --- test --------------------------------------------------------------------
+STEP_NAMES=() STEP_RESULTS=()
+
+# step NAME COMMAND...: runs COMMAND in a subshell (so `die` ends only the
+# step, and set -e holds inside it), records pass/fail and goes on.
+step() {
+	local name=$1 rc start=$SECONDS
+	shift
+	printf '\n==== %s\n' "$name"
+	set +e
+	("$@")
+	rc=$?
+	set -e
+	STEP_NAMES+=("$name")
+	if ((rc == 0)); then
+		STEP_RESULTS+=("PASS ($((SECONDS - start))s)")
+	else
+		STEP_RESULTS+=("FAIL (exit $rc, $((SECONDS - start))s)")
+	fi
+	return 0
+}
+
+summary() {
+	local i passed=0 failed=0
+	printf '\n==== summary\n'
+	for i in "${!STEP_NAMES[@]}"; do
+		printf '  %-40s %s\n' "${STEP_NAMES[$i]}" "${STEP_RESULTS[$i]}"
+		if [[ ${STEP_RESULTS[$i]} == PASS* ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+	done
+	printf 'steps: %d passed, %d failed\n' "$passed" "$failed"
+	((failed == 0))
+}
+
+test_unit() {
+	cd "$ROOT"
+	if ! make -j"$(nproc 2>/dev/null || echo 2)" check; then
+		tail -n 200 test-suite.log 2>/dev/null || true
+		exit 1
+	fi
+}
+
+test_integration_build() { cd "$ROOT" && make -j"$(nproc 2>/dev/null || echo 2)" integration-programs; }
+
+# run_integration_test PROGRAM: one Criterion executable against the test stack.
+# STORE_VAR is set too, so a test that runs $STORE_TEST_STORE acts on this stack.
+run_integration_test() {
+	STORE_VAR=$VAR STORE_TEST_URL=http://127.0.0.1:$HTTP_PORT \
+		STORE_TEST_INTERNAL_URL=http://127.0.0.1:$INTERNAL_PORT \
+		STORE_TEST_REDIS_HOST=127.0.0.1 STORE_TEST_REDIS_PORT=$REDIS_PORT \
+		STORE_TEST_MAILDIR=$MAILDIR STORE_TEST_VAR=$VAR \
+		STORE_TEST_DB_SOCKET=$DB_SOCKET STORE_TEST_DB_ADMIN_USER=$(id -un) \
+		STORE_TEST_STORE=$ROOT/scripts/store \
+		STORE_TEST_JWT_SECRET=$(<"$SECRETS/jwt_secret") \
+		STORE_TEST_AUTH_RATE=$AUTH_RATE STORE_TEST_AUTH_BURST=$AUTH_BURST \
+		"$1"
+}
+
+integration_programs() {
+	local t
+	for t in "$ROOT"/tests/integration/test_*; do
+		[[ -f $t && -x $t && ${t##*/} != *.* ]] && printf '%s\n' "$t"
+	done
+	return 0
+}
+
+# Leak reports are written at exit, so the services are stopped first.
+test_sanitizers() {
+	stop_programs
+	local found
+	found=$(grep -l -E 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$LOG"/*.log 2>/dev/null || true)
+	if [[ -n $found ]]; then
+		for f in $found; do
+			echo "--- sanitizer report in $f:"
+			grep -n -A 30 -E 'ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer' "$f" | head -n 80
+		done
+		exit 1
+	fi
+	echo "no sanitizer reports in $LOG/*.log"
+}
+
+# systemd-analyze verify checks that ExecStart's binary exists. The units name
+# their installed paths (/usr/local/bin/store-*), so the check runs on copies
+# whose binary paths point at this build: for each service in SERVICES an
+# instance of the template pair (store-svc@<name>.service and .socket, the way
+# systemd instantiates them), and every other unit as shipped.
+test_systemd() {
+	local tmp name entry f ext out rc=0
+	local -a units=() sed_args=()
+	tmp=$(mktemp -d)
+	for name in $(service_names); do
+		# A copy of the template per service is what the template replaced.
+		[[ ! -e $ROOT/systemd/store-$name.service && ! -e $ROOT/systemd/store-$name.socket ]] ||
+			{ echo "systemd/store-$name.*: services run as instances of store-svc@.service/.socket, not copies"; rc=1; }
+		for ext in service socket; do
+			sed -e "s|/usr/local/bin/store-%i\\b|$(service_binary "$name")|g" \
+				"$ROOT/systemd/store-svc@.$ext" >"$tmp/store-svc@$name.$ext"
+			units+=("store-svc@$name.$ext")
+		done
+	done
+	for entry in "${WORKERS[@]}"; do
+		name=$(basename "$(worker_binary "$entry")")
+		sed_args+=(-e "s|/usr/local/bin/$name\\b|$(worker_binary "$entry")|g")
+	done
+	for f in "$ROOT"/systemd/*.service "$ROOT"/systemd/*.socket; do
+		[[ ${f##*/} == *@.* ]] && continue # templates: verified through their instances above
+		sed "${sed_args[@]}" "$f" >"$tmp/${f##*/}"
+		units+=("${f##*/}")
+	done
+	# verify exits 0 on unknown keys and bad values (it only warns), so any output fails.
+	out=$(cd "$tmp" && systemd-analyze verify "${units[@]/#/./}" 2>&1) || rc=1
+	rm -rf "$tmp"
+	[[ -z $out ]] || { printf '%s\n' "$out"; rc=1; }
+	((rc == 0)) && echo "systemd units verified: ${units[*]}"
+	return "$rc"
+}
+
+# docker-compose.yml needs its secrets from the environment (or .env); the
+# syntax check gets throwaway ones. No Docker engine is needed for either check.
+test_compose() {
+	cd "$ROOT"
+	local name services rc=0
+	for name in $(service_names); do export "STORE_DB_PASSWORD_${name^^}=$(random_hex 16)"; done
+	STORE_JWT_SECRET=$(random_hex 32) STORE_DB_ROOT_PASSWORD=$(random_hex 16)
+	export STORE_JWT_SECRET STORE_DB_ROOT_PASSWORD
+	docker-compose -f docker-compose.yml config -q
+	echo "docker-compose.yml: valid"
+	# Every service runs in compose too: a container, migrated, behind the gateway.
+	services=$(docker-compose -f docker-compose.yml config --services)
+	for name in $(service_names); do
+		grep -qx "$name" <<<"$services" || { echo "docker-compose.yml has no service '$name'"; rc=1; }
+		grep -q "scripts/migrate\".*\"$name\"" docker-compose.yml ||
+			{ echo "docker-compose.yml: the migrate job does not migrate '$name'"; rc=1; }
+	done
+	# The gateway image's configuration (the Dockerfile renders it the same way); compose
+	# service names do not resolve here, so they are pointed at loopback, and /tmp at a
+	# scratch directory, for the check.
+	local tmp
+	tmp=$(mktemp -d)
+	cmd_gateway_config --compose "$tmp/gateway" >/dev/null
+	sed -E -e 's/server [a-z]+:9000;/server 127.0.0.1:9000;/' \
+		-e "s#/tmp/(nginx\.pid|client_body|fastcgi|proxy|scgi|uwsgi)\b#$tmp/\1#g" \
+		"$tmp/gateway/nginx.conf" >"$tmp/gateway/nginx-t.conf"
+	if nginx -t -q -c "$tmp/gateway/nginx-t.conf" -e stderr; then
+		echo "gateway image configuration (gateway-config --compose): valid"
+	else
+		rc=1
+	fi
+	rm -rf "$tmp"
+	return "$rc"
+}
+
+# The gateway's routes come from SERVICES: the list of the next services (cart,
+# order, payment, review: their routes as docs/DEVELOPING.md plans them) renders
+# into a configuration nginx accepts, with the review regex after the product prefix.
+test_gateway_routes() {
+	local tmp rc=0
+	SERVICES+=(
+		"cart    /api/v1/cart/health     /api/v1/cart /api/v1/carts"
+		"order   /api/v1/orders/health   /api/v1/orders"
+		"payment /api/v1/payments/health /api/v1/payments"
+		"review  /api/v1/reviews/health  /api/v1/reviews ~^/api/v1/products/[0-9]{1,20}/reviews(/|$)"
+	)
+	tmp=$(mktemp -d)
+	cmd_gateway_config "$tmp" >/dev/null
+	sed -E -e "s#(/run/store-gateway|/var/cache/store-gateway|/var/log/store-gateway)#$tmp#g" \
+		"$tmp/nginx.conf" >"$tmp/nginx-t.conf"
+	nginx -t -q -c "$tmp/nginx-t.conf" -e stderr || rc=1
+	grep -qF 'location ~ "^/api/v1/products/[0-9]{1,20}/reviews(/|$)" { fastcgi_pass store_review; }' "$tmp/nginx.conf" ||
+		{ echo "no regex location for the review service"; rc=1; }
+	grep -qF 'location /internal/cart/ { fastcgi_pass store_cart; }' "$tmp/nginx.conf" ||
+		{ echo "no internal location for the cart service"; rc=1; }
+	rm -rf "$tmp"
+	((rc == 0)) && echo "gateway rendered and accepted with ${#SERVICES[@]} services"
+	return "$rc"
+}
+
+# shell_scripts: every shell program of the tree (scripts/, bench/, tests/, .ci/:
+# by its #! line), one per line, relative to ROOT; not the generated configure & co.
+shell_scripts() {
+	local f line
+	while IFS= read -r f; do
+		IFS= read -r line <"$f" || true
+		[[ $line =~ ^\#!(/usr/bin/env\ |/bin/|/usr/bin/)(ba)?sh($|\ ) ]] && printf '%s\n' "$f"
+	done < <(cd "$ROOT" && find scripts bench tests .ci -type f ! -name '*.*' | sort)
+	return 0
+}
+
+# test_shellcheck: every shell script clean under shellcheck, at every level (style notes too).
+# scripts/lib/*.sh are checked on their own: shellcheck -x follows the sources
+# of scripts/store but reports nothing inside them.
+test_shellcheck() {
+	cd "$ROOT" || exit
+	local -a scripts
+	mapfile -t scripts < <(shell_scripts)
+	shellcheck -x "${scripts[@]}" scripts/lib/*.sh
+	echo "shellcheck: clean: ${scripts[*]} scripts/lib/*.sh"
+}
+
+redocly_version() {
+	local v major minor
+	v=$(node --version 2>/dev/null) || die "node is not installed"
+	v=${v#v} major=${v%%.*} minor=${v#*.} minor=${minor%%.*}
+	if ((major > 22 || (major == 22 && minor >= 12) || (major == 20 && minor >= 19))); then
+		echo "$REDOCLY_VERSION"
+	else
+		echo "$REDOCLY_VERSION_NODE18"
+	fi
+}
+
+test_openapi() {
+	local want have=""
+	want=$(redocly_version)
+	local pkg=$TOOLS_DIR/node_modules/@redocly/cli/package.json
+	[[ -r $pkg ]] && have=$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$pkg" | head -n 1)
+	if [[ $have != "$want" ]]; then
+		say "installing @redocly/cli@$want into $TOOLS_DIR"
+		mkdir -p "$TOOLS_DIR"
+		NPM_CONFIG_UPDATE_NOTIFIER=false npm install --no-audit --no-fund --save-exact \
+			--prefix "$TOOLS_DIR" "@redocly/cli@$want"
+	fi
+	cd "$ROOT"
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		"$TOOLS_DIR/node_modules/.bin/redocly" lint docs/openapi.yaml
+}
+
+cmd_test() {
+	set_stack "${STORE_VAR:-$ROOT/var}/test" test
+	trap 'stack_down >/dev/null 2>&1 || true' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+
+	ensure_test_packages
+	# A test stack left over from an interrupted run is stopped, then wiped.
+	stack_down >/dev/null 2>&1 || true
+	rm -rf "$VAR"
+
+	step "build (configure $*)" build "$@"
+	step "unit tests (make check)" test_unit
+	step "stack up ($VAR)" stack_up
+	step "integration programs (make)" test_integration_build
+	local t
+	while IFS= read -r t; do
+		step "integration: ${t##*/}" run_integration_test "$t"
+	done < <(integration_programs)
+	step "sanitizer reports in service logs" test_sanitizers
+	step "systemd-analyze verify" test_systemd
+	step "docker-compose config" test_compose
+	step "gateway routes from SERVICES" test_gateway_routes
+	step "shellcheck" test_shellcheck
+	step "openapi lint (@redocly/cli)" test_openapi
+	step "fuzz targets (${FUZZ_SECONDS}s each)" "$ROOT/tests/fuzz/run" "$FUZZ_SECONDS"
+
+	stack_down
+	summary
+}
