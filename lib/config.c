@@ -8,25 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jobs.h"
 #include "parse.h"
 
-enum kind { K_STR, K_INT, K_OCTAL };
+#define STR(f) CONFIG_STR, offsetof(struct store_config, f)
+#define INT(f) CONFIG_INT, offsetof(struct store_config, f)
+#define OCT(f) CONFIG_OCTAL, offsetof(struct store_config, f)
 
-/* One row per variable: where it goes, its default, its bounds, and who needs it. */
-struct var {
-	const char *name;
-	enum kind kind;
-	size_t offset;
-	const char *def; /* NULL: no default */
-	long min, max;   /* numbers: value bounds; strings: byte length bounds (max 0 = 4096) */
-	unsigned need;   /* required when any of these bits is asked for */
-};
-
-#define STR(f) K_STR, offsetof(struct store_config, f)
-#define INT(f) K_INT, offsetof(struct store_config, f)
-#define OCT(f) K_OCTAL, offsetof(struct store_config, f)
-
-static const struct var vars[] = {
+static const struct config_var vars[] = {
 	{"STORE_LISTEN", STR(listen), "fd:0", 1, 1024, 0},
 	{"STORE_THREADS", INT(threads), "8", 1, 256, 0},
 	{"STORE_SOCKET_MODE", OCT(socket_mode), "0660", 0, 0777, 0},
@@ -50,34 +39,19 @@ static const struct var vars[] = {
 	{"STORE_JWT_ISSUER", STR(jwt_issuer), "store", 1, 128, 0},
 	{"STORE_JWT_AUDIENCE", STR(jwt_audience), "store-api", 1, 128, 0},
 	{"STORE_ACCESS_TTL", INT(access_ttl), "900", 60, 86400, 0},
-	{"STORE_REFRESH_TTL", INT(refresh_ttl), "2592000", 300, 31536000, 0},
-	{"STORE_PWHASH_MEMLIMIT_KIB", INT(pwhash_memlimit_kib), "19456", 19456, 1048576, 0},
-	{"STORE_PWHASH_OPSLIMIT", INT(pwhash_opslimit), "2", 2, 10, 0},
 
 	{"STORE_INTERNAL_URL", STR(internal_url), "http://127.0.0.1:8081", 8, 1024, 0},
-	{"STORE_ALERT_EMAIL", STR(alert_email), "ops@localhost", 3, 254, 0},
-
-	{"STORE_SMTP_URL", STR(smtp_url), NULL, 8, 1024, CONFIG_NEED_SMTP},
-	{"STORE_SMTP_FROM", STR(smtp_from), NULL, 3, 254, CONFIG_NEED_SMTP},
-	{"STORE_SMTP_USER", STR(smtp_user), NULL, 1, 256, 0},
-	{"STORE_SMTP_PASSWORD", STR(smtp_password), NULL, 1, 256, 0},
-	{"STORE_SMTP_TIMEOUT", INT(smtp_timeout), "30", 1, 300, 0},
-	{"STORE_SMTP_STARTTLS", INT(smtp_starttls), "0", 0, 1, 0},
-	{"STORE_JOB_MAX_ATTEMPTS", INT(job_max_attempts), "8", 1, 100, 0},
-	{"STORE_JOB_IDLE_MS", INT(job_idle_ms), "60000", 1000, 3600000, 0},
-	{"STORE_WORKER_NAME", STR(worker_name), NULL, 1, 128, 0},
-	{"STORE_JOB_BACKOFF_MS", INT(job_backoff_ms), "30000", 100, 3600000, 0},
-	{"STORE_JOB_STREAM", STR(job_stream), "jobs:email", 1, 200, 0},
-	{"STORE_TEMPLATE_DIR", STR(template_dir), NULL, 1, 1024, 0},
+	{"STORE_JOB_STREAM", STR(job_stream), JOBS_STREAM, 1, 200, 0},
 };
+#define NVARS (sizeof(vars) / sizeof(vars[0]))
 
-static int set_one(struct store_config *cfg, const struct var *v, const char *val, char *err, size_t errlen)
+static int set_one(void *dest, const struct config_var *v, const char *val, char *err, size_t errlen)
 {
-	char *base = (char *)cfg + v->offset;
+	char *base = (char *)dest + v->offset;
 	int64_t n;
 
 	switch (v->kind) {
-	case K_STR: {
+	case CONFIG_STR: {
 		size_t len = strlen(val);
 		if (len < (size_t)v->min || len > (size_t)v->max) {
 			snprintf(err, errlen, "%s must be %ld to %ld bytes long", v->name, v->min, v->max);
@@ -91,13 +65,13 @@ static int set_one(struct store_config *cfg, const struct var *v, const char *va
 		memcpy(base, &copy, sizeof(copy));
 		return 0;
 	}
-	case K_INT:
+	case CONFIG_INT:
 		if (!parse_i64(val, v->min, v->max, &n)) {
 			snprintf(err, errlen, "%s must be an integer from %ld to %ld", v->name, v->min, v->max);
 			return -1;
 		}
 		break;
-	case K_OCTAL: {
+	case CONFIG_OCTAL: {
 		char *end;
 		errno = 0;
 		unsigned long u = strtoul(val, &end, 8);
@@ -116,11 +90,11 @@ static int set_one(struct store_config *cfg, const struct var *v, const char *va
 	return 0;
 }
 
-int config_load(struct store_config *cfg, unsigned need, char *err, size_t errlen)
+/* Loads a table into `dest` asking for `need`; on error frees what it set and returns -1. */
+static int load_table(const struct config_var *tab, size_t n, void *dest, unsigned need, char *err, size_t errlen)
 {
-	memset(cfg, 0, sizeof(*cfg));
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		const struct var *v = &vars[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct config_var *v = &tab[i];
 		const char *val = getenv(v->name);
 
 		if (val && !*val)
@@ -133,11 +107,41 @@ int config_load(struct store_config *cfg, unsigned need, char *err, size_t errle
 			val = v->def;
 		if (!val)
 			continue;
-		if (set_one(cfg, v, val, err, errlen) != 0)
+		if (set_one(dest, v, val, err, errlen) != 0)
 			goto fail;
 	}
+	return 0;
+fail:
+	config_free_vars(tab, n, dest);
+	return -1;
+}
+
+int config_load_vars(const struct config_var *tab, size_t n, void *dest, char *err, size_t errlen)
+{
+	return load_table(tab, n, dest, CONFIG_REQUIRED, err, errlen);
+}
+
+void config_free_vars(const struct config_var *tab, size_t n, void *dest)
+{
+	if (!dest)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (tab[i].kind != CONFIG_STR)
+			continue;
+		char *p, *none = NULL;
+		memcpy(&p, (char *)dest + tab[i].offset, sizeof(p));
+		free(p);
+		memcpy((char *)dest + tab[i].offset, &none, sizeof(none));
+	}
+}
+
+int config_load(struct store_config *cfg, unsigned need, char *err, size_t errlen)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	if (load_table(vars, NVARS, cfg, need, err, errlen) != 0)
+		goto fail;
 	const char *store_listen = getenv("STORE_LISTEN"), *fds = getenv("LISTEN_FDS");
-	/* Empty counts as unset here too, as in the loop above. */
+	/* Empty counts as unset here too, as in the table. */
 	if ((need & CONFIG_NEED_LISTEN) && !(store_listen && *store_listen) && !(fds && *fds)) {
 		snprintf(err, errlen, "STORE_LISTEN is required but not set");
 		goto fail;
@@ -152,12 +156,6 @@ void config_free(struct store_config *cfg)
 {
 	if (!cfg)
 		return;
-	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
-		if (vars[i].kind != K_STR)
-			continue;
-		char *p;
-		memcpy(&p, (char *)cfg + vars[i].offset, sizeof(p));
-		free(p);
-	}
+	config_free_vars(vars, NVARS, cfg);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -10,14 +10,15 @@ enum config_need {
 	CONFIG_NEED_LISTEN = 1u << 0, /* STORE_LISTEN */
 	CONFIG_NEED_DB = 1u << 1,     /* STORE_DB_NAME, STORE_DB_USER, STORE_DB_PASSWORD */
 	CONFIG_NEED_JWT = 1u << 2,    /* STORE_JWT_SECRET (32+ bytes) */
-	CONFIG_NEED_SMTP = 1u << 3,   /* STORE_SMTP_URL, STORE_SMTP_FROM */
+	CONFIG_REQUIRED = 1u << 30,   /* a program's own variable that must be set */
 };
 
+/* What every program shares. A program's own settings are a table of its own (config_var). */
 struct store_config {
 	char *listen;      /* STORE_LISTEN: unix path, host:port, or "fd:0" (default) */
 	long threads;      /* STORE_THREADS 1..256, default 8 */
 	long socket_mode;  /* STORE_SOCKET_MODE (octal) for a unix socket, default 0660 */
-	long max_body;     /* STORE_MAX_BODY bytes 1..16 MiB, default 1 MiB */
+	long max_body;     /* STORE_MAX_BODY bytes 1..16 MiB, default 1 MiB: the cap on a request body */
 	char *log_level;   /* STORE_LOG_LEVEL: debug|info|warn|error, default info */
 
 	char *db_host;     /* STORE_DB_HOST, default 127.0.0.1 */
@@ -37,25 +38,10 @@ struct store_config {
 	char *jwt_issuer;   /* STORE_JWT_ISSUER, default "store" */
 	char *jwt_audience; /* STORE_JWT_AUDIENCE, default "store-api" */
 	long access_ttl;    /* STORE_ACCESS_TTL seconds 60..86400, default 900 */
-	long refresh_ttl;   /* STORE_REFRESH_TTL seconds 300..31536000, default 2592000 */
-	long pwhash_memlimit_kib; /* STORE_PWHASH_MEMLIMIT_KIB 19456..1048576, default 19456 */
-	long pwhash_opslimit;     /* STORE_PWHASH_OPSLIMIT 2..10, default 2 */
 
 	char *internal_url; /* STORE_INTERNAL_URL, default http://127.0.0.1:8081 */
-	char *alert_email;  /* STORE_ALERT_EMAIL: where staff alerts (low stock) go, default ops@localhost */
-
-	char *smtp_url;      /* STORE_SMTP_URL, e.g. smtp://127.0.0.1:2525 */
-	char *smtp_from;     /* STORE_SMTP_FROM */
-	char *smtp_user;     /* STORE_SMTP_USER, optional */
-	char *smtp_password; /* STORE_SMTP_PASSWORD, optional */
-	long smtp_timeout;   /* STORE_SMTP_TIMEOUT seconds 1..300, default 30 */
-	long smtp_starttls;  /* STORE_SMTP_STARTTLS 0..1, default 0; 1: smtp:// must switch to TLS (STARTTLS) */
-	long job_max_attempts; /* STORE_JOB_MAX_ATTEMPTS 1..100, default 8 */
-	long job_idle_ms;      /* STORE_JOB_IDLE_MS 1000..3600000, default 60000 */
-	char *worker_name;     /* STORE_WORKER_NAME, default hostname-pid */
-	long job_backoff_ms;   /* STORE_JOB_BACKOFF_MS 100..3600000, default 30000: first retry wait, doubling */
-	char *job_stream;      /* STORE_JOB_STREAM, default "jobs:email": the stream the worker drains */
-	char *template_dir;    /* STORE_TEMPLATE_DIR, default: the installed worker templates */
+	char *job_stream;   /* STORE_JOB_STREAM, default JOBS_STREAM ("jobs:email"): where services
+			       put e-mail jobs and the worker takes them */
 };
 
 /*
@@ -67,5 +53,30 @@ int config_load(struct store_config *cfg, unsigned need, char *err, size_t errle
 
 /* Frees the strings of `cfg` (not `cfg` itself); accepts a zeroed struct. */
 void config_free(struct store_config *cfg);
+
+/* --- a program's own settings ------------------------------------------------------ */
+
+enum config_kind { CONFIG_STR, CONFIG_INT, CONFIG_OCTAL };
+
+/* One variable: where it goes in the program's settings struct (a char * for CONFIG_STR, a
+ * long otherwise), its default, its bounds, and when it is required. */
+struct config_var {
+	const char *name;
+	enum config_kind kind;
+	size_t offset;
+	const char *def; /* NULL: no default */
+	long min, max;   /* numbers: value bounds; strings: byte length bounds */
+	unsigned need;   /* required when any of these bits is asked for; CONFIG_REQUIRED: always */
+};
+
+/*
+ * Fills the struct at `dest` from the environment by vars[0..n) (the offsetof pattern of
+ * lib/config.c's own table). Returns 0, or -1 with a one-line message naming the variable
+ * in `err`, leaving nothing to free. Free with config_free_vars().
+ */
+int config_load_vars(const struct config_var *vars, size_t n, void *dest, char *err, size_t errlen);
+
+/* Frees the strings the table put in `dest` and zeroes them; accepts NULL. */
+void config_free_vars(const struct config_var *vars, size_t n, void *dest);
 
 #endif

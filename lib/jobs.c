@@ -125,28 +125,10 @@ struct json_object *jobs_build(const char *type, const char *recipient, struct j
 	return job;
 }
 
-int jobs_enqueue(struct redis_conn *r, const char *type, const char *recipient, struct json_object *data,
-		 const char *request_id, char id_out[JOBS_ID_LEN + 1])
-{
-	struct json_object *job = jobs_build(type, recipient, data, request_id);
-	int rc = -1;
-
-	if (!job)
-		return -1;
-	const char *doc = json_object_to_json_string_ext(job, JSON_C_TO_STRING_PLAIN);
-	if (jobs_add_doc(r, doc) == 0) {
-		rc = 0;
-		if (id_out)
-			snprintf(id_out, JOBS_ID_LEN + 1, "%s", str_member(job, "id"));
-	}
-	json_object_put(job);
-	return rc;
-}
-
-int jobs_add_doc(struct redis_conn *r, const char *doc)
+int jobs_add_doc(struct redis_conn *r, const char *stream, const char *doc)
 {
 	/* MAXLEN ~ keeps a worker outage from filling Redis; a million jobs is far past any backlog we expect. */
-	redisReply *rep = redis_cmd(r, "XADD %s MAXLEN ~ 1000000 * job %s", JOBS_STREAM, doc);
+	redisReply *rep = redis_cmd(r, "XADD %s MAXLEN ~ 1000000 * job %s", stream, doc);
 	int rc = rep && rep->type == REDIS_REPLY_STRING ? 0 : -1;
 	if (rep)
 		freeReplyObject(rep);

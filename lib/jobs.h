@@ -8,8 +8,9 @@
 struct redis_conn;
 struct json_object;
 
+/* The default of STORE_JOB_STREAM (lib/config), shared by the services and the worker; the
+ * worker keeps <stream>:delayed and <stream>:dead beside it. */
 #define JOBS_STREAM "jobs:email"
-#define JOBS_DEAD_STREAM "jobs:email:dead"
 #define JOBS_VERSION 1
 #define JOBS_ID_LEN 32
 
@@ -35,15 +36,10 @@ struct json_object *jobs_build(const char *type, const char *recipient, struct j
  */
 bool jobs_valid(struct json_object *job, char *why, size_t whylen);
 
-/* XADDs a job document (JSON text built by jobs_build) onto JOBS_STREAM. Returns 0, or -1 when
- * Redis did not take it (r->errstr says why). */
-int jobs_add_doc(struct redis_conn *r, const char *doc);
+/* XADDs a job document (JSON text built by jobs_build) onto `stream` (cfg->job_stream). Returns
+ * 0, or -1 when Redis did not take it (r->errstr says why). Services do not call it: they write
+ * jobs to their outbox (lib/outbox.h), whose relay calls it. */
+int jobs_add_doc(struct redis_conn *r, const char *stream, const char *doc);
 
-/*
- * Builds, validates and XADDs a job onto JOBS_STREAM. Returns 0 and copies the job id into
- * `id_out` (may be NULL); -1 when the job is invalid or Redis is unreachable.
- */
-int jobs_enqueue(struct redis_conn *r, const char *type, const char *recipient, struct json_object *data,
-		 const char *request_id, char id_out[JOBS_ID_LEN + 1]);
 
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "client.h"
+#include "config.h"
 #include "ctx.h"
 #include "db.h"
 #include "jobs.h"
@@ -67,7 +68,7 @@ enum outcome { SENT, FAILED, RETRY };
 
 static enum outcome deliver_job(struct ctx *ctx, const char *doc, char *why, size_t whylen)
 {
-	if (jobs_add_doc(ctx->redis, doc) == 0)
+	if (jobs_add_doc(ctx->redis, ctx->cfg->job_stream, doc) == 0)
 		return SENT;
 	snprintf(why, whylen, "redis: %s", ctx->redis->errstr);
 	return RETRY;

@@ -222,6 +222,10 @@ int server_main(const struct service *svc)
 		fprintf(stderr, "store-%s: %s\n", svc->name, err);
 		return 1;
 	}
+	if (svc->settings && config_load_vars(svc->settings, svc->nsettings, svc->settings_dest, err, sizeof(err)) != 0) {
+		fprintf(stderr, "store-%s: %s\n", svc->name, err);
+		goto out;
+	}
 	if (!log_level_parse(srv.cfg.log_level, &level)) {
 		fprintf(stderr, "store-%s: STORE_LOG_LEVEL must be debug, info, warn or error\n", svc->name);
 		goto out;
@@ -324,6 +328,8 @@ stop:
 		if (srv.cfg.listen[0] == '/')
 			unlink(srv.cfg.listen);
 		mysql_library_end();
+		if (svc->settings)
+			config_free_vars(svc->settings, svc->nsettings, svc->settings_dest);
 		config_free(&srv.cfg);
 	} else {
 		/* Some threads sit in a blocking read of an idle connection; exiting ends them.
@@ -334,6 +340,8 @@ stop:
 	log_msg(LOG_INFO, NULL, "stopped");
 	return rc;
 out:
+	if (svc->settings)
+		config_free_vars(svc->settings, svc->nsettings, svc->settings_dest);
 	config_free(&srv.cfg);
 	return rc;
 }

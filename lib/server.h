@@ -9,6 +9,7 @@
 #include "ctx.h"
 
 struct store_config;
+struct config_var;
 struct route;
 struct request;
 
@@ -27,6 +28,11 @@ struct service {
 	/* Optional: runs in its own thread with its own context (e.g. a sweeper) until
 	 * server_stopping() turns true; it should check at least once a second. */
 	void (*background)(struct ctx *ctx);
+	/* Optional: the program's own settings, a table filled into `settings_dest` at start after
+	 * the shared configuration (a missing required variable stops the program with its name). */
+	const struct config_var *settings;
+	size_t nsettings;
+	void *settings_dest;
 	/* true: the service writes outbox rows (lib/outbox.h, table from sql/shared/outbox.sql) and
 	 * a relay thread of its own delivers them. */
 	bool outbox;

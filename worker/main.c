@@ -19,6 +19,7 @@
 #include "queue.h"
 #include "redis.h"
 #include "retry.h"
+#include "settings.h"
 #include "smtp.h"
 #include "template.h"
 
@@ -43,6 +44,7 @@ static void on_signal(int sig)
 
 struct worker {
 	struct store_config cfg;
+	struct worker_settings set;
 	struct redis_conn *redis;
 	struct queue q;
 	struct smtp_client *smtp;
@@ -198,13 +200,13 @@ static enum outcome send_job(struct worker *w, const struct queue_entry *e, size
 		}
 		case SMTP_TEMPORARY: {
 			long attempts = e->attempt + 1;
-			if (attempts >= w->cfg.job_max_attempts) {
+			if (attempts >= w->set.job_max_attempts) {
 				char why[700];
 				snprintf(why, sizeof(why), "gave up after %ld attempts: %s", attempts, err);
 				dead_letter(w, e, rid, why, attempts);
 				return DONE;
 			}
-			long delay = retry_jitter(retry_delay_ms(attempts, w->cfg.job_backoff_ms),
+			long delay = retry_jitter(retry_delay_ms(attempts, w->set.job_backoff_ms),
 						  (double)randombytes_uniform(1000000) / 1e6);
 			log_msg(LOG_INFO, rid, "temporary failure of job %s (attempt %ld), next in %ld ms: %s", id,
 				attempts, delay, err);
@@ -235,7 +237,7 @@ static void prepare(const struct worker *w, const struct queue_entry *e, struct 
 	p->sent = -1;
 	if (!e->job)
 		return;
-	if (e->deliveries > w->cfg.job_max_attempts + 1) {
+	if (e->deliveries > w->set.job_max_attempts + 1) {
 		/* Handed out again and again without an outcome: it kills workers, or they never finish it. */
 		snprintf(p->why, sizeof(p->why), "delivered %lld times without an outcome (does it crash the worker?)",
 			 e->deliveries);
@@ -333,7 +335,8 @@ static int setup(struct worker *w)
 	char err[512], host[64];
 	enum log_level level;
 
-	if (config_load(&w->cfg, CONFIG_NEED_SMTP, err, sizeof(err)) != 0) {
+	if (config_load(&w->cfg, 0, err, sizeof(err)) != 0 ||
+	    config_load_vars(worker_settings_vars, WORKER_SETTINGS_NVARS, &w->set, err, sizeof(err)) != 0) {
 		fprintf(stderr, "store-worker: %s\n", err);
 		return -1;
 	}
@@ -342,21 +345,21 @@ static int setup(struct worker *w)
 		return -1;
 	}
 	log_init("worker", level);
-	if (!(w->from_header = mime_from_header(w->cfg.smtp_from, w->from_addr))) {
+	if (!(w->from_header = mime_from_header(w->set.smtp_from, w->from_addr))) {
 		fprintf(stderr, "store-worker: STORE_SMTP_FROM must be addr@domain or \"Name <addr@domain>\"\n");
 		return -1;
 	}
-	const char *dir = w->cfg.template_dir ? w->cfg.template_dir : WORKER_TEMPLATE_DIR;
+	const char *dir = w->set.template_dir ? w->set.template_dir : WORKER_TEMPLATE_DIR;
 	if (!(w->templates = template_set_load(dir, jobs_types, err, sizeof(err)))) {
 		fprintf(stderr, "store-worker: template %s (STORE_TEMPLATE_DIR)\n", err);
 		return -1;
 	}
 	if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
-	    !(w->smtp = smtp_client_new(&w->cfg, w->from_addr))) {
+	    !(w->smtp = smtp_client_new(&w->set, w->from_addr))) {
 		fprintf(stderr, "store-worker: cannot initialise libcurl or libsodium\n");
 		return -1;
 	}
-	if (w->cfg.smtp_user && !w->cfg.smtp_starttls && strncmp(w->cfg.smtp_url, "smtps://", 8) != 0)
+	if (w->set.smtp_user && !w->set.smtp_starttls && strncmp(w->set.smtp_url, "smtps://", 8) != 0)
 		log_msg(LOG_WARN, NULL, "STORE_SMTP_USER is set without TLS (smtps:// or STORE_SMTP_STARTTLS=1): "
 					"the password crosses the network in clear");
 	/* The blocking read must end before the socket timeout, or hiredis would call it a lost
@@ -365,15 +368,15 @@ static int setup(struct worker *w)
 		w->cfg.redis_timeout_ms = BLOCK_MS + 1000;
 	if (!(w->redis = redis_conn_new(&w->cfg)))
 		return -1;
-	if (w->cfg.worker_name) {
-		snprintf(err, sizeof(err), "%s", w->cfg.worker_name);
+	if (w->set.worker_name) {
+		snprintf(err, sizeof(err), "%s", w->set.worker_name);
 	} else {
 		if (gethostname(host, sizeof(host)) != 0)
 			snprintf(host, sizeof(host), "worker");
 		host[sizeof(host) - 1] = '\0';
 		snprintf(err, sizeof(err), "%s-%ld", host, (long)getpid());
 	}
-	queue_init(&w->q, w->redis, w->cfg.job_stream, err, w->cfg.job_idle_ms);
+	queue_init(&w->q, w->redis, w->cfg.job_stream, err, w->set.job_idle_ms);
 	return 0;
 }
 
@@ -383,6 +386,7 @@ static void teardown(struct worker *w)
 	redis_conn_free(w->redis);
 	template_set_free(w->templates);
 	free(w->from_header);
+	config_free_vars(worker_settings_vars, WORKER_SETTINGS_NVARS, &w->set);
 	config_free(&w->cfg);
 	curl_global_cleanup();
 }
@@ -401,7 +405,7 @@ static void run(struct worker *w)
 		pause_holding(w, 2000, NULL, 0);
 	}
 	log_msg(LOG_INFO, NULL, "consumer %s on stream %s (group %s), SMTP %s", w->q.consumer, w->q.stream, QUEUE_GROUP,
-		w->cfg.smtp_url);
+		w->set.smtp_url);
 	while (!stopping) {
 		long long now = clock_now_ms();
 		if (now >= next_housekeep) {

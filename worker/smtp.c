@@ -7,7 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "config.h"
+#include "settings.h"
 #include "mime.h"
 
 struct smtp_client {
@@ -77,7 +77,7 @@ static int debug_cb(CURL *h, curl_infotype type, char *data, size_t size, void *
 	return 0;
 }
 
-struct smtp_client *smtp_client_new(const struct store_config *cfg, const char *from_addr)
+struct smtp_client *smtp_client_new(const struct worker_settings *cfg, const char *from_addr)
 {
 	struct smtp_client *c = calloc(1, sizeof(*c));
 	long connect_s = cfg->smtp_timeout < 10 ? cfg->smtp_timeout : 10;

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct store_config;
+struct worker_settings;
 struct smtp_client;
 
 enum smtp_result {
@@ -32,7 +32,7 @@ const char *smtp_result_name(enum smtp_result r);
  * message. `from_addr` (copied) is the envelope sender. One libcurl handle, kept between
  * messages so the connection is reused. Returns NULL when libcurl cannot be set up.
  */
-struct smtp_client *smtp_client_new(const struct store_config *cfg, const char *from_addr);
+struct smtp_client *smtp_client_new(const struct worker_settings *cfg, const char *from_addr);
 
 /* Closes the connection (QUIT) and frees; accepts NULL. */
 void smtp_client_free(struct smtp_client *c);

@@ -9,6 +9,12 @@ struct request;
 struct db_conn;
 struct ctx;
 
+/* The inventory service's own settings: filled once at start, read-only afterwards. */
+struct inventory_settings {
+	char *alert_email; /* STORE_ALERT_EMAIL: where staff alerts (low stock) go, default ops@localhost */
+};
+extern struct inventory_settings inventory_settings;
+
 /* Where a low-stock alert goes: staff's address and the request that caused it. */
 struct alert_to {
 	const char *email;

@@ -1,4 +1,6 @@
 /* main.c: the inventory service: stock, ledger and reservations (routes table and start-up). */
+#include <stddef.h>
+
 #include "config.h"
 #include "handlers.h"
 #include "health.h"
@@ -19,6 +21,12 @@ static const struct route routes[] = {
 	{"POST", "/internal/inventory/reservations/{order_ref}/release", reservation_release, ROLE_INTERNAL, 0},
 };
 
+struct inventory_settings inventory_settings;
+
+static const struct config_var settings[] = {
+	{"STORE_ALERT_EMAIL", CONFIG_STR, offsetof(struct inventory_settings, alert_email), "ops@localhost", 3, 254, 0},
+};
+
 int main(void)
 {
 	static const struct service svc = {
@@ -28,6 +36,9 @@ int main(void)
 		.nroutes = sizeof(routes) / sizeof(routes[0]),
 		.background = expiry_loop,
 		.outbox = true,
+		.settings = settings,
+		.nsettings = sizeof(settings) / sizeof(settings[0]),
+		.settings_dest = &inventory_settings,
 	};
 	return server_main(&svc);
 }

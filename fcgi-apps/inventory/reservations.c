@@ -178,7 +178,7 @@ void reservation_create(struct request *req)
 	if (!(body = req_json_body(req, 0)))
 		goto out;
 	rv->ttl = TTL_DEFAULT;
-	rv->to = (struct alert_to){req->ctx->cfg->alert_email, req->request_id};
+	rv->to = (struct alert_to){inventory_settings.alert_email, req->request_id};
 	field_only(body, allowed, &errs);
 	if (field_string(body, "order_ref", true, 1, REF_MAX, false, &rv->ref, &errs) == FIELD_OK &&
 	    !ref_valid(rv->ref))
@@ -325,7 +325,7 @@ static int finish_tx(struct db_conn *db, void *arg)
 static void finish(struct request *req, bool commit)
 {
 	struct finish f = {.ref = req_path_param(req, "order_ref"), .commit = commit,
-			   .to = {req->ctx->cfg->alert_email, req->request_id}};
+			   .to = {inventory_settings.alert_email, req->request_id}};
 
 	if (!f.ref || !ref_valid(f.ref)) {
 		reservation_not_found(req);
@@ -386,7 +386,7 @@ static int expiry_tx(struct db_conn *db, void *arg)
 void expiry_loop(struct ctx *ctx)
 {
 	while (!server_stopping()) {
-		struct sweep sw = {.to = {ctx->cfg->alert_email, "-"}};
+		struct sweep sw = {.to = {inventory_settings.alert_email, "-"}};
 		if (db_tx(ctx->db, expiry_tx, &sw) != 0) {
 			log_msg(LOG_WARN, NULL, "expiry sweep failed: %s", ctx->db->errstr);
 		} else if (sw.released) {

@@ -206,7 +206,7 @@ static void run_change(struct request *req, struct change *c, int status)
 {
 	char location[96];
 	snprintf(c->actor, sizeof(c->actor), "user:%lld", (long long)req->user_id);
-	c->to = (struct alert_to){req->ctx->cfg->alert_email, req->request_id};
+	c->to = (struct alert_to){inventory_settings.alert_email, req->request_id};
 	int rc = db_tx(req->ctx->db, change_tx, c);
 	if (rc != 0) {
 		if (rc == 404)

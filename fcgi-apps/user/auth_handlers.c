@@ -14,6 +14,7 @@
 #include "log.h"
 #include "outbox.h"
 #include "password.h"
+#include "settings.h"
 #include "problem.h"
 #include "redis.h"
 #include "repo.h"
@@ -222,7 +223,7 @@ void auth_login(struct request *req)
 		if (password_hash(password, hash) == PW_OK && repo_user_set_password(req->ctx->db, u.id, hash) == 0)
 			log_msg(LOG_INFO, req->request_id, "user %lld: password hash upgraded", (long long)u.id);
 	}
-	if (session_create(req->ctx->redis, u.id, u.role, req->ctx->cfg->refresh_ttl, sid, refresh) != 0) {
+	if (session_create(req->ctx->redis, u.id, u.role, user_settings.refresh_ttl, sid, refresh) != 0) {
 		resp_unavailable(req, "session store");
 		return;
 	}
@@ -246,7 +247,7 @@ void auth_refresh(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
-	switch (session_rotate(req->ctx->redis, token, req->ctx->cfg->refresh_ttl, refresh, sid, &si)) {
+	switch (session_rotate(req->ctx->redis, token, user_settings.refresh_ttl, refresh, sid, &si)) {
 	case SESSION_ROTATED:
 		token_pair(req, si.uid, si.role, sid, refresh);
 		return;

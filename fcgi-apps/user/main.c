@@ -9,6 +9,7 @@
 #include "handlers.h"
 #include "health.h"
 #include "password.h"
+#include "settings.h"
 #include "repo.h"
 #include "router.h"
 #include "server.h"
@@ -32,7 +33,8 @@ static int init(const struct store_config *cfg)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-	if (password_init(cfg, cores) != 0) {
+	(void)cfg;
+	if (password_init(&user_settings, cores) != 0) {
 		fprintf(stderr, "store-user: cannot initialise password hashing\n");
 		return -1;
 	}
@@ -47,8 +49,10 @@ static int create_admin(const char *email_in)
 	const char *why;
 	int rc = 1;
 
-	if (config_load(&cfg, CONFIG_NEED_DB, err, sizeof(err)) != 0) {
+	if (config_load(&cfg, CONFIG_NEED_DB, err, sizeof(err)) != 0 ||
+	    config_load_vars(user_settings_vars, USER_SETTINGS_NVARS, &user_settings, err, sizeof(err)) != 0) {
 		fprintf(stderr, "store-user: %s\n", err);
+		config_free(&cfg);
 		return 1;
 	}
 	struct db_conn *db = db_conn_new(&cfg);
@@ -65,7 +69,7 @@ static int create_admin(const char *email_in)
 		fprintf(stderr, "store-user: the password %s\n", why);
 		goto out;
 	}
-	if (password_init(&cfg, 1) != 0 || password_hash(pw, hash) != PW_OK) {
+	if (password_init(&user_settings, 1) != 0 || password_hash(pw, hash) != PW_OK) {
 		fprintf(stderr, "store-user: cannot hash the password\n");
 		goto out;
 	}
@@ -92,6 +96,9 @@ int main(int argc, char **argv)
 		.nroutes = sizeof(routes) / sizeof(routes[0]),
 		.init = init,
 		.outbox = true,
+		.settings = user_settings_vars,
+		.nsettings = USER_SETTINGS_NVARS,
+		.settings_dest = &user_settings,
 	};
 	if (argc == 3 && strcmp(argv[1], "create-admin") == 0)
 		return create_admin(argv[2]);

@@ -1,5 +1,6 @@
 /* password.c: argon2id through libsodium on a low-priority pool of one thread per core. */
 #include "password.h"
+#include "settings.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -61,7 +62,7 @@ static void *hasher(void *arg)
 	return NULL;
 }
 
-int password_init(const struct store_config *cfg, long cores)
+int password_init(const struct user_settings *cfg, long cores)
 {
 	if (sodium_init() < 0)
 		return -1;

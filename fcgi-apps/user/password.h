@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <sodium.h>
 
-struct store_config;
+struct user_settings;
 
 #define PASSWORD_HASH_MAX crypto_pwhash_STRBYTES
 
@@ -23,7 +23,7 @@ enum pw_result {
  * request threads and CPU for other routes. Computes the dummy hash used for unknown
  * accounts. Returns 0 or -1.
  */
-int password_init(const struct store_config *cfg, long cores);
+int password_init(const struct user_settings *cfg, long cores);
 
 /* Hashes `pw` into `out`. */
 enum pw_result password_hash(const char *pw, char out[PASSWORD_HASH_MAX]);

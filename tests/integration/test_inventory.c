@@ -103,7 +103,7 @@ static void unique_ref(char *buf, size_t len)
 static long reserve(const char *ref, long long pid, long long qty, int ttl, struct http_resp *r)
 {
 	char body[256];
-	snprintf(body, sizeof(body), "{\"order_ref\":\"%s\",\"items\":[{\"product_id\":%lld,\"quantity\":%lld}],\"ttl_seconds\":%d}",
+	snprintf(body, sizeof(body), "{\"order_ref\":\"%.64s\",\"items\":[{\"product_id\":%lld,\"quantity\":%lld}],\"ttl_seconds\":%d}",
 		 ref, pid, qty, ttl);
 	return internal_post("/internal/inventory/reservations", body, r);
 }
@@ -616,7 +616,7 @@ Test(inventory, two_instances_expire_each_reservation_exactly_once)
 	 * check would leave reserved below 10 with every reservation expired. */
 	for (int i = 0; i < 40; i++) {
 		char path[128];
-		snprintf(path, sizeof(path), "/internal/inventory/reservations/%s", refs[i]);
+		snprintf(path, sizeof(path), "/internal/inventory/reservations/%.63s", refs[i]);
 		http_send(test_env("STORE_TEST_INTERNAL_URL"), "GET", path, NULL, 0, NULL, &r);
 		cr_assert_eq(r.status, 200);
 		cr_assert_str_eq(json_str(&r, "status"), "expired", "reservation %d", i);

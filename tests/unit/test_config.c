@@ -84,17 +84,8 @@ Test(config, defaults_when_nothing_set)
 	cr_assert(eq(str, cfg.jwt_issuer, "store"));
 	cr_assert(eq(str, cfg.jwt_audience, "store-api"));
 	cr_assert(eq(long, cfg.access_ttl, 900));
-	cr_assert(eq(long, cfg.refresh_ttl, 2592000));
-	cr_assert(eq(long, cfg.pwhash_memlimit_kib, 19456));
-	cr_assert(eq(long, cfg.pwhash_opslimit, 2));
 	cr_assert(eq(str, cfg.internal_url, "http://127.0.0.1:8081"));
-	cr_assert(eq(str, cfg.alert_email, "ops@localhost"));
-	cr_assert(zero(ptr, cfg.smtp_url));
-	cr_assert(zero(ptr, cfg.smtp_from));
-	cr_assert(eq(long, cfg.smtp_timeout, 30));
-	cr_assert(eq(long, cfg.job_max_attempts, 8));
-	cr_assert(eq(long, cfg.job_idle_ms, 60000));
-	cr_assert(zero(ptr, cfg.worker_name));
+	cr_assert(eq(str, cfg.job_stream, "jobs:email"));
 	config_free(&cfg);
 }
 
@@ -272,13 +263,6 @@ Test(config, jwt_secret_1024_ok_1025_rejected)
 	load_fails_naming(CONFIG_NEED_JWT, "STORE_JWT_SECRET");
 }
 
-Test(config, smtp_required_names_url_then_from)
-{
-	load_fails_naming(CONFIG_NEED_SMTP, "STORE_SMTP_URL");
-	setenv("STORE_SMTP_URL", "smtp://127.0.0.1:2525", 1);
-	load_fails_naming(CONFIG_NEED_SMTP, "STORE_SMTP_FROM");
-}
-
 Test(config, several_needs_together)
 {
 	struct store_config cfg;
@@ -363,18 +347,6 @@ Test(config, timeouts_bounds)
 	int_bad("STORE_DB_TIMEOUT", "61");
 	int_ok("STORE_ACCESS_TTL", "60", 60, OFF(access_ttl));
 	int_bad("STORE_ACCESS_TTL", "59");
-	int_ok("STORE_REFRESH_TTL", "31536000", 31536000, OFF(refresh_ttl));
-	int_bad("STORE_REFRESH_TTL", "31536001");
-}
-
-Test(config, pwhash_floor_enforced)
-{
-	/* OWASP's minimum for argon2id: no configuration may go below it. */
-	int_bad("STORE_PWHASH_MEMLIMIT_KIB", "19455");
-	int_ok("STORE_PWHASH_MEMLIMIT_KIB", "1048576", 1048576, OFF(pwhash_memlimit_kib));
-	int_bad("STORE_PWHASH_MEMLIMIT_KIB", "1048577");
-	int_bad("STORE_PWHASH_OPSLIMIT", "1");
-	int_ok("STORE_PWHASH_OPSLIMIT", "10", 10, OFF(pwhash_opslimit));
 }
 
 /* --- octal mode ---------------------------------------------------------------- */
@@ -418,12 +390,6 @@ Test(config, string_length_bounds)
 	load_fails_naming(0, "STORE_DB_NAME");
 }
 
-Test(config, smtp_from_minimum_length)
-{
-	setenv("STORE_SMTP_FROM", "ab", 1);
-	load_fails_naming(0, "STORE_SMTP_FROM");
-}
-
 /* --- the message ------------------------------------------------------------------ */
 
 Test(config, message_truncated_to_errlen)
@@ -435,4 +401,56 @@ Test(config, message_truncated_to_errlen)
 	cr_assert(eq(int, config_load(&cfg, 0, small, 8), -1));
 	cr_assert(eq(sz, strlen(small), 7));
 	cr_assert(eq(chr, small[8], 'Z'), "wrote past errlen");
+}
+
+/* --- a program's own table ------------------------------------------------------------ */
+
+struct own {
+	char *name, *opt;
+	long count, mode;
+};
+
+static const struct config_var own_vars[] = {
+	{"STORE_TEST_OWN_NAME", CONFIG_STR, offsetof(struct own, name), NULL, 3, 10, CONFIG_REQUIRED},
+	{"STORE_TEST_OWN_OPT", CONFIG_STR, offsetof(struct own, opt), "dflt", 1, 10, 0},
+	{"STORE_TEST_OWN_COUNT", CONFIG_INT, offsetof(struct own, count), "7", 1, 9, 0},
+	{"STORE_TEST_OWN_MODE", CONFIG_OCTAL, offsetof(struct own, mode), "0640", 0, 0777, 0},
+};
+#define OWN_N (sizeof(own_vars) / sizeof(own_vars[0]))
+
+Test(config, own_table_defaults_and_values)
+{
+	struct own o = {0};
+	setenv("STORE_TEST_OWN_NAME", "abc", 1);
+	cr_assert(eq(int, config_load_vars(own_vars, OWN_N, &o, err, sizeof(err)), 0), "%s", err);
+	cr_assert(eq(str, o.name, "abc"));
+	cr_assert(eq(str, o.opt, "dflt"));
+	cr_assert(eq(long, o.count, 7));
+	cr_assert(eq(long, o.mode, 0640));
+	config_free_vars(own_vars, OWN_N, &o);
+	cr_assert(zero(ptr, o.name));
+	config_free_vars(own_vars, OWN_N, &o); /* twice is harmless */
+	config_free_vars(own_vars, OWN_N, NULL);
+}
+
+Test(config, own_table_required_and_bounds_name_the_variable)
+{
+	struct own o = {0};
+	cr_assert(eq(int, config_load_vars(own_vars, OWN_N, &o, err, sizeof(err)), -1));
+	cr_assert(not(zero(ptr, strstr(err, "STORE_TEST_OWN_NAME"))), "%s", err);
+	setenv("STORE_TEST_OWN_NAME", "abc", 1);
+	setenv("STORE_TEST_OWN_COUNT", "10", 1);
+	cr_assert(eq(int, config_load_vars(own_vars, OWN_N, &o, err, sizeof(err)), -1));
+	cr_assert(not(zero(ptr, strstr(err, "STORE_TEST_OWN_COUNT"))), "%s", err);
+	cr_assert(zero(ptr, o.name), "a failed load leaves nothing to free");
+	cr_assert(zero(ptr, o.opt));
+}
+
+Test(config, job_stream_is_shared)
+{
+	struct store_config cfg;
+	setenv("STORE_JOB_STREAM", "jobs:test", 1);
+	load_ok(&cfg, 0);
+	cr_assert(eq(str, cfg.job_stream, "jobs:test"));
+	config_free(&cfg);
 }

@@ -1,12 +1,14 @@
 /* test_password.c: argon2id hashing, the dummy hash, rehash detection and the concurrency limit. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
 #include "password.h"
+#include "settings.h"
 
-static struct store_config cfg = {.pwhash_opslimit = 2, .pwhash_memlimit_kib = 19456};
+static struct user_settings cfg = {.pwhash_opslimit = 2, .pwhash_memlimit_kib = 19456};
 
 Test(password, hash_and_verify)
 {
@@ -34,7 +36,7 @@ Test(password, raised_parameters_ask_for_a_rehash)
 	cr_assert_eq(password_init(&cfg, 2), 0);
 	cr_assert_eq(password_hash("correct horse battery", hash), PW_OK);
 	cr_assert(!password_needs_rehash(hash));
-	struct store_config stronger = cfg;
+	struct user_settings stronger = cfg;
 	stronger.pwhash_opslimit = 3;
 	cr_assert_eq(password_init(&stronger, 2), 0);
 	cr_assert(password_needs_rehash(hash));
@@ -73,4 +75,31 @@ Test(password, at_most_two_per_core_admitted)
 	cr_assert_eq(ok + busy, N);
 	cr_assert_geq(ok, 2);
 	cr_assert_geq(busy, 1, "no request was refused with %d hashing at once", N);
+}
+
+/* STORE_PWHASH_*: OWASP's minimum for argon2id; no configuration may go below it. */
+Test(settings, pwhash_floor_and_refresh_bounds)
+{
+	struct user_settings s = {0};
+	char err[256];
+	unsetenv("STORE_PWHASH_MEMLIMIT_KIB");
+	unsetenv("STORE_PWHASH_OPSLIMIT");
+	unsetenv("STORE_REFRESH_TTL");
+	cr_assert_eq(config_load_vars(user_settings_vars, USER_SETTINGS_NVARS, &s, err, sizeof(err)), 0);
+	cr_assert_eq(s.refresh_ttl, 2592000);
+	cr_assert_eq(s.pwhash_memlimit_kib, 19456);
+	cr_assert_eq(s.pwhash_opslimit, 2);
+	setenv("STORE_PWHASH_MEMLIMIT_KIB", "19455", 1);
+	cr_assert_eq(config_load_vars(user_settings_vars, USER_SETTINGS_NVARS, &s, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "STORE_PWHASH_MEMLIMIT_KIB"));
+	setenv("STORE_PWHASH_MEMLIMIT_KIB", "1048576", 1);
+	setenv("STORE_PWHASH_OPSLIMIT", "1", 1);
+	cr_assert_eq(config_load_vars(user_settings_vars, USER_SETTINGS_NVARS, &s, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "STORE_PWHASH_OPSLIMIT"));
+	setenv("STORE_PWHASH_OPSLIMIT", "10", 1);
+	setenv("STORE_REFRESH_TTL", "31536001", 1);
+	cr_assert_eq(config_load_vars(user_settings_vars, USER_SETTINGS_NVARS, &s, err, sizeof(err)), -1);
+	setenv("STORE_REFRESH_TTL", "31536000", 1);
+	cr_assert_eq(config_load_vars(user_settings_vars, USER_SETTINGS_NVARS, &s, err, sizeof(err)), 0);
+	cr_assert_eq(s.pwhash_memlimit_kib, 1048576);
 }

@@ -1,9 +1,13 @@
-/* test_worker_retry.c: the backoff schedules (worker/retry.c) and SMTP outcome classification (worker/smtp.c). */
+/* test_worker_retry.c: the backoff schedules (worker/retry.c), SMTP outcome classification (worker/smtp.c), the worker's settings. */
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 #include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "config.h"
 #include "retry.h"
+#include "settings.h"
 #include "smtp.h"
 
 Test(retry, delay_doubles_from_the_base)
@@ -112,4 +116,29 @@ Test(smtp_classify, names)
 	cr_assert_str_eq(smtp_result_name(SMTP_TEMPORARY), "temporary");
 	cr_assert_str_eq(smtp_result_name(SMTP_PERMANENT), "permanent");
 	cr_assert_str_eq(smtp_result_name((enum smtp_result)42), "?");
+}
+
+/* --- the worker's own settings (worker/settings.c) ------------------------------------- */
+
+Test(worker_settings, smtp_url_then_from_required_and_bounds)
+{
+	struct worker_settings s = {0};
+	char err[256];
+	unsetenv("STORE_SMTP_URL");
+	unsetenv("STORE_SMTP_FROM");
+	cr_assert_eq(config_load_vars(worker_settings_vars, WORKER_SETTINGS_NVARS, &s, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "STORE_SMTP_URL"), "%s", err);
+	setenv("STORE_SMTP_URL", "smtp://127.0.0.1:2525", 1);
+	cr_assert_eq(config_load_vars(worker_settings_vars, WORKER_SETTINGS_NVARS, &s, err, sizeof(err)), -1);
+	cr_assert_not_null(strstr(err, "STORE_SMTP_FROM"), "%s", err);
+	setenv("STORE_SMTP_FROM", "ab", 1); /* shorter than any address */
+	cr_assert_eq(config_load_vars(worker_settings_vars, WORKER_SETTINGS_NVARS, &s, err, sizeof(err)), -1);
+	setenv("STORE_SMTP_FROM", "shop@example.com", 1);
+	cr_assert_eq(config_load_vars(worker_settings_vars, WORKER_SETTINGS_NVARS, &s, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(s.smtp_timeout, 30);
+	cr_assert_eq(s.job_max_attempts, 8);
+	cr_assert_eq(s.job_idle_ms, 60000);
+	cr_assert_eq(s.job_backoff_ms, 30000);
+	cr_assert_null(s.worker_name);
+	config_free_vars(worker_settings_vars, WORKER_SETTINGS_NVARS, &s);
 }
