@@ -96,17 +96,19 @@ void users_me_patch(struct request *req)
 			return;
 		}
 		/* The same lockout as sign-in: a stolen access token must not become a password oracle. */
-		if (lockout_check(req, u.email))
+		if (lockout_take(req, u.email))
 			return;
 		enum pw_result pr = password_verify(u.password_hash, current);
-		if (password_fail_response(req, pr))
+		if (password_fail_response(req, pr)) {
+			lockout_release(req, u.email);
 			return;
+		}
 		if (pr != PW_OK) {
-			lockout_fail(req, u.email);
 			problem_add(&errs, "current_password", "is not your current password");
 			resp_invalid(req, &errs);
 			return;
 		}
+		lockout_clear(req, u.email);
 		if (password_fail_response(req, password_hash(next, hash)))
 			return;
 	}
