@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jwt.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -70,6 +71,35 @@ static bool int_claim(jwt_t *jwt, const char *name, long *out)
 	return true;
 }
 
+/*
+ * true when `token` is header.payload.signature and the signature is the HMAC-SHA-256 of
+ * "header.payload" under `key`, compared in constant time. libjwt 1.10 compares the
+ * base64url text with strcmp, which leaks how much of a forged signature was right, so
+ * a token reaches libjwt only after passing this. The signature must be exactly 32 bytes
+ * in canonical unpadded base64url (an HS384/HS512 or "none" token fails here).
+ */
+static bool signature_ok(const char *token, const char *key)
+{
+	const char *dot1 = strchr(token, '.'), *dot2 = strrchr(token, '.'), *end = NULL;
+	unsigned char sig[crypto_auth_hmacsha256_BYTES + 1], mac[crypto_auth_hmacsha256_BYTES];
+	crypto_auth_hmacsha256_state st;
+	size_t siglen = 0;
+	bool ok;
+
+	if (!dot1 || dot2 == dot1 || memchr(dot1 + 1, '.', (size_t)(dot2 - dot1 - 1)))
+		return false; /* not exactly three parts */
+	if (sodium_base642bin(sig, sizeof(sig), dot2 + 1, strlen(dot2 + 1), NULL, &siglen, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    *end != '\0' || siglen != sizeof(mac))
+		return false;
+	crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
+	crypto_auth_hmacsha256_update(&st, (const unsigned char *)token, (unsigned long long)(dot2 - token));
+	crypto_auth_hmacsha256_final(&st, mac);
+	ok = sodium_memcmp(mac, sig, sizeof(mac)) == 0;
+	sodium_memzero(&st, sizeof(st));
+	return ok;
+}
+
 enum auth_result auth_token_verify(const struct store_config *cfg, const char *token, time_t now,
 				   struct auth_claims *out)
 {
@@ -79,6 +109,8 @@ enum auth_result auth_token_verify(const struct store_config *cfg, const char *t
 	const char *s;
 
 	if (!token || !cfg->jwt_secret || !*cfg->jwt_secret || strlen(token) > AUTH_TOKEN_MAX)
+		return AUTH_INVALID;
+	if (!signature_ok(token, cfg->jwt_secret))
 		return AUTH_INVALID;
 	/* libjwt 1.10 takes the algorithm from the token: always pass the key, then insist on HS256. */
 	if (jwt_decode(&jwt, token, (const unsigned char *)cfg->jwt_secret, (int)strlen(cfg->jwt_secret)) != 0)

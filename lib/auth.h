@@ -48,7 +48,8 @@ const char *auth_role_name(enum role role);
 char *auth_token_issue(const struct store_config *cfg, int64_t uid, enum role role, const char *sid, time_t now);
 
 /*
- * Verifies `token` with the configured key: the algorithm must be HS256 and the
+ * Verifies `token` with the configured key: the HMAC-SHA-256 signature is checked in
+ * constant time before libjwt parses anything, the algorithm must be HS256 and the
  * claims sub, role, sid, iat, exp, iss and aud present and right. Fills `out` only
  * on AUTH_OK. Never calls jwt_decode without a key.
  */

@@ -168,7 +168,10 @@ enum field_result field_string(struct json_object *obj, const char *key, bool re
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\r' || c == '\t'))) || c == 0x7f) {
+		/* C1 controls U+0080..U+009F are C2 80..C2 9F in UTF-8 (already known valid here):
+		 * terminals act on them (U+009B is CSI) as on C0 ones. */
+		bool c1 = c == 0xc2 && i + 1 < len && (unsigned char)s[i + 1] <= 0x9f;
+		if ((c < 0x20 && !(multiline && (c == '\n' || c == '\r' || c == '\t'))) || c == 0x7f || c1) {
 			problem_add(errs, key, "must not contain control characters");
 			return FIELD_INVALID;
 		}

@@ -21,8 +21,9 @@ enum field_result {
 bool field_only(struct json_object *obj, const char *const *allowed, struct field_errors *errs);
 
 /*
- * A string of `min`..`max` code points, without NUL or other C0 control bytes
- * (tab, CR and LF are allowed only with `multiline`). *out is borrowed from `obj`.
+ * A string of `min`..`max` code points, without NUL, other C0 controls, DEL or C1
+ * controls (U+0080..U+009F); tab, CR and LF are allowed only with `multiline`.
+ * *out is borrowed from `obj`.
  */
 enum field_result field_string(struct json_object *obj, const char *key, bool required, size_t min, size_t max,
 			       bool multiline, const char **out, struct field_errors *errs);

@@ -16,6 +16,9 @@
 #include "validate.h"
 
 #define CATEGORY_NAME_MAX 100
+/* The tree is answered whole (and read whole to check re-parenting): a bound keeps that one
+ * answer's size and time bounded. docs/API.md states it. */
+#define CATEGORIES_MAX 2000
 
 /* Builds every node (with an empty children list) and links children to parents.
  * Returns the array of nodes indexed like `r`'s rows; nodes[i] is borrowed from the tree. */
@@ -47,17 +50,83 @@ static size_t find_row(const struct db_rows *r, int64_t id)
 	return (size_t)-1;
 }
 
-/* Links each node under its parent; returns the roots (a new array). Takes the nodes' references. */
+/* Row of each id by open addressing (at most half full), so that linking n categories is
+ * O(n), not n scans of every row. */
+struct row_index {
+	size_t mask;
+	int64_t *ids; /* 0: empty slot (ids start at 1) */
+	size_t *rows;
+};
+
+static size_t slot_of(const struct row_index *ix, int64_t id)
+{
+	return (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL) & ix->mask;
+}
+
+/* Fills `ix` from `r`'s id column. Returns false (ix empty) when out of memory. */
+static bool index_build(const struct db_rows *r, struct row_index *ix)
+{
+	size_t cap = 16;
+	while (cap < r->nrows * 2)
+		cap *= 2;
+	ix->mask = cap - 1;
+	ix->ids = calloc(cap, sizeof(*ix->ids));
+	ix->rows = calloc(cap, sizeof(*ix->rows));
+	if (!ix->ids || !ix->rows) {
+		free(ix->ids);
+		free(ix->rows);
+		ix->ids = NULL;
+		ix->rows = NULL;
+		return false;
+	}
+	for (size_t i = 0; i < r->nrows; i++) {
+		int64_t id = db_cell_i64(r, i, 0, 0);
+		if (id <= 0)
+			continue;
+		size_t s = slot_of(ix, id);
+		while (ix->ids[s] && ix->ids[s] != id)
+			s = (s + 1) & ix->mask;
+		ix->ids[s] = id;
+		ix->rows[s] = i;
+	}
+	return true;
+}
+
+static size_t index_find(const struct row_index *ix, int64_t id)
+{
+	if (id <= 0)
+		return (size_t)-1;
+	for (size_t s = slot_of(ix, id); ix->ids[s]; s = (s + 1) & ix->mask)
+		if (ix->ids[s] == id)
+			return ix->rows[s];
+	return (size_t)-1;
+}
+
+static void index_free(struct row_index *ix)
+{
+	free(ix->ids);
+	free(ix->rows);
+}
+
+/* Links each node under its parent; returns the roots (a new array), or NULL when out of
+ * memory (then the nodes are released). Takes the nodes' references. */
 static struct json_object *link_tree(const struct db_rows *r, struct json_object **nodes)
 {
+	struct row_index ix;
+	if (!index_build(r, &ix)) {
+		for (size_t i = 0; i < r->nrows; i++)
+			json_object_put(nodes[i]);
+		return NULL;
+	}
 	struct json_object *roots = json_object_new_array();
 	for (size_t i = 0; i < r->nrows; i++) {
-		size_t p = find_row(r, db_cell_i64(r, i, 3, 0));
+		size_t p = index_find(&ix, db_cell_i64(r, i, 3, 0));
 		if (p == (size_t)-1)
 			json_object_array_add(roots, nodes[i]);
 		else
 			json_object_array_add(json_object_object_get(nodes[p], "children"), nodes[i]);
 	}
+	index_free(&ix);
 	return roots;
 }
 
@@ -76,11 +145,16 @@ void categories_list(struct request *req)
 		return;
 	}
 	struct json_object **nodes = build_nodes(r);
-	struct json_object *o = json_object_new_object();
-	json_object_object_add(o, "items", nodes ? link_tree(r, nodes) : json_object_new_array());
-	json_object_object_add(o, "total", json_object_new_int64((int64_t)r->nrows));
-	resp_json(req, 200, o);
-	json_object_put(o);
+	struct json_object *items = nodes ? link_tree(r, nodes) : NULL;
+	if (!items) {
+		resp_problem(req, 500, "internal", "The category tree could not be built.");
+	} else {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "items", items);
+		json_object_object_add(o, "total", json_object_new_int64((int64_t)r->nrows));
+		resp_json(req, 200, o);
+		json_object_put(o);
+	}
 	free(nodes);
 	db_rows_free(r);
 }
@@ -196,8 +270,14 @@ void categories_create(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
-	if (repo_category_insert(req->ctx->db, in.name, in.slug, in.parent_id, &id) != 0) {
+	int rc = repo_category_insert(req->ctx->db, in.name, in.slug, in.parent_id, CATEGORIES_MAX, &id);
+	if (rc < 0) {
 		answer_write_error(req);
+		return;
+	}
+	if (rc == 1) {
+		resp_problemf(req, 409, "too_many_categories", "The catalogue already has the maximum of %d categories.",
+			      CATEGORIES_MAX);
 		return;
 	}
 	char location[64];
@@ -227,15 +307,23 @@ static int patch_tx(struct db_conn *db, void *arg)
 		goto out;
 	}
 	int64_t parent = cp->in->has_parent ? cp->in->parent_id : db_cell_i64(r, row, 3, 0);
+	struct row_index ix;
+	if (!index_build(r, &ix)) {
+		db->err = DB_ERROR;
+		snprintf(db->errstr, sizeof(db->errstr), "out of memory indexing categories");
+		goto out;
+	}
 	/* Walk up from the new parent: meeting the category itself means a cycle. */
 	for (int64_t at = parent, steps = 0; at && steps <= (int64_t)r->nrows; steps++) {
 		if (at == cp->id) {
+			index_free(&ix);
 			rc = 409;
 			goto out;
 		}
-		size_t k = find_row(r, at);
+		size_t k = index_find(&ix, at);
 		at = k == (size_t)-1 ? 0 : db_cell_i64(r, k, 3, 0);
 	}
+	index_free(&ix);
 	const char *name = cp->in->has_name ? cp->in->name : db_cell(r, row, 1);
 	const char *slug = cp->in->slug ? cp->in->slug : db_cell(r, row, 2);
 	rc = repo_category_update(db, cp->id, name, slug, parent);

@@ -16,7 +16,10 @@ static const char sql_cat_all[] = "SELECT id, name, slug, parent_id, " DB_TS("cr
 				  " FROM categories ORDER BY name, id";
 static const char sql_cat_all_lock[] = "SELECT id, name, slug, parent_id, " DB_TS("created_at") ", " DB_TS("updated_at")
 				       " FROM categories ORDER BY name, id FOR UPDATE";
-static const char sql_cat_insert[] = "INSERT INTO categories (name, slug, parent_id) VALUES (?, ?, ?)";
+/* Inserts nothing when `max` categories exist. The count reads the table inside the INSERT,
+ * which InnoDB does with shared locks, so concurrent creations cannot both pass it. */
+static const char sql_cat_insert[] = "INSERT INTO categories (name, slug, parent_id) SELECT ?, ?, ? FROM DUAL "
+				     "WHERE (SELECT COUNT(*) FROM categories) < ?";
 static const char sql_cat_update[] = "UPDATE categories SET name = ?, slug = ?, parent_id = ? WHERE id = ?";
 static const char sql_cat_delete[] = "DELETE FROM categories WHERE id = ?";
 
@@ -80,12 +83,15 @@ int repo_categories_all(struct db_conn *db, bool lock, struct db_rows **out)
 	return db_query(db, lock ? sql_cat_all_lock : sql_cat_all, NULL, 0, out);
 }
 
-int repo_category_insert(struct db_conn *db, const char *name, const char *slug, int64_t parent_id, int64_t *id)
+int repo_category_insert(struct db_conn *db, const char *name, const char *slug, int64_t parent_id, int64_t max,
+			 int64_t *id)
 {
-	struct db_val p[] = {db_str(name), db_str(slug), opt_id(parent_id)};
+	struct db_val p[] = {db_str(name), db_str(slug), opt_id(parent_id), db_i64(max)};
 	struct db_exec_result res;
-	if (db_exec(db, sql_cat_insert, p, 3, &res) != 0)
+	if (db_exec(db, sql_cat_insert, p, 4, &res) != 0)
 		return -1;
+	if (res.affected == 0)
+		return 1;
 	*id = (int64_t)res.insert_id;
 	return 0;
 }

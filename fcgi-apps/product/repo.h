@@ -30,7 +30,11 @@ struct product_filter {
 /* All categories: columns id, name, slug, parent_id, created_at, updated_at. 0 or -1.
  * `lock` takes them FOR UPDATE (inside a transaction) so a re-parenting cannot race another. */
 int repo_categories_all(struct db_conn *db, bool lock, struct db_rows **out);
-int repo_category_insert(struct db_conn *db, const char *name, const char *slug, int64_t parent_id, int64_t *id);
+/* Creates a category unless `max` exist. Returns 0 with *id set, 1 when full (nothing
+ * written), -1 on a database error (db->err: DB_DUPLICATE for a slug, DB_FOREIGN_KEY for
+ * a parent that does not exist). */
+int repo_category_insert(struct db_conn *db, const char *name, const char *slug, int64_t parent_id, int64_t max,
+			 int64_t *id);
 /* Returns 0 (also for an unknown id: check existence first) or -1. */
 int repo_category_update(struct db_conn *db, int64_t id, const char *name, const char *slug, int64_t parent_id);
 /* *deleted is 1 or 0; -1 with DB_FOREIGN_KEY while products or children refer to it. */

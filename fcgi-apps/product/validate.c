@@ -92,6 +92,8 @@ bool https_url_valid(const char *s)
 		unsigned char c = (unsigned char)s[i];
 		if (c <= ' ' || c == 0x7f || c == '"' || c == '<' || c == '>' || c == '\\')
 			return false;
+		if (c == 0xc2 && i + 1 < n && (unsigned char)s[i + 1] >= 0x80 && (unsigned char)s[i + 1] <= 0x9f)
+			return false; /* a C1 control */
 	}
 	/* A host: at least one character before any '/', '?', '#', and no userinfo. */
 	const char *host = s + 8;
@@ -130,10 +132,12 @@ struct json_object *images_field(struct json_object *body, const char *key, stru
 	return v;
 }
 
+/* C0 controls, DEL, and C1 controls (U+0080..U+009F, encoded C2 80..C2 9F). */
 static bool has_control(const char *s)
 {
 	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f ||
+		    ((unsigned char)s[0] == 0xc2 && (unsigned char)s[1] >= 0x80 && (unsigned char)s[1] <= 0x9f))
 			return true;
 	return false;
 }

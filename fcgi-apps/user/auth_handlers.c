@@ -27,10 +27,27 @@
 #define LOCKOUT_MAX 5
 #define LOCKOUT_WINDOW 900
 
-/* KEYS[1] counter; ARGV window. Counts one failure, starting the window on the first. */
-static const char fail_lua[] = "local n = redis.call('INCR', KEYS[1]) "
-			       "if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
-			       "return n";
+/*
+ * KEYS[1] attempt counter; ARGV[1] window (s), ARGV[2] attempts allowed per window.
+ * Takes one attempt, in the same step as the check, unless all are taken: returns {1, n}
+ * (go on and check the password) or {0, ttl} (locked). A counter that is not a number
+ * makes the script fail, and the caller answer 503: never "not locked".
+ */
+static const char take_lua[] =
+	"local n = tonumber(redis.call('GET', KEYS[1]) or '0') "
+	"if n >= tonumber(ARGV[2]) then "
+	"  local ttl = redis.call('TTL', KEYS[1]) "
+	"  if ttl < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end "
+	"  return {0, ttl} "
+	"end "
+	"n = redis.call('INCR', KEYS[1]) "
+	"if n == 1 or redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end "
+	"return {1, n}";
+
+/* KEYS[1] attempt counter: gives back one attempt that checked no password. */
+static const char release_lua[] = "local n = tonumber(redis.call('GET', KEYS[1]) or '0') "
+				  "if n and n > 0 then redis.call('DECR', KEYS[1]) end "
+				  "return 0";
 
 int password_fail_response(struct request *req, int pw_result)
 {
@@ -46,21 +63,30 @@ int password_fail_response(struct request *req, int pw_result)
 	return 0;
 }
 
-int lockout_check(struct request *req, const char *email)
+int lockout_take(struct request *req, const char *email)
 {
-	redisReply *rep = redis_cmd(req->ctx->redis, "EVAL %s 1 login_fail:%s", "return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('TTL', KEYS[1])}", email);
-	long long count = 0, ttl = 0;
+	char window[16], max[16];
+	snprintf(window, sizeof(window), "%d", LOCKOUT_WINDOW);
+	snprintf(max, sizeof(max), "%d", LOCKOUT_MAX);
+	redisReply *rep = redis_cmd(req->ctx->redis, "EVAL %s 1 login_fail:%s %s %s", take_lua, email, window, max);
+	long long go = -1, ttl = 0;
 
-	if (!rep) {
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	    rep->element[0]->type == REDIS_REPLY_INTEGER && rep->element[1]->type == REDIS_REPLY_INTEGER) {
+		go = rep->element[0]->integer;
+		ttl = rep->element[1]->integer;
+	} else if (rep) {
+		log_msg(LOG_ERROR, req->request_id, "lockout: unexpected Redis reply (type %d%s%.100s)", rep->type,
+			rep->type == REDIS_REPLY_ERROR ? ": " : "", rep->type == REDIS_REPLY_ERROR ? rep->str : "");
+	}
+	if (rep)
+		freeReplyObject(rep);
+	if (go < 0) {
+		/* Fail closed: without a trustworthy count no password is checked. */
 		resp_unavailable(req, "session store");
 		return 1;
 	}
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
-		count = rep->element[0]->integer;
-		ttl = rep->element[1]->integer;
-	}
-	freeReplyObject(rep);
-	if (count < LOCKOUT_MAX)
+	if (go == 1)
 		return 0;
 	char retry[24];
 	snprintf(retry, sizeof(retry), "%lld", ttl > 0 ? ttl : 1);
@@ -69,16 +95,14 @@ int lockout_check(struct request *req, const char *email)
 	return 1;
 }
 
-void lockout_fail(struct request *req, const char *email)
+void lockout_release(struct request *req, const char *email)
 {
-	char window[16];
-	snprintf(window, sizeof(window), "%d", LOCKOUT_WINDOW);
-	redisReply *rep = redis_cmd(req->ctx->redis, "EVAL %s 1 login_fail:%s %s", fail_lua, email, window);
+	redisReply *rep = redis_cmd(req->ctx->redis, "EVAL %s 1 login_fail:%s", release_lua, email);
 	if (rep)
 		freeReplyObject(rep);
 }
 
-static void lockout_clear(struct request *req, const char *email)
+void lockout_clear(struct request *req, const char *email)
 {
 	redisReply *rep = redis_cmd(req->ctx->redis, "DEL login_fail:%s", email);
 	if (rep)
@@ -197,27 +221,31 @@ void auth_login(struct request *req)
 	/* An address that cannot exist is still checked against the dummy hash (same answer, same
 	 * time), but counts against no lockout: there is no account to protect. */
 	bool possible = email_normalize(email_in, email);
-	if (possible && lockout_check(req, email))
+	/* The attempt is counted before the hash, so guesses in flight together cannot pass a
+	 * check that none of them has raised yet. */
+	if (possible && lockout_take(req, email))
 		return;
 	found = possible ? repo_user_by_email(req->ctx->db, email, &u) : 1;
 	if (found < 0) {
+		lockout_release(req, email);
 		resp_db_error(req, req->ctx->db);
 		return;
 	}
 	enum pw_result pr = password_verify(found == 0 ? u.password_hash : NULL, password);
-	if (password_fail_response(req, pr))
-		return;
-	if (pr != PW_OK) {
+	if (password_fail_response(req, pr)) {
 		if (possible)
-			lockout_fail(req, email);
+			lockout_release(req, email); /* no password was checked */
+		return;
+	}
+	if (pr != PW_OK) {
 		resp_problem(req, 401, "invalid_credentials", "The e-mail address or password is wrong.");
 		return;
 	}
+	lockout_clear(req, email);
 	if (u.disabled) {
 		resp_problem(req, 403, "account_disabled", "This account is disabled.");
 		return;
 	}
-	lockout_clear(req, email);
 	if (password_needs_rehash(u.password_hash)) {
 		char hash[PASSWORD_HASH_MAX];
 		if (password_hash(password, hash) == PW_OK && repo_user_set_password(req->ctx->db, u.id, hash) == 0)

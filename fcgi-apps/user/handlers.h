@@ -26,11 +26,19 @@ struct json_object *user_json(const struct user *u);
 struct request;
 int password_fail_response(struct request *req, int pw_result);
 
-/* Answers 429 (with Retry-After) when `email` has had 5 failed password checks within
- * 15 minutes, or 503 when Redis is down. Returns 0 (go on) or 1 (response written). */
-int lockout_check(struct request *req, const char *email);
+/*
+ * Takes one of the 5 password checks `email` may have within 15 minutes (the window
+ * starts at the first), atomically with the check, before any hashing: whatever the
+ * concurrency, at most 5 passwords are tried per window. Returns 0 (go on: check the
+ * password) or 1 with the response written: 429 (with Retry-After) when none is left,
+ * 503 when Redis is down or answers anything unexpected (fails closed).
+ */
+int lockout_take(struct request *req, const char *email);
 
-/* Counts one failed password check for `email` (the window starts at the first). */
-void lockout_fail(struct request *req, const char *email);
+/* Gives back an attempt taken by lockout_take that checked no password (busy, database down). */
+void lockout_release(struct request *req, const char *email);
+
+/* Ends the window after a right password: the count starts again from 0. */
+void lockout_clear(struct request *req, const char *email);
 
 #endif

@@ -16,8 +16,11 @@ static const char sql_by_email[] = "SELECT " USER_COLS " FROM users WHERE email 
 static const char sql_by_id[] = "SELECT " USER_COLS " FROM users WHERE id = ?";
 static const char sql_set_name[] = "UPDATE users SET name = ? WHERE id = ?";
 static const char sql_set_password[] = "UPDATE users SET password_hash = ? WHERE id = ?";
-static const char sql_set_role[] = "UPDATE users SET role = ? WHERE id = ?";
-static const char sql_set_disabled[] = "UPDATE users SET disabled = ? WHERE id = ?";
+/* Every active admin, locked: two changes of admins run one after the other. Without an
+ * index on role this locks the rows it scans; admins change rarely and the step is short. */
+static const char sql_lock_admins[] = "SELECT id FROM users WHERE role = 'admin' AND NOT disabled FOR UPDATE";
+static const char sql_lock_user[] = "SELECT role, disabled FROM users WHERE id = ? FOR UPDATE";
+static const char sql_set_access[] = "UPDATE users SET role = ?, disabled = ? WHERE id = ?";
 static const char sql_upsert_admin[] =
 	"INSERT INTO users (email, name, password_hash, role) VALUES (?, ?, ?, 'admin') "
 	"ON DUPLICATE KEY UPDATE role = 'admin', disabled = FALSE, password_hash = VALUES(password_hash)";
@@ -88,14 +91,52 @@ int repo_user_set_password(struct db_conn *db, int64_t id, const char *hash)
 	return set(db, sql_set_password, db_str(hash), id);
 }
 
-int repo_user_set_role(struct db_conn *db, int64_t id, enum role role)
+struct access_change {
+	int64_t id;
+	bool set_role, set_disabled, disabled;
+	enum role role;
+};
+
+static int access_tx(struct db_conn *db, void *arg)
 {
-	return set(db, sql_set_role, db_str(role == ROLE_ADMIN ? "admin" : "customer"), id);
+	struct access_change *c = arg;
+	struct db_rows *r = NULL;
+	struct db_val key = db_i64(c->id);
+	bool target_active_admin = false, others = false;
+
+	if (db_query(db, sql_lock_admins, NULL, 0, &r) != 0)
+		return -1;
+	for (size_t i = 0; i < r->nrows; i++) {
+		if (db_cell_i64(r, i, 0, 0) == c->id)
+			target_active_admin = true;
+		else
+			others = true;
+	}
+	db_rows_free(r);
+	if (db_query(db, sql_lock_user, &key, 1, &r) != 0)
+		return -1;
+	if (r->nrows == 0) {
+		db_rows_free(r);
+		return REPO_ACCESS_NOT_FOUND; /* a refusal: db_tx rolls back and passes it on */
+	}
+	const char *cur_role = db_cell(r, 0, 0);
+	enum role role = c->set_role ? c->role
+				     : (cur_role && strcmp(cur_role, "admin") == 0 ? ROLE_ADMIN : ROLE_CUSTOMER);
+	bool disabled = c->set_disabled ? c->disabled : db_cell_i64(r, 0, 1, 0) != 0;
+	db_rows_free(r);
+	if (target_active_admin && !others && (role != ROLE_ADMIN || disabled)) {
+		return REPO_ACCESS_LAST_ADMIN;
+	}
+	struct db_val p[] = {db_str(role == ROLE_ADMIN ? "admin" : "customer"), db_i64(disabled), db_i64(c->id)};
+	return db_exec(db, sql_set_access, p, 3, NULL);
 }
 
-int repo_user_set_disabled(struct db_conn *db, int64_t id, bool disabled)
+int repo_user_set_access(struct db_conn *db, int64_t id, bool set_role, enum role role, bool set_disabled,
+			 bool disabled)
 {
-	return set(db, sql_set_disabled, db_i64(disabled), id);
+	struct access_change c = {
+		.id = id, .set_role = set_role, .role = role, .set_disabled = set_disabled, .disabled = disabled};
+	return db_tx(db, access_tx, &c); /* 0, -1, or a REPO_ACCESS_ refusal */
 }
 
 int repo_user_upsert_admin(struct db_conn *db, const char *email, const char *name, const char *hash)

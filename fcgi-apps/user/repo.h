@@ -30,8 +30,22 @@ int repo_user_by_id(struct db_conn *db, int64_t id, struct user *u);
 /* Each returns 0, or -1 on a database error (0 also when the id does not exist). */
 int repo_user_set_name(struct db_conn *db, int64_t id, const char *name);
 int repo_user_set_password(struct db_conn *db, int64_t id, const char *hash);
-int repo_user_set_role(struct db_conn *db, int64_t id, enum role role);
-int repo_user_set_disabled(struct db_conn *db, int64_t id, bool disabled);
+
+/* Outcomes of repo_user_set_access besides -1 (database error). */
+enum repo_access {
+	REPO_ACCESS_OK = 0,
+	REPO_ACCESS_NOT_FOUND = 1,
+	REPO_ACCESS_LAST_ADMIN = 2, /* refused: no other active admin would be left */
+};
+
+/*
+ * Sets the role (when `set_role`) and the disabled flag (when `set_disabled`) of user `id`
+ * in one transaction that locks the active admins first, so that concurrent changes can
+ * never leave no active admin: a change that would is refused and nothing is written.
+ * Returns an enum repo_access value, or -1 on a database error (nothing changed).
+ */
+int repo_user_set_access(struct db_conn *db, int64_t id, bool set_role, enum role role, bool set_disabled,
+			 bool disabled);
 
 /* Creates an admin, or promotes (and re-enables, with the new password) an existing user. */
 int repo_user_upsert_admin(struct db_conn *db, const char *email, const char *name, const char *hash);

@@ -114,17 +114,19 @@ void users_me_patch(struct request *req)
 			return;
 		}
 		/* The same lockout as sign-in: a stolen access token must not become a password oracle. */
-		if (lockout_check(req, u.email))
+		if (lockout_take(req, u.email))
 			return;
 		enum pw_result pr = password_verify(u.password_hash, current);
-		if (password_fail_response(req, pr))
+		if (password_fail_response(req, pr)) {
+			lockout_release(req, u.email);
 			return;
+		}
 		if (pr != PW_OK) {
-			lockout_fail(req, u.email);
 			problem_add(&errs, "current_password", "is not your current password");
 			resp_invalid(req, &errs);
 			return;
 		}
+		lockout_clear(req, u.email);
 		if (password_fail_response(req, password_hash(next, hash)))
 			return;
 	}
@@ -227,8 +229,18 @@ void users_patch(struct request *req)
 		resp_unavailable(req, "session store");
 		return;
 	}
-	if ((role_changed && repo_user_set_role(req->ctx->db, id, role) != 0) ||
-	    (has_disabled && disabled != u.disabled && repo_user_set_disabled(req->ctx->db, id, disabled) != 0)) {
+	/* The rule "at least one active admin stays" is checked and applied in one transaction:
+	 * two admins removing each other at once cannot both pass it. */
+	switch (repo_user_set_access(req->ctx->db, id, has_role, role, has_disabled, disabled)) {
+	case REPO_ACCESS_OK:
+		break;
+	case REPO_ACCESS_NOT_FOUND:
+		resp_problem(req, 404, "not_found", "No such user.");
+		return;
+	case REPO_ACCESS_LAST_ADMIN:
+		resp_problem(req, 409, "last_admin", "This is the last active admin; promote or enable another first.");
+		return;
+	default:
 		resp_db_error(req, req->ctx->db);
 		return;
 	}

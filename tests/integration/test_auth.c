@@ -3,6 +3,7 @@
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
 #include <jwt.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -238,6 +239,80 @@ Test(auth, lockout_after_five_failures_and_its_expiry)
 	redisFree(c);
 	struct timespec ts = {0, 600 * 1000000L};
 	nanosleep(&ts, NULL);
+	login_user(email, TEST_PASSWORD, NULL, NULL);
+}
+
+struct guess {
+	const char *email;
+	long status;
+};
+
+static void *guess_once(void *arg)
+{
+	struct guess *g = arg;
+	struct http_resp r;
+	struct json_object *o = creds(g->email, "not the password", NULL);
+	api("POST", "/api/v1/auth/login", json_object_to_json_string(o), NULL, &r);
+	json_object_put(o);
+	g->status = r.status;
+	http_resp_free(&r);
+	return NULL;
+}
+
+/* The count was checked before hashing and raised after it, so guesses in flight together
+ * all passed the check: with 4 at a time, 8 passwords were tried in one window. Three at a
+ * time show it too and leave a slot of the hash pool (2 per core) to the other tests. */
+Test(auth, parallel_guesses_try_at_most_five_passwords, .timeout = 120)
+{
+	enum { PARALLEL = 3, ROUNDS = 12 };
+	char email[128];
+	struct http_resp r;
+	int tried = 0, locked = 0;
+	unique_email(email, sizeof(email), "plock");
+	register_user(email, TEST_PASSWORD, "X");
+	for (int round = 0; round < ROUNDS && !locked; round++) {
+		struct guess g[PARALLEL];
+		pthread_t t[PARALLEL];
+		for (int i = 0; i < PARALLEL; i++) {
+			g[i] = (struct guess){.email = email};
+			cr_assert_eq(pthread_create(&t[i], NULL, guess_once, &g[i]), 0);
+		}
+		for (int i = 0; i < PARALLEL; i++) {
+			pthread_join(t[i], NULL);
+			/* 401: a password was checked; 429: locked; 503: the hash pool was full, nothing checked. */
+			cr_assert(g[i].status == 401 || g[i].status == 429 || g[i].status == 503, "status %ld",
+				  g[i].status);
+			tried += g[i].status == 401;
+			locked += g[i].status == 429;
+		}
+		cr_assert_leq(tried, 5, "%d passwords tried in one window", tried);
+	}
+	cr_assert_gt(locked, 0, "never locked out");
+	post_json("/api/v1/auth/login", creds(email, TEST_PASSWORD, NULL), NULL, &r);
+	assert_problem(&r, 429, "locked_out");
+	http_resp_free(&r);
+}
+
+/* A Redis error other than "unreachable" (here: the counter is of the wrong type) read as
+ * "not locked" and let sign-ins through unlimited; it must be a 503. */
+Test(auth, lockout_fails_closed_on_a_redis_error)
+{
+	char email[128], key[200];
+	struct http_resp r;
+	unique_email(email, sizeof(email), "lockerr");
+	register_user(email, TEST_PASSWORD, "X");
+	redisContext *c = test_redis();
+	snprintf(key, sizeof(key), "login_fail:%s", email);
+	redisReply *rep = redisCommand(c, "RPUSH %s x", key);
+	cr_assert(rep && rep->type == REDIS_REPLY_INTEGER);
+	freeReplyObject(rep);
+	post_json("/api/v1/auth/login", creds(email, TEST_PASSWORD, NULL), NULL, &r);
+	assert_problem(&r, 503, NULL);
+	cr_assert_not_null(http_header(&r, "Retry-After"));
+	http_resp_free(&r);
+	rep = redisCommand(c, "DEL %s", key);
+	freeReplyObject(rep);
+	redisFree(c);
 	login_user(email, TEST_PASSWORD, NULL, NULL);
 }
 

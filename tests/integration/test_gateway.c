@@ -57,6 +57,28 @@ Test(gateway, wrong_method_is_405_with_allow)
 	http_resp_free(&r);
 }
 
+/* nginx refuses TRACE and CONNECT itself, before any service sees them: its 405 must still
+ * be a problem with Allow (RFC 9110 requires it) and the request id, on both listeners. */
+Test(gateway, trace_and_connect_are_405_problem_with_allow)
+{
+	static const char *const methods[] = {"TRACE", "CONNECT"};
+	const char *bases[] = {test_env("STORE_TEST_URL"), test_env("STORE_TEST_INTERNAL_URL")};
+	for (size_t b = 0; b < 2; b++) {
+		for (size_t i = 0; i < 2; i++) {
+			struct http_resp r;
+			http_send(bases[b], methods[i], "/api/v1/users/health", NULL, 0, NULL, &r);
+			assert_problem(&r, 405, "method_not_allowed");
+			const char *allow = http_header(&r, "Allow");
+			cr_assert(allow && strstr(allow, "GET") && !strstr(allow, methods[i]), "%s: Allow %s", methods[i],
+				  allow ? allow : "missing");
+			const char *rid = http_header(&r, "X-Request-Id");
+			cr_assert(rid && strcmp(rid, json_str(&r, "request_id")) == 0, "%s without its request id",
+				  methods[i]);
+			http_resp_free(&r);
+		}
+	}
+}
+
 Test(gateway, two_megabyte_body_is_413_problem)
 {
 	size_t n = 2u << 20;

@@ -89,6 +89,7 @@ static void until_ok(const char *path, const char *token)
 		long s = r.status;
 		if (s == 502) {
 			assert_problem(&r, 502, "bad_gateway");
+			cr_assert_not_null(http_header(&r, "Retry-After"), "502 without Retry-After");
 		} else if (s != 200) {
 			assert_problem(&r, 503, NULL);
 			cr_assert_not_null(http_header(&r, "Retry-After"));
@@ -216,6 +217,13 @@ Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	http_resp_free(&r);
 	service_stop("product");
+	/* The gateway's own answer for a service that is not listening: 502, retryable like a 503. */
+	api("GET", "/api/v1/products/health", NULL, NULL, &r);
+	assert_problem(&r, 502, "bad_gateway");
+	const char *ra = http_header(&r, "Retry-After");
+	cr_assert(ra && atoi(ra) > 0, "gateway 502 without Retry-After");
+	cr_assert_not_null(http_header(&r, "X-Request-Id"));
+	http_resp_free(&r);
 	api("GET", stock, NULL, NULL, &r);
 	assert_problem(&r, 503, "unavailable");
 	cr_assert_not_null(http_header(&r, "Retry-After"));

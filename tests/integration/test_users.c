@@ -1,13 +1,51 @@
 /* test_users.c: /users/me and the admin's user routes, through NGINX. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "client.h"
+
+/*
+ * The last-admin test needs to be the only one changing admins: it disables every other
+ * active admin for a moment. The other tests of this program (run in parallel by
+ * Criterion) hold this lock shared; that test holds it exclusively.
+ */
+static int lock_fd = -1;
+
+static void lock_admins(int how)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/test_users.lock", test_env("STORE_TEST_VAR"));
+	lock_fd = open(path, O_RDWR | O_CREAT, 0600);
+	cr_assert(lock_fd >= 0 && flock(lock_fd, how) == 0, "cannot lock %s", path);
+}
+
+static void lock_shared(void)
+{
+	lock_admins(LOCK_SH);
+}
+
+static void lock_exclusive(void)
+{
+	lock_admins(LOCK_EX);
+}
+
+static void unlock_admins(void)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
+}
+
+TestSuite(users, .init = lock_shared, .fini = unlock_admins);
+TestSuite(last_admin, .init = lock_exclusive, .fini = unlock_admins);
 
 Test(users, me_patch_name)
 {
@@ -270,4 +308,127 @@ Test(users, blank_and_escaped_duplicate_fields_are_refused)
 	cr_assert_str_eq(json_str(&r, "name"), "Customer");
 	http_resp_free(&r);
 	free(t);
+}
+
+/* Runs SQL on the user database as the stack's administrator; with `out`, the first line. */
+static void user_sql(const char *sql, char *out, size_t len)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "mariadb --no-defaults --socket='%s' -u '%s' -N -B store_user -e \"%s\"",
+		 test_env("STORE_TEST_DB_SOCKET"), test_env("STORE_TEST_DB_ADMIN_USER"), sql);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	if (out) {
+		out[0] = '\0';
+		if (fgets(out, (int)len, p))
+			out[strcspn(out, "\n")] = '\0';
+	}
+	cr_assert_eq(pclose(p), 0, "%s", sql);
+}
+
+struct demote {
+	const char *token, *path, *body;
+	long status;
+};
+
+static void *demote_other(void *arg)
+{
+	struct demote *d = arg;
+	struct http_resp r;
+	api("PATCH", d->path, d->body, d->token, &r);
+	d->status = r.status;
+	if (r.status != 200)
+		assert_problem(&r, r.status, NULL);
+	http_resp_free(&r);
+	return NULL;
+}
+
+/* Each admin checked only "not myself", so two admins demoting or disabling each other at
+ * once could both succeed and leave the shop without an active admin. */
+Test(last_admin, admins_demoting_each_other_leave_one_admin, .timeout = 180)
+{
+	char ea[128], eb[128], pa[64], pb[64], others[8192], sql[9000], n[32];
+	unique_email(ea, sizeof(ea), "lasta");
+	unique_email(eb, sizeof(eb), "lastb");
+	make_admin(ea, TEST_PASSWORD);
+	make_admin(eb, TEST_PASSWORD);
+	snprintf(sql, sizeof(sql), "SELECT id FROM users WHERE email = '%s'", ea);
+	user_sql(sql, n, sizeof(n));
+	snprintf(pa, sizeof(pa), "/api/v1/users/%s", n);
+	long long a = atoll(n);
+	snprintf(sql, sizeof(sql), "SELECT id FROM users WHERE email = '%s'", eb);
+	user_sql(sql, n, sizeof(n));
+	snprintf(pb, sizeof(pb), "/api/v1/users/%s", n);
+	long long b = atoll(n);
+
+	/* Only these two are active admins for the length of the test. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT IFNULL(GROUP_CONCAT(id), '0') FROM users WHERE role = 'admin' AND NOT disabled AND id NOT IN (%lld, %lld)",
+		 a, b);
+	user_sql(sql, others, sizeof(others));
+	snprintf(sql, sizeof(sql), "UPDATE users SET disabled = TRUE WHERE id IN (%s)", others);
+	user_sql(sql, NULL, 0);
+
+	static const char *const bodies[] = {"{\"role\":\"customer\"}", "{\"disabled\":true}"};
+	for (int round = 0; round < 16; round++) {
+		char *ta, *tb;
+		snprintf(sql, sizeof(sql), "UPDATE users SET role = 'admin', disabled = FALSE WHERE id IN (%lld, %lld)", a, b);
+		user_sql(sql, NULL, 0);
+		login_user(ea, TEST_PASSWORD, &ta, NULL);
+		login_user(eb, TEST_PASSWORD, &tb, NULL);
+		struct demote d[2] = {{ta, pb, bodies[round % 2], 0}, {tb, pa, bodies[(round / 2) % 2], 0}};
+		pthread_t t[2];
+		for (int i = 0; i < 2; i++)
+			cr_assert_eq(pthread_create(&t[i], NULL, demote_other, &d[i]), 0);
+		for (int i = 0; i < 2; i++)
+			pthread_join(t[i], NULL);
+		user_sql("SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled", n, sizeof(n));
+		cr_assert(atoi(n) >= 1, "round %d: no active admin left (answers %ld, %ld)", round, d[0].status,
+			  d[1].status);
+		cr_assert(!(d[0].status == 200 && d[1].status == 200), "round %d: both changes applied", round);
+		for (int i = 0; i < 2; i++)
+			cr_assert(d[i].status == 200 || d[i].status == 401 || d[i].status == 409, "round %d: %ld", round,
+				  d[i].status);
+		free(ta);
+		free(tb);
+	}
+	snprintf(sql, sizeof(sql), "UPDATE users SET disabled = FALSE WHERE id IN (%s)", others);
+	user_sql(sql, NULL, 0);
+}
+
+/* The rule holds one request at a time too: the last active admin cannot be demoted or
+ * disabled by anyone (here: the other admin is disabled behind its back first). */
+Test(last_admin, last_active_admin_cannot_be_removed)
+{
+	char ea[128], eb[128], pa[64], others[8192], sql[9000], n[32];
+	struct http_resp r;
+	unique_email(ea, sizeof(ea), "onlya");
+	unique_email(eb, sizeof(eb), "onlyb");
+	make_admin(ea, TEST_PASSWORD);
+	make_admin(eb, TEST_PASSWORD);
+	snprintf(sql, sizeof(sql), "SELECT id FROM users WHERE email = '%s'", ea);
+	user_sql(sql, n, sizeof(n));
+	snprintf(pa, sizeof(pa), "/api/v1/users/%s", n);
+	long long a = atoll(n);
+	char *tb;
+	login_user(eb, TEST_PASSWORD, &tb, NULL);
+	/* B keeps its live admin session while its row says disabled: A is the last active admin. */
+	snprintf(sql, sizeof(sql),
+		 "SELECT IFNULL(GROUP_CONCAT(id), '0') FROM users WHERE role = 'admin' AND NOT disabled AND id <> %lld", a);
+	user_sql(sql, others, sizeof(others));
+	snprintf(sql, sizeof(sql), "UPDATE users SET disabled = TRUE WHERE id IN (%s)", others);
+	user_sql(sql, NULL, 0);
+	api("PATCH", pa, "{\"role\":\"customer\"}", tb, &r);
+	assert_problem(&r, 409, "last_admin");
+	http_resp_free(&r);
+	api("PATCH", pa, "{\"disabled\":true}", tb, &r);
+	assert_problem(&r, 409, "last_admin");
+	http_resp_free(&r);
+	/* Changes that keep it an active admin still pass. */
+	api("PATCH", pa, "{\"role\":\"admin\",\"disabled\":false}", tb, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	snprintf(sql, sizeof(sql), "UPDATE users SET disabled = FALSE WHERE id IN (%s)", others);
+	user_sql(sql, NULL, 0);
+	free(tb);
 }

@@ -1,11 +1,28 @@
 /* test_auth.c: access tokens: what verifies and every way a token is refused. */
 #include <criterion/criterion.h>
+#include <dlfcn.h>
 #include <jwt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "auth.h"
 #include "config.h"
+
+/*
+ * libjwt 1.10 checks an HS256 signature with strcmp (a timing side channel), so
+ * auth_token_verify must check it in constant time itself and hand only tokens
+ * that pass to jwt_decode. This wrapper (the program's own definition wins over
+ * the shared library's) counts the tokens that reach libjwt.
+ */
+static int jwt_decode_calls;
+
+int jwt_decode(jwt_t **jwt, const char *token, const unsigned char *key, int key_len)
+{
+	int (*real)(jwt_t **, const char *, const unsigned char *, int) =
+		(int (*)(jwt_t **, const char *, const unsigned char *, int))dlsym(RTLD_NEXT, "jwt_decode");
+	jwt_decode_calls++;
+	return real(jwt, token, key, key_len);
+}
 
 static struct store_config cfg;
 
@@ -146,6 +163,37 @@ Test(auth, flipped_signature_byte_is_invalid)
 	t[n - 3] = t[n - 3] == 'A' ? 'B' : 'A';
 	cr_assert_eq(auth_token_verify(&cfg, t, 1000001, &c), AUTH_INVALID);
 	free(t);
+}
+
+Test(auth, bad_signature_never_reaches_libjwt)
+{
+	struct auth_claims c;
+	struct store_config other = cfg;
+	other.jwt_secret = "another secret that is long enough to be used";
+	char *good = auth_token_issue(&cfg, 1, ROLE_CUSTOMER, SID, 1000000);
+	char *flipped = strdup(good);
+	size_t n = strlen(flipped);
+	flipped[n - 3] = flipped[n - 3] == 'A' ? 'B' : 'A';
+	char *other_key = auth_token_issue(&other, 1, ROLE_CUSTOMER, SID, 1000000);
+	char *hs512 = forge(JWT_ALG_HS512, NULL, "7", "customer", SID);
+	char *truncated = strndup(good, n - 1);
+	char *extra = malloc(n + 2);
+	snprintf(extra, n + 2, "%sA", good);
+	const char *none = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiI3In0.";
+	const char *bad[] = {flipped, other_key, hs512, truncated, extra, none, "a.b.c", "a.b", "...", NULL};
+
+	jwt_decode_calls = 0;
+	for (size_t i = 0; bad[i]; i++)
+		cr_assert_eq(auth_token_verify(&cfg, bad[i], 1000001, &c), AUTH_INVALID, "case %zu", i);
+	cr_assert_eq(jwt_decode_calls, 0, "a token with a bad signature was parsed by libjwt");
+	cr_assert_eq(auth_token_verify(&cfg, good, 1000001, &c), AUTH_OK);
+	cr_assert_eq(jwt_decode_calls, 1);
+	free(good);
+	free(flipped);
+	free(other_key);
+	free(hs512);
+	free(truncated);
+	free(extra);
 }
 
 Test(auth, role_names_round_trip)

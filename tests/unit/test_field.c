@@ -249,10 +249,22 @@ Test(field_string, multiline_allows_newline_cr_tab)
 	no_errors();
 }
 
-Test(field_string, c1_and_non_ascii_printable_kept)
+Test(field_string, c1_controls_refused_like_c0)
 {
-	/* U+0085 (NEL) and U+2028 are not C0 controls; the contract only bans C0 and DEL. */
-	cr_assert(eq(int, str_field("{\"s\":\"a\\u2028b\"}", 0, 10, false), FIELD_OK));
+	/* U+0080..U+009F (C1: NEL, CSI, ...) are controls too, escaped or raw, even in multi-line text. */
+	str_invalid("{\"s\":\"a\\u0085b\"}", 0, 10, false, "control characters");
+	memset(&errs, 0, sizeof(errs));
+	str_invalid("{\"s\":\"\\u0080\"}", 0, 10, true, "control characters");
+	memset(&errs, 0, sizeof(errs));
+	str_invalid("{\"s\":\"\xc2\x9b" "31m\"}", 0, 10, true, "control characters");
+	memset(&errs, 0, sizeof(errs));
+	str_invalid("{\"s\":\"x\\u009f\"}", 0, 10, false, "control characters");
+}
+
+Test(field_string, printable_neighbours_of_c1_kept)
+{
+	/* U+007E, U+00A0 (the first printable after C1), U+00C2 itself and U+2028 are text. */
+	cr_assert(eq(int, str_field("{\"s\":\"~\\u00a0\\u00c2\\u2028\"}", 0, 10, false), FIELD_OK));
 	no_errors();
 }
 

@@ -88,7 +88,10 @@ Test(fields, images_and_attributes)
 	json_object_put(b);
 
 	const char *bad[] = {"{\"images\":\"https://a.example/1\"}", "{\"images\":[1]}", "{\"images\":[\"http://a/1\"]}",
-			     "{\"attributes\":{\"a\":1}}", "{\"attributes\":{\"\":\"x\"}}", "{\"attributes\":[]}", NULL};
+			     "{\"attributes\":{\"a\":1}}", "{\"attributes\":{\"\":\"x\"}}", "{\"attributes\":[]}",
+			     /* C1 controls (U+0080..U+009F) are refused like C0 ones, in names and values. */
+			     "{\"attributes\":{\"a\\u0085\":\"x\"}}", "{\"attributes\":{\"a\":\"x\\u009b\"}}",
+			     "{\"images\":[\"https://a.example/\\u0085\"]}", NULL};
 	for (size_t i = 0; bad[i]; i++) {
 		struct field_errors e = {0};
 		b = json_tokener_parse(bad[i]);
