@@ -254,3 +254,18 @@ struct redisContext *test_redis(void)
 	cr_assert(c && !c->err, "cannot reach the test Redis");
 	return c;
 }
+
+void test_sql(const char *database, const char *sql, char *out, size_t len)
+{
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "mariadb --no-defaults --socket='%s' -u '%s' -N -B %s -e \"%s\"",
+		 test_env("STORE_TEST_DB_SOCKET"), test_env("STORE_TEST_DB_ADMIN_USER"), database, sql);
+	FILE *p = popen(cmd, "r");
+	cr_assert_not_null(p);
+	if (out) {
+		out[0] = '\0';
+		if (fgets(out, (int)len, p))
+			out[strcspn(out, "\n")] = '\0';
+	}
+	cr_assert_eq(pclose(p), 0, "%s", sql);
+}

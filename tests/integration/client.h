@@ -16,6 +16,11 @@ struct http_resp {
 	size_t headers_len;
 };
 
+/* Runs `sql` in `database` as the stack's MariaDB administrator (STORE_TEST_DB_SOCKET,
+ * STORE_TEST_DB_ADMIN_USER); with `out`, copies the first line of the answer there. Fails the
+ * test when the statement fails. */
+void test_sql(const char *database, const char *sql, char *out, size_t len);
+
 /* Returns the value of env `name`; fails the running test when it is unset (never skips). */
 const char *test_env(const char *name);
 

@@ -551,21 +551,6 @@ Test(products, internal_brief_and_rating)
 	http_resp_free(&r);
 }
 
-/* Runs SQL on the product database as the stack's administrator; with `out`, the first line. */
-static void product_sql(const char *sql, char *out, size_t len)
-{
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "mariadb --no-defaults --socket='%s' -u '%s' -N -B store_product -e \"%s\"",
-		 test_env("STORE_TEST_DB_SOCKET"), test_env("STORE_TEST_DB_ADMIN_USER"), sql);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	if (out) {
-		out[0] = '\0';
-		if (fgets(out, (int)len, p))
-			out[strcspn(out, "\n")] = '\0';
-	}
-	cr_assert_eq(pclose(p), 0, "%s", sql);
-}
 
 #define CATEGORIES_MAX 2000 /* docs/API.md */
 
@@ -576,27 +561,27 @@ Test(category_cap, categories_are_bounded_and_listed_in_linear_time, .timeout = 
 	char t[64], sql[1024], n[32];
 	struct http_resp r;
 	tag(t, sizeof(t), "cap");
-	product_sql("SELECT COUNT(*) FROM categories", n, sizeof(n));
+	test_sql("store_product", "SELECT COUNT(*) FROM categories", n, sizeof(n));
 	int have = atoi(n);
 	cr_assert_lt(have, CATEGORIES_MAX, "the test stack already holds %d categories", have);
 	/* Half roots, half children of the root before them: every lookup is exercised. */
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO categories (name, slug) SELECT CONCAT('Cap ', seq), CONCAT('%s-', seq) FROM seq_1_to_%d",
 		 t, (CATEGORIES_MAX - have + 1) / 2);
-	product_sql(sql, NULL, 0);
+	test_sql("store_product", sql, NULL, 0);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO categories (name, slug, parent_id) SELECT CONCAT('Cap child ', c.id), CONCAT(c.slug, '-c'), c.id "
 		 "FROM categories c WHERE c.slug LIKE '%s-%%' ORDER BY c.id LIMIT %d",
 		 t, CATEGORIES_MAX - have - (CATEGORIES_MAX - have + 1) / 2);
-	product_sql(sql, NULL, 0);
-	product_sql("SELECT COUNT(*) FROM categories", n, sizeof(n));
+	test_sql("store_product", sql, NULL, 0);
+	test_sql("store_product", "SELECT COUNT(*) FROM categories", n, sizeof(n));
 	cr_assert_eq(atoi(n), CATEGORIES_MAX);
 
 	/* One more is refused, and nothing was written. */
 	api("POST", "/api/v1/categories", "{\"name\":\"One Too Many\"}", admin, &r);
 	assert_problem(&r, 409, "too_many_categories");
 	http_resp_free(&r);
-	product_sql("SELECT COUNT(*) FROM categories", n, sizeof(n));
+	test_sql("store_product", "SELECT COUNT(*) FROM categories", n, sizeof(n));
 	cr_assert_eq(atoi(n), CATEGORIES_MAX);
 
 	/* The whole tree at the maximum, best of five. Measured with ASan on 2 cores: quadratic
@@ -615,8 +600,8 @@ Test(category_cap, categories_are_bounded_and_listed_in_linear_time, .timeout = 
 			best = s;
 	}
 	snprintf(sql, sizeof(sql), "DELETE FROM categories WHERE slug LIKE '%s-%%-c'", t);
-	product_sql(sql, NULL, 0);
+	test_sql("store_product", sql, NULL, 0);
 	snprintf(sql, sizeof(sql), "DELETE FROM categories WHERE slug LIKE '%s-%%'", t);
-	product_sql(sql, NULL, 0);
+	test_sql("store_product", sql, NULL, 0);
 	cr_assert_lt(best, 0.15, "GET /categories took %.3f s at %d categories", best, CATEGORIES_MAX);
 }

@@ -310,21 +310,6 @@ Test(users, blank_and_escaped_duplicate_fields_are_refused)
 	free(t);
 }
 
-/* Runs SQL on the user database as the stack's administrator; with `out`, the first line. */
-static void user_sql(const char *sql, char *out, size_t len)
-{
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "mariadb --no-defaults --socket='%s' -u '%s' -N -B store_user -e \"%s\"",
-		 test_env("STORE_TEST_DB_SOCKET"), test_env("STORE_TEST_DB_ADMIN_USER"), sql);
-	FILE *p = popen(cmd, "r");
-	cr_assert_not_null(p);
-	if (out) {
-		out[0] = '\0';
-		if (fgets(out, (int)len, p))
-			out[strcspn(out, "\n")] = '\0';
-	}
-	cr_assert_eq(pclose(p), 0, "%s", sql);
-}
 
 struct demote {
 	const char *token, *path, *body;
@@ -353,11 +338,11 @@ Test(last_admin, admins_demoting_each_other_leave_one_admin, .timeout = 180)
 	make_admin(ea, TEST_PASSWORD);
 	make_admin(eb, TEST_PASSWORD);
 	snprintf(sql, sizeof(sql), "SELECT id FROM users WHERE email = '%s'", ea);
-	user_sql(sql, n, sizeof(n));
+	test_sql("store_user", sql, n, sizeof(n));
 	snprintf(pa, sizeof(pa), "/api/v1/users/%s", n);
 	long long a = atoll(n);
 	snprintf(sql, sizeof(sql), "SELECT id FROM users WHERE email = '%s'", eb);
-	user_sql(sql, n, sizeof(n));
+	test_sql("store_user", sql, n, sizeof(n));
 	snprintf(pb, sizeof(pb), "/api/v1/users/%s", n);
 	long long b = atoll(n);
 
@@ -365,15 +350,15 @@ Test(last_admin, admins_demoting_each_other_leave_one_admin, .timeout = 180)
 	snprintf(sql, sizeof(sql),
 		 "SELECT IFNULL(GROUP_CONCAT(id), '0') FROM users WHERE role = 'admin' AND NOT disabled AND id NOT IN (%lld, %lld)",
 		 a, b);
-	user_sql(sql, others, sizeof(others));
+	test_sql("store_user", sql, others, sizeof(others));
 	snprintf(sql, sizeof(sql), "UPDATE users SET disabled = TRUE WHERE id IN (%s)", others);
-	user_sql(sql, NULL, 0);
+	test_sql("store_user", sql, NULL, 0);
 
 	static const char *const bodies[] = {"{\"role\":\"customer\"}", "{\"disabled\":true}"};
 	for (int round = 0; round < 16; round++) {
 		char *ta, *tb;
 		snprintf(sql, sizeof(sql), "UPDATE users SET role = 'admin', disabled = FALSE WHERE id IN (%lld, %lld)", a, b);
-		user_sql(sql, NULL, 0);
+		test_sql("store_user", sql, NULL, 0);
 		login_user(ea, TEST_PASSWORD, &ta, NULL);
 		login_user(eb, TEST_PASSWORD, &tb, NULL);
 		struct demote d[2] = {{ta, pb, bodies[round % 2], 0}, {tb, pa, bodies[(round / 2) % 2], 0}};
@@ -382,7 +367,7 @@ Test(last_admin, admins_demoting_each_other_leave_one_admin, .timeout = 180)
 			cr_assert_eq(pthread_create(&t[i], NULL, demote_other, &d[i]), 0);
 		for (int i = 0; i < 2; i++)
 			pthread_join(t[i], NULL);
-		user_sql("SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled", n, sizeof(n));
+		test_sql("store_user", "SELECT COUNT(*) FROM users WHERE role = 'admin' AND NOT disabled", n, sizeof(n));
 		cr_assert(atoi(n) >= 1, "round %d: no active admin left (answers %ld, %ld)", round, d[0].status,
 			  d[1].status);
 		cr_assert(!(d[0].status == 200 && d[1].status == 200), "round %d: both changes applied", round);
@@ -393,7 +378,7 @@ Test(last_admin, admins_demoting_each_other_leave_one_admin, .timeout = 180)
 		free(tb);
 	}
 	snprintf(sql, sizeof(sql), "UPDATE users SET disabled = FALSE WHERE id IN (%s)", others);
-	user_sql(sql, NULL, 0);
+	test_sql("store_user", sql, NULL, 0);
 }
 
 /* The rule holds one request at a time too: the last active admin cannot be demoted or
@@ -407,7 +392,7 @@ Test(last_admin, last_active_admin_cannot_be_removed)
 	make_admin(ea, TEST_PASSWORD);
 	make_admin(eb, TEST_PASSWORD);
 	snprintf(sql, sizeof(sql), "SELECT id FROM users WHERE email = '%s'", ea);
-	user_sql(sql, n, sizeof(n));
+	test_sql("store_user", sql, n, sizeof(n));
 	snprintf(pa, sizeof(pa), "/api/v1/users/%s", n);
 	long long a = atoll(n);
 	char *tb;
@@ -415,9 +400,9 @@ Test(last_admin, last_active_admin_cannot_be_removed)
 	/* B keeps its live admin session while its row says disabled: A is the last active admin. */
 	snprintf(sql, sizeof(sql),
 		 "SELECT IFNULL(GROUP_CONCAT(id), '0') FROM users WHERE role = 'admin' AND NOT disabled AND id <> %lld", a);
-	user_sql(sql, others, sizeof(others));
+	test_sql("store_user", sql, others, sizeof(others));
 	snprintf(sql, sizeof(sql), "UPDATE users SET disabled = TRUE WHERE id IN (%s)", others);
-	user_sql(sql, NULL, 0);
+	test_sql("store_user", sql, NULL, 0);
 	api("PATCH", pa, "{\"role\":\"customer\"}", tb, &r);
 	assert_problem(&r, 409, "last_admin");
 	http_resp_free(&r);
@@ -429,6 +414,6 @@ Test(last_admin, last_active_admin_cannot_be_removed)
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	http_resp_free(&r);
 	snprintf(sql, sizeof(sql), "UPDATE users SET disabled = FALSE WHERE id IN (%s)", others);
-	user_sql(sql, NULL, 0);
+	test_sql("store_user", sql, NULL, 0);
 	free(tb);
 }
