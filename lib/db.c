@@ -488,6 +488,14 @@ int db_query(struct db_conn *db, const char *sql, const struct db_val *params, s
 	return -1;
 }
 
+long db_exec_affected(struct db_conn *db, const char *sql, const struct db_val *params, size_t n)
+{
+	struct db_exec_result res;
+	if (db_exec(db, sql, params, n, &res) != 0)
+		return -1;
+	return (long)res.affected;
+}
+
 const char *db_cell(const struct db_rows *rows, size_t row, size_t col)
 {
 	if (!rows || row >= rows->nrows || col >= rows->ncols)

@@ -71,6 +71,10 @@ int db_ping(struct db_conn *db);
 int db_exec(struct db_conn *db, const char *sql, const struct db_val *params, size_t n,
 	    struct db_exec_result *res);
 
+/* db_exec for a statement whose effect is counted (a conditional UPDATE, a DELETE): returns
+ * the number of rows changed, or -1 with db->err set. */
+long db_exec_affected(struct db_conn *db, const char *sql, const struct db_val *params, size_t n);
+
 /*
  * Runs a query and fetches every row. Outside a transaction it is run once more after a
  * deadlock or a dead connection (reads are safe to repeat). On success returns 0 and *out

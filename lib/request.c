@@ -180,6 +180,20 @@ long req_query_ids(const struct request *req, const char *key, int64_t *ids, siz
 	return n;
 }
 
+long req_query_only_ids(struct request *req, const char *key, int64_t *ids, size_t cap)
+{
+	const char *const allowed[] = {key, NULL};
+	struct field_errors errs = {0};
+
+	req_query_allowed(req, allowed, &errs);
+	long n = req_query_ids(req, key, ids, cap, &errs);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return -1;
+	}
+	return n;
+}
+
 const char *req_path_param(const struct request *req, const char *name)
 {
 	for (size_t i = 0; i < req->nparams; i++)

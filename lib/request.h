@@ -100,6 +100,13 @@ bool req_query_i64(const struct request *req, const char *key, int64_t min, int6
  */
 long req_query_ids(const struct request *req, const char *key, int64_t *ids, size_t cap, struct field_errors *errs);
 
+/*
+ * For routes whose only query parameter is a list of ids (`?ids=1,2,3`): checks that `key`
+ * is the only parameter and reads 1..cap ids into ids[]. Returns the count; on any error
+ * writes the 422 problem and returns -1.
+ */
+long req_query_only_ids(struct request *req, const char *key, int64_t *ids, size_t cap);
+
 /* Returns the path parameter `name` captured by the router, or NULL. Borrowed. */
 const char *req_path_param(const struct request *req, const char *name);
 

@@ -88,11 +88,9 @@ int repo_stock_set(struct db_conn *db, int64_t pid, int64_t on_hand, int64_t thr
 
 static int applied_exec(struct db_conn *db, const char *sql, const struct db_val *p, size_t n, int *applied)
 {
-	struct db_exec_result res;
-	if (db_exec(db, sql, p, n, &res) != 0)
-		return -1;
-	*applied = res.affected == 1;
-	return 0;
+	long changed = db_exec_affected(db, sql, p, n);
+	*applied = changed == 1;
+	return changed < 0 ? -1 : 0;
 }
 
 int repo_stock_adjust(struct db_conn *db, int64_t pid, int64_t delta, int *applied)

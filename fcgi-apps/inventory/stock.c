@@ -130,17 +130,12 @@ void stock_get(struct request *req)
 
 void stock_many(struct request *req)
 {
-	static const char *const allowed[] = {"product_ids", NULL};
-	struct field_errors errs = {0};
 	int64_t ids[LIST_LIMIT_MAX];
 	struct db_rows *r;
 
-	req_query_allowed(req, allowed, &errs);
-	long n = req_query_ids(req, "product_ids", ids, LIST_LIMIT_MAX, &errs);
-	if (errs.n) {
-		resp_invalid(req, &errs);
+	long n = req_query_only_ids(req, "product_ids", ids, LIST_LIMIT_MAX);
+	if (n < 0)
 		return;
-	}
 	if (req->role != ROLE_ADMIN && (n = products_known(req, ids, (size_t)n, true)) < 0) {
 		resp_unavailable(req, "product service");
 		return;

@@ -422,17 +422,12 @@ void products_delete(struct request *req)
 
 void internal_products_brief(struct request *req)
 {
-	static const char *const allowed[] = {"ids", NULL};
-	struct field_errors errs = {0};
 	int64_t ids[LIST_LIMIT_MAX];
 	struct json_object *items;
 
-	req_query_allowed(req, allowed, &errs);
-	long n = req_query_ids(req, "ids", ids, LIST_LIMIT_MAX, &errs);
-	if (errs.n) {
-		resp_invalid(req, &errs);
+	long n = req_query_only_ids(req, "ids", ids, LIST_LIMIT_MAX);
+	if (n < 0)
 		return;
-	}
 	if (repo_product_brief(req->ctx->db, ids, (size_t)n, &items) != 0) {
 		resp_db_error(req, req->ctx->db);
 		return;

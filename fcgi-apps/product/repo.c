@@ -104,11 +104,9 @@ int repo_category_update(struct db_conn *db, int64_t id, const char *name, const
 
 static int exec_found(struct db_conn *db, const char *sql, const struct db_val *p, size_t n, int *found)
 {
-	struct db_exec_result res;
-	if (db_exec(db, sql, p, n, &res) != 0)
-		return -1;
-	*found = res.affected > 0;
-	return 0;
+	long changed = db_exec_affected(db, sql, p, n);
+	*found = changed > 0;
+	return changed < 0 ? -1 : 0;
 }
 
 int repo_category_delete(struct db_conn *db, int64_t id, int *deleted)

@@ -897,3 +897,31 @@ Test(json_body, cleanup_frees_everything)
 	cr_assert(eq(sz, req.nquery, 0));
 	request_cleanup(&req); /* twice is harmless */
 }
+
+/* --- req_query_only_ids ----------------------------------------------------------------- */
+
+Test(query, only_ids_reads_the_list)
+{
+	int64_t ids[4];
+	cr_assert(eq(int, fake_request(&f, &req, "GET", "/x?ids=3,1,2"), 0));
+	cr_assert(eq(long, req_query_only_ids(&req, "ids", ids, 4), 3));
+	cr_assert(eq(i64, ids[0], 3));
+	cr_assert(eq(i64, ids[2], 2));
+	cr_assert(eq(int, req.status, 0), "nothing written on success");
+}
+
+Test(query, only_ids_refuses_other_parameters_and_bad_lists)
+{
+	int64_t ids[4];
+	cr_assert(eq(int, fake_request(&f, &req, "GET", "/x?ids=1&role=admin"), 0));
+	cr_assert(eq(long, req_query_only_ids(&req, "ids", ids, 4), -1));
+	expect_problem(422, "validation_failed");
+}
+
+Test(query, only_ids_refuses_more_than_cap)
+{
+	int64_t ids[2];
+	cr_assert(eq(int, fake_request(&f, &req, "GET", "/x?ids=1,2,3"), 0));
+	cr_assert(eq(long, req_query_only_ids(&req, "ids", ids, 2), -1));
+	expect_problem(422, "validation_failed");
+}
