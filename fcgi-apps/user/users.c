@@ -40,14 +40,8 @@ static void answer_user(struct request *req, int64_t id)
 	struct user u;
 	int rc = repo_user_by_id(req->ctx->db, id, &u);
 
-	if (rc < 0) {
-		resp_db_error(req, req->ctx->db);
+	if (resp_lookup_failed(req, req->ctx->db, rc, "No such user."))
 		return;
-	}
-	if (rc > 0) {
-		resp_problem(req, 404, "not_found", "No such user.");
-		return;
-	}
 	struct json_object *o = user_json(&u);
 	resp_json(req, 200, o);
 	json_object_put(o);
