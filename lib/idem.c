@@ -33,13 +33,13 @@ bool idem_key_valid(const char *s)
 	return true;
 }
 
-static void request_hash(const struct request *req, const char *scope, unsigned char out[32])
+static void request_hash(const char *scope, const char *what, size_t len, unsigned char out[32])
 {
 	crypto_generichash_state st;
 	crypto_generichash_init(&st, NULL, 0, 32);
 	crypto_generichash_update(&st, (const unsigned char *)scope, strlen(scope) + 1);
-	if (req->body)
-		crypto_generichash_update(&st, (const unsigned char *)req->body, req->body_len);
+	if (what)
+		crypto_generichash_update(&st, (const unsigned char *)what, len);
 	crypto_generichash_final(&st, out, 32);
 }
 
@@ -61,7 +61,8 @@ static void replay(struct request *req, const struct db_rows *r)
 	resp_json_raw(req, (int)status, body ? body : "{}", body ? r->lens[5] : 2);
 }
 
-bool idem_begin(struct request *req, struct db_conn *db, int64_t caller, const char *scope, struct idem *id)
+bool idem_begin(struct request *req, struct db_conn *db, int64_t caller, const char *scope, const char *what,
+		size_t len, struct idem *id)
 {
 	const char *key = req_header(req, "Idempotency-Key");
 	struct db_rows *r = NULL;
@@ -79,7 +80,7 @@ bool idem_begin(struct request *req, struct db_conn *db, int64_t caller, const c
 	memset(id, 0, sizeof(*id));
 	id->caller = caller;
 	memcpy(id->key, key, strlen(key) + 1);
-	request_hash(req, scope, id->hash);
+	request_hash(scope, what, len, id->hash);
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		struct db_val claim[] = {db_i64(caller), db_str(id->key), db_strn((const char *)id->hash, 32),

@@ -21,7 +21,9 @@ struct idem {
 
 /*
  * Reads the Idempotency-Key header (1..255 visible ASCII characters) and claims it for
- * `caller` with the hash of `scope` and the request body. Returns true when the handler
+ * `caller` with the hash of `scope` and `what` (`len` bytes: what a retry must repeat to be
+ * the same request, usually req->body; a payment passes its body without the card's secrets,
+ * so that no hash of a card number is stored). Returns true when the handler
  * should go on (a new key, or one whose earlier run died without answering: its lease ran
  * out); it must then end with idem_finish() or idem_release().
  * Returns false when the answer is already written:
@@ -31,7 +33,8 @@ struct idem {
  *   409 idempotency_in_flight while the first request still runs,
  *   503 when the database is down.
  */
-bool idem_begin(struct request *req, struct db_conn *db, int64_t caller, const char *scope, struct idem *id);
+bool idem_begin(struct request *req, struct db_conn *db, int64_t caller, const char *scope, const char *what,
+		size_t len, struct idem *id);
 
 /* Stores the answer (`status`, JSON `body`, optional `location`) so that replays get it.
  * Returns 0 or -1 (db->err set; the key stays claimed until its lease runs out). */

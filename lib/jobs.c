@@ -10,7 +10,7 @@
 #include "redis.h"
 
 const char *const jobs_types[] = {"welcome",	  "password_changed", "order_placed",   "order_paid",
-				  "order_shipped", "order_cancelled",  "payment_failed", "low_stock",
+				  "order_shipped", "order_cancelled",  "payment_failed", "payment_refunded", "low_stock",
 				  NULL};
 
 bool jobs_type_valid(const char *type)

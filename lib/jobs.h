@@ -15,7 +15,7 @@ struct json_object;
 #define JOBS_ID_LEN 32
 
 /* The job types, NULL-terminated: welcome, password_changed, order_placed, order_paid,
- * order_shipped, order_cancelled, payment_failed, low_stock. */
+ * order_shipped, order_cancelled, payment_failed, payment_refunded, low_stock. */
 extern const char *const jobs_types[];
 
 /* true for one of jobs_types. */

@@ -208,7 +208,7 @@ Test(template, every_job_type_has_a_shipped_template_that_renders)
 {
 	struct template_set *s = template_set_load(TEMPLATE_DIR, jobs_types, err, sizeof(err));
 	cr_assert_not_null(s, "%s", err);
-	static const char *const keys[] = {"name", "order_id", "total", "product_id", "available", "threshold"};
+	static const char *const keys[] = {"name", "order_id", "total", "amount", "product_id", "available", "threshold"};
 	struct json_object *d = json_object_new_object();
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		json_object_object_add(d, keys[i], json_object_new_string("V<&>"));

@@ -1,0 +1,188 @@
+/* repo.c: every SQL statement of the payment service. */
+#include "repo.h"
+
+#include <string.h>
+
+#include "db.h"
+
+#define PAYMENT_COLS                                                                                           \
+	"id, order_id, user_id, amount, currency, status, refunded, provider, provider_ref, decline_code, brand, " \
+	"last4, exp_month, exp_year, " DB_TS("created_at") ", " DB_TS("updated_at")
+
+static const char sql_start[] =
+	"INSERT INTO payments (order_id, user_id, amount, currency, status, provider, brand, last4, exp_month, "
+	"exp_year) VALUES (?, ?, ?, ?, 'processing', ?, ?, ?, ?, ?)";
+static const char sql_succeed[] =
+	"UPDATE payments SET status = 'succeeded', provider_ref = ? WHERE id = ? AND status = 'processing'";
+static const char sql_fail[] =
+	"UPDATE payments SET status = ?, decline_code = ? WHERE id = ? AND status = 'processing'";
+static const char sql_get[] = "SELECT " PAYMENT_COLS " FROM payments WHERE id = ? AND (? = 0 OR user_id = ?)";
+static const char sql_of_order[] = "SELECT " PAYMENT_COLS " FROM payments WHERE holding_order = ? AND "
+				   "status <> 'processing' FOR UPDATE";
+static const char sql_list[] = "SELECT " PAYMENT_COLS " FROM payments WHERE (? = 0 OR user_id = ?) AND "
+			       "(? = 0 OR order_id = ?) AND (? IS NULL OR status = ?) ORDER BY id DESC LIMIT ? OFFSET ?";
+static const char sql_count[] = "SELECT COUNT(*) FROM payments WHERE (? = 0 OR user_id = ?) AND "
+				"(? = 0 OR order_id = ?) AND (? IS NULL OR status = ?)";
+static const char sql_take_refund[] =
+	"UPDATE payments SET refunded = refunded + ? WHERE id = ? AND "
+	"status IN ('succeeded','partially_refunded') AND refunded + ? <= amount";
+static const char sql_refund_insert[] = "INSERT INTO refunds (payment_id, amount, reason, actor) VALUES (?, ?, ?, ?)";
+static const char sql_refund_ok[] = "UPDATE refunds SET status = 'succeeded', provider_ref = ? WHERE id = ?";
+static const char sql_refund_status[] =
+	"UPDATE payments SET status = IF(refunded >= amount, 'refunded', 'partially_refunded') WHERE id = ?";
+static const char sql_refund_bad[] = "UPDATE refunds SET status = 'failed' WHERE id = ?";
+static const char sql_give_back[] = "UPDATE payments SET refunded = refunded - ? WHERE id = ?";
+static const char sql_refunds_of[] = "SELECT id, amount, reason, status, " DB_TS("created_at") " FROM refunds "
+				     "WHERE payment_id = ? ORDER BY id";
+static const char sql_stale[] = "UPDATE payments SET status = 'failed', decline_code = 'interrupted' WHERE "
+				"status = 'processing' AND updated_at < NOW(3) - INTERVAL ? SECOND";
+static const char sql_refunds_stale[] =
+	"SELECT r.id, r.payment_id, r.amount, p.provider_ref, p.currency FROM refunds r JOIN payments p ON "
+	"p.id = r.payment_id WHERE r.status = 'pending' AND r.created_at < NOW(3) - INTERVAL ? SECOND "
+	"ORDER BY r.id LIMIT ?";
+static const char sql_refused[] =
+	"SELECT p.id FROM payments p WHERE p.status IN ('succeeded','partially_refunded') AND EXISTS "
+	"(SELECT 1 FROM outbox o WHERE o.status = 'failed' AND "
+	"o.target = CONCAT('POST /internal/order/orders/', p.order_id, '/paid')) ORDER BY p.id LIMIT ?";
+
+int repo_payment_start(struct db_conn *db, struct payment *p)
+{
+	struct db_exec_result res;
+	struct db_val v[] = {db_i64(p->order_id), db_i64(p->user_id), db_i64(p->amount), db_str(p->currency),
+			     db_str(p->provider), db_str(p->brand), db_str(p->last4), db_i64(p->exp_month),
+			     db_i64(p->exp_year)};
+	if (db_exec(db, sql_start, v, 9, &res) != 0)
+		return -1;
+	p->id = (int64_t)res.insert_id;
+	return 0;
+}
+
+int repo_payment_succeed(struct db_conn *db, int64_t id, const char *provider_ref)
+{
+	struct db_val v[] = {db_str(provider_ref), db_i64(id)};
+	long n = db_exec_affected(db, sql_succeed, v, 2);
+	return n < 0 ? -1 : n == 1;
+}
+
+int repo_payment_fail(struct db_conn *db, int64_t id, const char *status, const char *code)
+{
+	struct db_val v[] = {db_str(status), db_str(code), db_i64(id)};
+	long n = db_exec_affected(db, sql_fail, v, 3);
+	return n < 0 ? -1 : n == 1;
+}
+
+void repo_payment_fill(const struct db_rows *r, size_t i, struct payment *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->id = db_cell_i64(r, i, 0, 0);
+	p->order_id = db_cell_i64(r, i, 1, 0);
+	p->user_id = db_cell_i64(r, i, 2, 0);
+	p->amount = db_cell_i64(r, i, 3, 0);
+	db_cell_copy(r, i, 4, p->currency, sizeof(p->currency));
+	db_cell_copy(r, i, 5, p->status, sizeof(p->status));
+	p->refunded = db_cell_i64(r, i, 6, 0);
+	db_cell_copy(r, i, 7, p->provider, sizeof(p->provider));
+	db_cell_copy(r, i, 8, p->provider_ref, sizeof(p->provider_ref));
+	db_cell_copy(r, i, 9, p->decline_code, sizeof(p->decline_code));
+	db_cell_copy(r, i, 10, p->brand, sizeof(p->brand));
+	db_cell_copy(r, i, 11, p->last4, sizeof(p->last4));
+	p->exp_month = db_cell_i64(r, i, 12, 0);
+	p->exp_year = db_cell_i64(r, i, 13, 0);
+	db_cell_copy(r, i, 14, p->created_at, sizeof(p->created_at));
+	db_cell_copy(r, i, 15, p->updated_at, sizeof(p->updated_at));
+}
+
+/* One payment from `sql` with `v`: 0, 1 (none) or -1. */
+static int one(struct db_conn *db, const char *sql, const struct db_val *v, size_t n, struct payment *p)
+{
+	struct db_rows *r;
+	if (db_query(db, sql, v, n, &r) != 0)
+		return -1;
+	int rc = r->nrows ? 0 : 1;
+	if (rc == 0)
+		repo_payment_fill(r, 0, p);
+	db_rows_free(r);
+	return rc;
+}
+
+int repo_payment_get(struct db_conn *db, int64_t id, int64_t user_id, struct payment *p)
+{
+	struct db_val v[] = {db_i64(id), db_i64(user_id), db_i64(user_id)};
+	return one(db, sql_get, v, 3, p);
+}
+
+int repo_payment_of_order_locked(struct db_conn *db, int64_t order_id, struct payment *p)
+{
+	struct db_val v[] = {db_i64(order_id)};
+	return one(db, sql_of_order, v, 1, p);
+}
+
+int repo_payments_list(struct db_conn *db, int64_t user_id, int64_t order_id, const char *status, int64_t limit,
+		       int64_t offset, struct db_rows **rows, int64_t *total)
+{
+	struct db_val v[] = {db_i64(user_id), db_i64(user_id), db_i64(order_id), db_i64(order_id),
+			     db_str(status),  db_str(status),  db_i64(limit),    db_i64(offset)};
+	struct db_rows *c;
+	if (db_query(db, sql_count, v, 6, &c) != 0)
+		return -1;
+	*total = db_cell_i64(c, 0, 0, 0);
+	db_rows_free(c);
+	return db_query(db, sql_list, v, 8, rows);
+}
+
+int repo_refund_reserve(struct db_conn *db, int64_t payment_id, int64_t amount, const char *reason, const char *actor,
+			int64_t *refund_id)
+{
+	struct db_val take[] = {db_i64(amount), db_i64(payment_id), db_i64(amount)};
+	long n = db_exec_affected(db, sql_take_refund, take, 3);
+	if (n <= 0)
+		return n < 0 ? -1 : 1;
+	struct db_exec_result res;
+	struct db_val ins[] = {db_i64(payment_id), db_i64(amount), db_str(reason), db_str(actor)};
+	if (db_exec(db, sql_refund_insert, ins, 4, &res) != 0)
+		return -1;
+	*refund_id = (int64_t)res.insert_id;
+	return 0;
+}
+
+int repo_refund_done(struct db_conn *db, int64_t refund_id, int64_t payment_id, const char *provider_ref)
+{
+	struct db_val a[] = {db_str(provider_ref), db_i64(refund_id)};
+	struct db_val b[] = {db_i64(payment_id)};
+	if (db_exec(db, sql_refund_ok, a, 2, NULL) != 0)
+		return -1;
+	return db_exec(db, sql_refund_status, b, 1, NULL);
+}
+
+int repo_refund_failed(struct db_conn *db, int64_t refund_id, int64_t payment_id, int64_t amount)
+{
+	struct db_val a[] = {db_i64(refund_id)};
+	struct db_val b[] = {db_i64(amount), db_i64(payment_id)};
+	if (db_exec(db, sql_refund_bad, a, 1, NULL) != 0)
+		return -1;
+	return db_exec(db, sql_give_back, b, 2, NULL);
+}
+
+int repo_refunds_of(struct db_conn *db, int64_t payment_id, struct db_rows **rows)
+{
+	struct db_val v[] = {db_i64(payment_id)};
+	return db_query(db, sql_refunds_of, v, 1, rows);
+}
+
+long repo_payments_fail_stale(struct db_conn *db, int seconds)
+{
+	struct db_val v[] = {db_i64(seconds)};
+	return db_exec_affected(db, sql_stale, v, 1);
+}
+
+int repo_refunds_stale(struct db_conn *db, int seconds, int limit, struct db_rows **rows)
+{
+	struct db_val v[] = {db_i64(seconds), db_i64(limit)};
+	return db_query(db, sql_refunds_stale, v, 2, rows);
+}
+
+int repo_payments_refused_by_order(struct db_conn *db, int limit, struct db_rows **rows)
+{
+	struct db_val v[] = {db_i64(limit)};
+	return db_query(db, sql_refused, v, 1, rows);
+}

@@ -1,0 +1,158 @@
+/* test_payments.c: the payment service through the gateway: the bad inputs, who may see what, and card data hygiene. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+
+#define CARD_OK "{\"number\":\"4242 4242 4242 4242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}"
+
+/* POST /api/v1/payments with an Idempotency-Key (NULL: none) and a bearer token. */
+static void pay(const char *token, const char *key, const char *body, struct http_resp *r)
+{
+	char auth[4200], idem[300];
+	const char *headers[3] = {NULL, NULL, NULL};
+	size_t n = 0;
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		headers[n++] = auth;
+	}
+	if (key) {
+		snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
+		headers[n++] = idem;
+	}
+	http_send(test_env("STORE_TEST_URL"), "POST", "/api/v1/payments", body, strlen(body), headers, r);
+}
+
+static void unique_key(char *buf, size_t len)
+{
+	static int n;
+	snprintf(buf, len, "pay-test-%d-%ld-%d", (int)getpid(), (long)time(NULL), ++n);
+}
+
+Test(payments, signed_in_callers_only)
+{
+	struct http_resp r;
+	pay(NULL, "k1", "{\"order_id\":1,\"card\":" CARD_OK "}", &r);
+	assert_problem(&r, 401, "unauthenticated");
+	http_resp_free(&r);
+	pay("not.a.token", "k1", "{\"order_id\":1,\"card\":" CARD_OK "}", &r);
+	assert_problem(&r, 401, "invalid_token");
+	http_resp_free(&r);
+}
+
+Test(payments, bad_bodies_are_422_and_name_the_field)
+{
+	char *t = customer_token(NULL), key[64];
+	struct http_resp r;
+	static const struct {
+		const char *body, *field;
+	} cases[] = {
+		/* The amount comes from the order, never from the client. */
+		{"{\"order_id\":1,\"amount\":1,\"card\":" CARD_OK "}", "amount"},
+		{"{\"order_id\":\"1\",\"card\":" CARD_OK "}", "order_id"},
+		{"{\"order_id\":0,\"card\":" CARD_OK "}", "order_id"},
+		{"{\"order_id\":9007199254740992,\"card\":" CARD_OK "}", "order_id"},
+		{"{\"card\":" CARD_OK "}", "order_id"},
+		{"{\"order_id\":1}", "card"},
+		{"{\"order_id\":1,\"card\":\"4242424242424242\"}", "card"},
+		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424241\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}}", "card.number"},
+		{"{\"order_id\":1,\"card\":{\"number\":\"4242-4242-4242-4242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}}", "card.number"},
+		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":1,\"exp_year\":2020,\"cvc\":\"123\"}}", "card.exp_year"},
+		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":13,\"exp_year\":2031,\"cvc\":\"123\"}}", "card"},
+		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"12\"}}", "card.cvc"},
+		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":123}}", "card"},
+		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\",\"pin\":\"1\"}}", "card"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unique_key(key, sizeof(key));
+		pay(t, key, cases[i].body, &r);
+		assert_problem(&r, 422, "validation_failed");
+		cr_assert(strstr(r.body, cases[i].field) != NULL, "case %zu: %s does not name %s", i, r.body, cases[i].field);
+		cr_assert(strstr(r.body, "4242424242424241") == NULL && strstr(r.body, "\"123\"") == NULL,
+			  "the answer echoes card data: %s", r.body);
+		http_resp_free(&r);
+	}
+	pay(t, "k", "{\"order_id\":1,", &r);
+	assert_problem(&r, 400, "malformed_json");
+	http_resp_free(&r);
+	free(t);
+}
+
+Test(payments, huge_body_is_413)
+{
+	char *t = customer_token(NULL);
+	size_t n = 8000;
+	char *body = malloc(n + 64);
+	struct http_resp r;
+	snprintf(body, n + 64, "{\"order_id\":1,\"card\":" CARD_OK ",\"x\":\"");
+	size_t o = strlen(body);
+	memset(body + o, 'a', n - o);
+	strcpy(body + n, "\"}");
+	pay(t, "k-huge", body, &r);
+	assert_problem(&r, 413, "body_too_large");
+	http_resp_free(&r);
+	free(body);
+	free(t);
+}
+
+Test(payments, idempotency_key_required_and_checked)
+{
+	char *t = customer_token(NULL);
+	struct http_resp r;
+	pay(t, NULL, "{\"order_id\":1,\"card\":" CARD_OK "}", &r);
+	assert_problem(&r, 400, "idempotency_key_required");
+	http_resp_free(&r);
+	char longkey[300];
+	memset(longkey, 'k', 256);
+	longkey[256] = '\0';
+	pay(t, longkey, "{\"order_id\":1,\"card\":" CARD_OK "}", &r);
+	assert_problem(&r, 422, "invalid_idempotency_key");
+	http_resp_free(&r);
+	free(t);
+}
+
+Test(payments, reads_are_the_callers_own)
+{
+	char *t = customer_token(NULL);
+	struct http_resp r;
+	api("GET", "/api/v1/payments", NULL, t, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_int(&r, "total"), 0);
+	http_resp_free(&r);
+	api("GET", "/api/v1/payments/123456789", NULL, t, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api("GET", "/api/v1/payments?status=paid", NULL, t, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+	api("GET", "/api/v1/payments?order_id=1&role=admin", NULL, t, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+	/* Refunds are staff work. */
+	api("POST", "/api/v1/payments/1/refunds", "{\"amount\":1,\"reason\":\"x\"}", t, &r);
+	assert_problem(&r, 403, "forbidden");
+	http_resp_free(&r);
+	free(t);
+}
+
+Test(payments, staff_refund_of_nothing_is_404_and_bad_amounts_422)
+{
+	char *a = admin_token();
+	struct http_resp r;
+	api("POST", "/api/v1/payments/987654321/refunds", "{\"amount\":100,\"reason\":\"broken\"}", a, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	static const char *const bad[] = {"{\"amount\":0,\"reason\":\"x\"}", "{\"amount\":-5,\"reason\":\"x\"}",
+					  "{\"amount\":1.5,\"reason\":\"x\"}", "{\"amount\":100}",
+					  "{\"amount\":100,\"reason\":\"\"}", "{\"amount\":100,\"reason\":\"x\",\"to\":\"me\"}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		api("POST", "/api/v1/payments/1/refunds", bad[i], a, &r);
+		assert_problem(&r, 422, "validation_failed");
+		http_resp_free(&r);
+	}
+	free(a);
+}
