@@ -209,7 +209,6 @@ struct put {
 	/* Inputs: put_tx never writes them (it runs again after a deadlock). */
 	struct cart_owner owner;
 	const char *if_match;
-	bool create;             /* a signed-in user without a cart yet */
 	struct cart_line line;   /* product_id, quantity, added_price */
 	char currency[4];
 	/* Output, filled afresh by each run. */
@@ -220,8 +219,6 @@ static int put_tx(struct db_conn *db, void *arg)
 {
 	struct put *p = arg;
 
-	if (p->create && repo_cart_ensure_user(db, p->owner.user_id) != 0)
-		return -1;
 	int rc = repo_cart_read(db, &p->owner, true, &p->locked);
 	if (rc != 0)
 		return rc < 0 ? -1 : TX_CART_GONE;
@@ -275,7 +272,13 @@ void cart_item_put(struct request *req)
 		rc < 0 ? resp_db_error(req, db) : cart_not_found(req);
 		goto out;
 	}
-	p->create = rc > 0;
+	/* A signed-in user's first cart is created on its own, before the transaction: inside it,
+	 * concurrent first PUTs would each hold a shared lock on the new row from INSERT IGNORE
+	 * and then all wait to lock it for update, a deadlock. Outside, they queue on the row. */
+	if (rc > 0 && repo_cart_ensure_user(db, p->owner.user_id) != 0) {
+		resp_db_error(req, db);
+		goto out;
+	}
 	if (cart_if_match(p->if_match, w->cart.version) == CART_IF_MATCH_FAILED) {
 		refused(req, TX_PRECONDITION, NULL, NULL);
 		goto out;
@@ -420,7 +423,7 @@ static int merge_tx(struct db_conn *db, void *arg)
 
 	m->merged = 0;
 	/* The user's cart first, then the guest's: every merge locks in that order. */
-	if (repo_cart_ensure_user(db, m->user.user_id) != 0 || repo_cart_read(db, &m->user, true, &m->mine) != 0)
+	if (repo_cart_read(db, &m->user, true, &m->mine) != 0)
 		return -1;
 	m->version = m->mine.version;
 	if (cart_if_match(m->if_match, m->mine.version) == CART_IF_MATCH_FAILED)
@@ -475,6 +478,11 @@ void cart_merge(struct request *req)
 		cart_token_hash(t, m->guest.token_hash);
 	else
 		memset(m->guest.token_hash, '-', CART_TOKEN_HASH_LEN);
+	/* Created outside the transaction, as in PUT. */
+	if (repo_cart_ensure_user(req->ctx->db, m->user.user_id) != 0) {
+		resp_db_error(req, req->ctx->db);
+		goto out;
+	}
 	int rc = db_tx(req->ctx->db, merge_tx, m);
 	if (rc != 0) {
 		refused(req, rc, m->mine.currency, m->theirs.currency);
