@@ -35,6 +35,8 @@ void stock_put(struct request *req);
 void stock_adjust(struct request *req);
 void stock_movements(struct request *req);
 void stock_low(struct request *req);
+/* GET /internal/inventory/levels?ids=: available units of up to 100 products, for other services. */
+void stock_levels(struct request *req);
 
 void reservation_create(struct request *req);
 void reservation_get(struct request *req);

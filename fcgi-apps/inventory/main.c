@@ -15,6 +15,7 @@ static const struct route routes[] = {
 	{"PUT", "/api/v1/inventory/{product_id}", stock_put, ROLE_ADMIN, 0},
 	{"POST", "/api/v1/inventory/{product_id}/adjustments", stock_adjust, ROLE_ADMIN, 0},
 	{"GET", "/api/v1/inventory/{product_id}/movements", stock_movements, ROLE_ADMIN, 0},
+	{"GET", "/internal/inventory/levels", stock_levels, ROLE_INTERNAL, 0},
 	{"POST", "/internal/inventory/reservations", reservation_create, ROLE_INTERNAL, 0},
 	{"GET", "/internal/inventory/reservations/{order_ref}", reservation_get, ROLE_INTERNAL, 0},
 	{"POST", "/internal/inventory/reservations/{order_ref}/commit", reservation_commit, ROLE_INTERNAL, 0},

@@ -158,6 +158,38 @@ void stock_many(struct request *req)
 	json_object_put(o);
 }
 
+void stock_levels(struct request *req)
+{
+	static const char *const allowed[] = {"ids", NULL};
+	struct field_errors errs = {0};
+	int64_t ids[LIST_LIMIT_MAX];
+	struct db_rows *r;
+
+	req_query_allowed(req, allowed, &errs);
+	long n = req_query_ids(req, "ids", ids, LIST_LIMIT_MAX, &errs);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	/* No catalogue check: the caller is a service that knows which products it asks about. */
+	if (repo_stock_many(req->ctx->db, ids, (size_t)n, &r) != 0) {
+		resp_db_error(req, req->ctx->db);
+		return;
+	}
+	struct json_object *items = json_object_new_array_ext((int)r->nrows);
+	for (size_t i = 0; i < r->nrows; i++) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "product_id", json_object_new_int64(db_cell_i64(r, i, 0, 0)));
+		json_object_object_add(o, "available",
+				       json_object_new_int64(db_cell_i64(r, i, 1, 0) - db_cell_i64(r, i, 2, 0)));
+		json_object_array_add(items, o);
+	}
+	db_rows_free(r);
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "items", items);
+	resp_json(req, 200, o);
+	json_object_put(o);
+}
 
 struct change {
 	int64_t pid, on_hand, threshold, delta;
