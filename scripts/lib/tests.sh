@@ -69,6 +69,47 @@ integration_programs() {
 	return 0
 }
 
+# The card numbers the tests pay with, as digits and as printed: none of them may be
+# at rest anywhere the stack writes (issue 12: not in a database, a log, Redis or a mail).
+CARD_NUMBERS=(4242424242424242 4000000000000002 4000000000009995 4000000000000119 5555555555554444
+	378282246310005 "4242 4242 4242 4242" "4000 0000 0000 0002")
+
+# redis_everything: every key's name and value, readable (streams, hashes, sets... as text).
+redis_everything() {
+	local key type
+	redis-cli -h 127.0.0.1 -p "$REDIS_PORT" --scan | while IFS= read -r key; do
+		printf '%s\n' "$key"
+		type=$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" TYPE "$key")
+		case $type in
+		string) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" GET "$key" ;;
+		stream) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" XRANGE "$key" - + ;;
+		hash) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" HGETALL "$key" ;;
+		set) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" SMEMBERS "$key" ;;
+		zset) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ZRANGE "$key" 0 -1 ;;
+		list) redis-cli -h 127.0.0.1 -p "$REDIS_PORT" LRANGE "$key" 0 -1 ;;
+		esac
+	done
+}
+
+test_no_card_data() {
+	local tmp n rc=0
+	local -a dbs
+	tmp=$(mktemp -d)
+	mapfile -t dbs < <(admin_sql -e "SHOW DATABASES LIKE 'store\\_%'")
+	mariadb-dump --no-defaults --socket="$DB_SOCKET" --user="$(id -un)" --skip-extended-insert \
+		--databases "${dbs[@]}" >"$tmp/db.sql" || rc=1
+	redis_everything >"$tmp/redis.txt" || rc=1
+	for n in "${CARD_NUMBERS[@]}"; do
+		if grep -rlF -- "$n" "$tmp" "$LOG" "$MAILDIR" 2>/dev/null; then
+			echo "card number $n found at rest (above)"
+			rc=1
+		fi
+	done
+	((rc == 0)) && echo "no test card number in $(du -sh "$tmp" | cut -f1) of database dump and Redis, nor in $LOG or $MAILDIR"
+	rm -rf "$tmp"
+	return "$rc"
+}
+
 # Leak reports are written at exit, so the services are stopped first.
 test_sanitizers() {
 	stop_programs
@@ -251,6 +292,7 @@ cmd_test() {
 	while IFS= read -r t; do
 		step "integration: ${t##*/}" run_integration_test "$t"
 	done < <(integration_programs)
+	step "no card data at rest (databases, Redis, logs, mail)" test_no_card_data
 	step "sanitizer reports in service logs" test_sanitizers
 	step "systemd-analyze verify" test_systemd
 	step "docker-compose config" test_compose
