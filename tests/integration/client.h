@@ -74,6 +74,10 @@ char *admin_token(void);
 /* A new customer account, signed in; returns its access token (caller frees) and id. */
 char *customer_token(long long *id);
 
+/* Waits up to `seconds` for a `type` e-mail job to `recipient` on the job stream (services
+ * relay their jobs from an outbox, so a job shows a moment after the change). */
+bool test_job_on_stream(const char *type, const char *recipient, int seconds);
+
 /* A hiredis connection to the test stack's Redis (caller frees with redisFree). */
 struct redisContext *test_redis(void);
 
