@@ -20,7 +20,10 @@ struct order_brief {
 int order_port_get(struct client *c, const char *request_id, int64_t id, struct order_brief *out);
 
 /* The internal calls the payment service sends through its outbox (receivers are idempotent):
- * the order is paid ({"payment_id"}), its payment was refunded in full ({"payment_id"}). */
+ * the order is paid ({"payment_id": "<id>", "amount", "currency"}: the order checks they are its
+ * total), its payment was refunded in full ({"refund_id": "<id>"}). A 4xx answer to "paid"
+ * (the order expired or was cancelled meanwhile) marks the outbox row failed, and the sweeper
+ * refunds the payment. */
 #define ORDER_PAID_PATH "/internal/order/orders/%lld/paid"
 #define ORDER_REFUNDED_PATH "/internal/order/orders/%lld/refunded"
 

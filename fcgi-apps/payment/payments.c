@@ -167,7 +167,8 @@ static void answer_problem(struct request *req, const struct idem *id, int statu
 }
 
 struct settle {
-	int64_t payment_id, order_id;
+	int64_t payment_id, order_id, amount;
+	const char *currency;
 	const struct provider_outcome *out;
 	const struct user_brief *user;
 	const char *request_id;
@@ -186,7 +187,11 @@ static int settle_tx(struct db_conn *db, void *arg)
 		if ((rc = repo_payment_succeed(db, s->payment_id, s->out->ref)) <= 0)
 			return rc < 0 ? -1 : 409;
 		struct json_object *body = json_object_new_object();
-		json_object_object_add(body, "payment_id", json_object_new_int64(s->payment_id));
+		char pid[24];
+		snprintf(pid, sizeof(pid), "%lld", (long long)s->payment_id);
+		json_object_object_add(body, "payment_id", json_object_new_string(pid));
+		json_object_object_add(body, "amount", json_object_new_int64(s->amount));
+		json_object_object_add(body, "currency", json_object_new_string(s->currency));
 		snprintf(path, sizeof(path), ORDER_PAID_PATH, (long long)s->order_id);
 		rc = outbox_add_call(db, "POST", path, body, s->request_id);
 		json_object_put(body);
@@ -302,7 +307,7 @@ void payments_create(struct request *req)
 	payment_provider->charge(&card, p.amount, p.currency, key, &out);
 	card_wipe(&card);
 
-	struct settle s = {p.id, p.order_id, &out, &ub, req->request_id};
+	struct settle s = {p.id, p.order_id, p.amount, p.currency, &out, &ub, req->request_id};
 	rc = db_tx(req->ctx->db, settle_tx, &s);
 	if (rc != 0) {
 		/* The provider answered but its outcome is not recorded: the payment stays
@@ -456,9 +461,10 @@ static int refund_end_tx(struct db_conn *db, void *arg)
 		return -1;
 	if (strcmp(p.status, "refunded") != 0)
 		return 0;
-	char path[96];
+	char path[96], rid[24];
 	struct json_object *body = json_object_new_object();
-	json_object_object_add(body, "payment_id", json_object_new_int64(p.id));
+	snprintf(rid, sizeof(rid), "%lld", (long long)e->j->refund_id);
+	json_object_object_add(body, "refund_id", json_object_new_string(rid));
 	snprintf(path, sizeof(path), ORDER_REFUNDED_PATH, (long long)p.order_id);
 	int rc = outbox_add_call(db, "POST", path, body, e->request_id);
 	json_object_put(body);
