@@ -292,7 +292,6 @@ void stock_adjust(struct request *req)
 
 void stock_movements(struct request *req)
 {
-	static const char *const allowed[] = {"limit", "offset", NULL};
 	struct field_errors errs = {0};
 	struct list_params lp;
 	struct db_rows *r;
@@ -303,7 +302,6 @@ void stock_movements(struct request *req)
 		not_found(req);
 		return;
 	}
-	req_query_allowed(req, allowed, &errs);
 	list_params_parse(req, &lp, &errs);
 	if (errs.n) {
 		resp_invalid(req, &errs);
@@ -337,13 +335,11 @@ void stock_movements(struct request *req)
 
 void stock_low(struct request *req)
 {
-	static const char *const allowed[] = {"limit", "offset", NULL};
 	struct field_errors errs = {0};
 	struct list_params lp;
 	struct db_rows *r;
 	int64_t total;
 
-	req_query_allowed(req, allowed, &errs);
 	list_params_parse(req, &lp, &errs);
 	if (errs.n) {
 		resp_invalid(req, &errs);
