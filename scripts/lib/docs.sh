@@ -32,7 +32,8 @@ tool() { printf '%s/node_modules/.bin/%s' "$TOOLS_DIR" "$1"; }
 docs_listing() {
 	local spec=$1 out=$2 ui=$TOOLS_DIR/node_modules/swagger-ui-dist f
 	mkdir -p "$out"
-	for f in index.html index.css swagger-ui.css swagger-ui-bundle.js favicon-16x16.png favicon-32x32.png \
+	for f in index.html index.css swagger-ui.css swagger-ui-bundle.js swagger-ui-standalone-preset.js \
+		favicon-16x16.png favicon-32x32.png \
 		oauth2-redirect.html oauth2-redirect.js; do
 		cp "$ui/$f" "$out/$f"
 	done

@@ -47,11 +47,17 @@ test_unit() {
 
 test_integration_build() { cd "$ROOT" && make -j"$(nproc 2>/dev/null || echo 2)" integration-programs; }
 
-# run_integration_test PROGRAM: one Criterion executable against the test stack.
+# run_integration_test PROGRAM: one Criterion executable against the test stack, through the
+# contract proxies (scripts/lib/contract.sh): STORE_TEST_URL and STORE_TEST_INTERNAL_URL are
+# Prism's, STORE_TEST_RAW_URL and STORE_TEST_RAW_INTERNAL_URL the gateway's own listeners.
 # STORE_VAR is set too, so a test that runs $STORE_TEST_STORE acts on this stack.
 run_integration_test() {
-	STORE_VAR=$VAR STORE_TEST_URL=http://127.0.0.1:$HTTP_PORT \
-		STORE_TEST_INTERNAL_URL=http://127.0.0.1:$INTERNAL_PORT \
+	contract_ports
+	STORE_VAR=$VAR STORE_TEST_URL=http://127.0.0.1:$PRISM_PORT \
+		STORE_TEST_INTERNAL_URL=http://127.0.0.1:$PRISM_INTERNAL_PORT \
+		STORE_TEST_RAW_URL=http://127.0.0.1:$HTTP_PORT \
+		STORE_TEST_RAW_INTERNAL_URL=http://127.0.0.1:$INTERNAL_PORT \
+		STORE_TEST_CONTRACT_LOG=$VAR/contract-refused.log \
 		STORE_TEST_REDIS_HOST=127.0.0.1 STORE_TEST_REDIS_PORT=$REDIS_PORT \
 		STORE_TEST_MAILDIR=$MAILDIR STORE_TEST_VAR=$VAR \
 		STORE_TEST_DB_SOCKET=$DB_SOCKET STORE_TEST_DB_ADMIN_USER=$(id -un) \
@@ -245,7 +251,7 @@ openapi_heads() {
 
 cmd_test() {
 	set_stack "${STORE_VAR:-$ROOT/var}/test" test
-	trap 'stack_down >/dev/null 2>&1 || true' EXIT
+	trap 'contract_down >/dev/null 2>&1 || true; stack_down >/dev/null 2>&1 || true' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 
@@ -258,10 +264,14 @@ cmd_test() {
 	step "unit tests (make check)" test_unit
 	step "stack up ($VAR)" stack_up
 	step "integration programs (make)" test_integration_build
+	step "contract proxies (Prism) up" test_contract_up
 	local t
 	while IFS= read -r t; do
 		step "integration: ${t##*/}" run_integration_test "$t"
 	done < <(integration_programs)
+	step "contract (Prism): zero violations" test_contract_verdict
+	step "docs in headless Chromium" test_docs_browser
+	step "generated TypeScript client" test_ts_client
 	step "sanitizer reports in service logs" test_sanitizers
 	step "systemd-analyze verify" test_systemd
 	step "docker-compose config" test_compose
