@@ -79,7 +79,12 @@ async function main() {
     const status = await page.$eval(`${op} .live-responses-table tbody .response-col_status`, (e) => e.textContent.trim());
     const body = await page.$eval(`${op} .live-responses-table .microlight, ${op} .live-responses-table pre`,
       (e) => e.textContent).catch(() => "");
-    await page.screenshot({ path: shot.replace(/\.png$/, "-try-it-out.png"), fullPage: false });
+    // The operation as tried, without the curl line (it shows the token) or the documented responses.
+    await page.evaluate((sel) => {
+      for (const e of document.querySelectorAll(`${sel} .curl-command, ${sel} .responses-table:not(.live-responses-table)`))
+        e.style.display = "none";
+    }, op);
+    await (await page.$(op)).screenshot({ path: shot.replace(/\.png$/, "-try-it-out.png") });
     if (!status.startsWith("200") || !body.includes(email))
       throw new Error(`Try it out on GET /api/v1/users/me: ${status} ${body.slice(0, 300)}`);
     console.log(`Try it out: GET /api/v1/users/me with the token from Authorize answered 200 for ${email}`);
