@@ -123,16 +123,22 @@ Test(users, password_change_revokes_other_sessions_and_mails)
 	api("POST", "/api/v1/auth/login", NULL, NULL, &r);
 	http_resp_free(&r);
 
+	/* The job goes out through the user service's outbox relay, after the change's commit:
+	 * wait for it (up to 10 s) instead of expecting it the moment the PATCH answered. */
 	redisContext *c = test_redis();
-	redisReply *rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 500");
 	bool found = false;
-	for (size_t i = 0; rep && i < rep->elements; i++) {
-		const char *doc = rep->element[i]->element[1]->element[1]->str;
-		if (strstr(doc, email) && strstr(doc, "\"type\":\"password_changed\""))
-			found = true;
+	for (int tries = 0; !found && tries < 100; tries++) {
+		if (tries)
+			usleep(100 * 1000);
+		redisReply *rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 500");
+		for (size_t i = 0; rep && i < rep->elements; i++) {
+			const char *doc = rep->element[i]->element[1]->element[1]->str;
+			if (strstr(doc, email) && strstr(doc, "\"type\":\"password_changed\""))
+				found = true;
+		}
+		freeReplyObject(rep);
 	}
-	cr_assert(found, "no password_changed job for %s", email);
-	freeReplyObject(rep);
+	cr_assert(found, "no password_changed job for %s within 10 s", email);
 	redisFree(c);
 	free(keep);
 	free(other);
