@@ -1,4 +1,5 @@
-# Dockerfile: the store platform's images on debian:12-slim: build, runtime (the C programs), smtp (sink), gateway (nginx).
+# Dockerfile: the store platform's images on debian:12-slim: build, runtime (the C programs), smtp (sink),
+# docs (Swagger UI and the specs, built with Node.js), gateway (nginx).
 #
 #   docker build --target runtime -t store-runtime .   # what docker-compose.yml builds
 
@@ -46,6 +47,14 @@ USER store
 EXPOSE 2525
 CMD ["python3", "-m", "aiosmtpd", "-n", "-l", "0.0.0.0:2525", "-c", "aiosmtpd.handlers.Mailbox", "/maildir"]
 
+# --- docs: what the gateway serves at /docs/ (scripts/store docs-build: the pinned swagger-ui-dist
+# from npm, with docs/openapi.yaml on the public listener and docs/openapi-internal.yaml on the internal)
+FROM node:20-bookworm-slim AS docs
+WORKDIR /src
+COPY scripts/ scripts/
+COPY docs/openapi.yaml docs/openapi-internal.yaml docs/
+RUN bash scripts/store docs-build /out/docs
+
 # --- gateway: Debian's nginx (as on a host) with the compose configuration -------
 FROM debian:12-slim AS gateway
 RUN apt-get update \
@@ -58,6 +67,8 @@ COPY scripts/ /usr/local/src/store/scripts/
 COPY nginx/ /usr/local/src/store/nginx/
 RUN bash /usr/local/src/store/scripts/store gateway-config --compose /etc/store/nginx \
  && rm -rf /usr/local/src/store
+# /docs/ of both listeners (DOCS_DIR of the rendered configuration is /etc/store/nginx/docs).
+COPY --from=docs /out/docs/ /etc/store/nginx/docs/
 # Unprivileged: listens on 8080/8081, pid and temp files in /tmp.
 USER www-data
 EXPOSE 8080 8081

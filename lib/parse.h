@@ -6,6 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The largest id the API hands out or takes: 2^53 - 1, the last integer a JavaScript
+ * number (an IEEE double) holds exactly, so browser clients never round an id. */
+#define ID_MAX INT64_C(9007199254740991)
+
 /*
  * Parses a whole decimal integer in [min, max]: optional '-' (only when min < 0),
  * digits only, no spaces, no '+', no leading zeros beyond "0", no overflow.

@@ -175,7 +175,7 @@ long req_query_ids(const struct request *req, const char *key, int64_t *ids, siz
 		problem_add(errs, key, "is required");
 		return -1;
 	}
-	if ((n = parse_id_list(v, INT64_MAX, ids, cap)) < 0)
+	if ((n = parse_id_list(v, ID_MAX, ids, cap)) < 0)
 		problem_add(errs, key, "must be 1 to %zu comma-separated ids", cap);
 	return n;
 }
@@ -204,7 +204,7 @@ const char *req_path_param(const struct request *req, const char *name)
 
 bool req_path_id(const struct request *req, const char *name, int64_t *out)
 {
-	return parse_i64(req_path_param(req, name), 1, INT64_MAX, out);
+	return parse_i64(req_path_param(req, name), 1, ID_MAX, out);
 }
 
 static bool is_json_type(const char *ct)

@@ -110,7 +110,7 @@ long req_query_only_ids(struct request *req, const char *key, int64_t *ids, size
 /* Returns the path parameter `name` captured by the router, or NULL. Borrowed. */
 const char *req_path_param(const struct request *req, const char *name);
 
-/* Parses path parameter `name` as an id in 1..INT64_MAX. Returns false if absent or not an id. */
+/* Parses path parameter `name` as an id in 1..ID_MAX (parse.h). Returns false if absent or not an id. */
 bool req_path_id(const struct request *req, const char *name, int64_t *out);
 
 /*

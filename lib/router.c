@@ -7,6 +7,7 @@
 
 #include "log.h"
 #include "parse.h"
+#include "problem.h"
 #include "request.h"
 #include "response.h"
 
@@ -17,14 +18,11 @@ static bool is_id_name(const char *name)
 	return strcmp(name, "id") == 0 || (n > 3 && strcmp(name + n - 3, "_id") == 0);
 }
 
-static bool all_digits(const char *s)
+/* An id in a path: 1..ID_MAX, digits only, no leading zero (anything else is no match: 404). */
+static bool is_id(const char *s)
 {
-	if (!*s || strlen(s) > 19)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
+	int64_t v;
+	return parse_i64(s, 1, ID_MAX, &v);
 }
 
 /* Matches one pattern against the path; fills params on success. */
@@ -51,7 +49,7 @@ static bool match(const char *pattern, const char *path, struct request *req)
 			if (parse_percent_decode(s, slen, pp->value, sizeof(pp->value), false) < 0 ||
 			    !parse_utf8_valid(pp->value, strlen(pp->value)))
 				return false;
-			if (is_id_name(pp->name) && !all_digits(pp->value))
+			if (is_id_name(pp->name) && !is_id(pp->value))
 				return false;
 			np++;
 		} else if (plen != slen || memcmp(p, s, plen) != 0) {
@@ -105,6 +103,61 @@ const struct route *router_match(const struct route *routes, size_t n, struct re
 	return NULL;
 }
 
+/* True when `key` is one of the space-separated names in `list`. */
+static bool in_list(const char *list, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = list; p && *p;) {
+		while (*p == ' ')
+			p++;
+		size_t len = strcspn(p, " ");
+		if (len == n && n && memcmp(p, key, n) == 0)
+			return true;
+		p += len;
+	}
+	return false;
+}
+
+/* The one check of query parameters for every route: each must be one the route declares,
+ * and appear once. On refusal writes 422 validation_failed naming each and returns false. */
+static bool query_declared(const struct route *r, struct request *req)
+{
+	struct field_errors errs = {0};
+
+	for (size_t i = 0; i < req->nquery; i++) {
+		const char *k = req->query[i].key;
+		if (!in_list(r->query, k)) {
+			problem_add(&errs, k, "unknown query parameter");
+			continue;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(req->query[j].key, k) == 0) {
+				problem_add(&errs, k, "query parameter given more than once");
+				break;
+			}
+		}
+	}
+	if (errs.n == 0)
+		return true;
+	resp_invalid(req, &errs);
+	return false;
+}
+
+/* GET, HEAD, DELETE and routes declared ROUTE_NO_BODY take no body: one sent is refused with
+ * 400 body_not_allowed rather than ignored, so a client never believes it was read. */
+static bool body_allowed(const struct route *r, struct request *req)
+{
+	const char *cl = req_param(req, "CONTENT_LENGTH");
+	bool bodiless = r->max_body == ROUTE_NO_BODY || strcmp(r->method, "GET") == 0 ||
+			strcmp(r->method, "DELETE") == 0;
+
+	if (!bodiless || !cl || !*cl || strcmp(cl, "0") == 0)
+		return true;
+	resp_problem(req, 400, "body_not_allowed", "This operation takes no request body.");
+	return false;
+}
+
 void router_dispatch(const struct route *routes, size_t n, router_authorizer authorize, struct request *req)
 {
 	char allow[128];
@@ -130,7 +183,9 @@ void router_dispatch(const struct route *routes, size_t n, router_authorizer aut
 		if (authorize(req, r->role) != 0)
 			return;
 	}
-	if (r->max_body)
+	if (!query_declared(r, req) || !body_allowed(r, req))
+		return;
+	if (r->max_body && r->max_body != ROUTE_NO_BODY)
 		req->max_body = r->max_body;
 	r->handler(req);
 }

@@ -1,8 +1,9 @@
-/* router.h: a table of {method, path pattern, handler, role}; 404 and 405 with Allow. */
+/* router.h: a table of {method, path pattern, handler, role, body cap, query parameters}; 404 and 405 with Allow. */
 #ifndef STORE_ROUTER_H
 #define STORE_ROUTER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "auth.h"
 
@@ -11,12 +12,20 @@ struct request;
 struct route {
 	const char *method;  /* "GET", "POST", ... */
 	/* "/api/v1/products/{id}": `{name}` matches one non-empty segment; a parameter named
-	 * `id` or `*_id` matches digits only (up to 19), so literal siblings like "me" never clash. */
+	 * `id` or `*_id` matches an id only (1..ID_MAX of parse.h, no leading zeros), so
+	 * literal siblings like "me" never clash and a larger number is 404. */
 	const char *pattern;
 	void (*handler)(struct request *req);
 	enum role role;
-	size_t max_body; /* the route's own cap on a JSON body in bytes; 0: STORE_MAX_BODY */
+	/* The route's own cap on a JSON body in bytes; 0: STORE_MAX_BODY; ROUTE_NO_BODY: the
+	 * route takes no body and one sent is refused (GET, HEAD and DELETE never take one). */
+	size_t max_body;
+	/* The query parameters the route takes, space-separated ("limit offset q"); NULL: none.
+	 * Any other, or one given twice, is refused with 422 before the handler runs. */
+	const char *query;
 };
+
+#define ROUTE_NO_BODY SIZE_MAX
 
 /*
  * Checks that the caller may use a route needing `role`; on refusal writes the
@@ -33,8 +42,9 @@ typedef int (*router_authorizer)(struct request *req, enum role role);
 const struct route *router_match(const struct route *routes, size_t n, struct request *req, int *status,
 				 char *allow, size_t allowlen);
 
-/* Matches, authorises with `authorize` (NULL: routes needing a role answer 500) and runs
- * the handler, or writes the 404/405/401/403 problem. */
+/* Matches, authorises with `authorize` (NULL: routes needing a role answer 500), checks the
+ * query parameters (422) and that a bodiless route got no body (400), and runs the handler;
+ * or writes the 404/405/401/403/422/400 problem. */
 void router_dispatch(const struct route *routes, size_t n, router_authorizer authorize, struct request *req);
 
 #endif

@@ -8,18 +8,18 @@
 #include "server.h"
 
 static const struct route routes[] = {
-	{"GET", "/api/v1/inventory/health", health_get, ROLE_PUBLIC, 0},
-	{"GET", "/api/v1/inventory", stock_many, ROLE_OPTIONAL, 0},
-	{"GET", "/api/v1/inventory/low-stock", stock_low, ROLE_ADMIN, 0},
-	{"GET", "/api/v1/inventory/{product_id}", stock_get, ROLE_OPTIONAL, 0},
-	{"PUT", "/api/v1/inventory/{product_id}", stock_put, ROLE_ADMIN, 0},
-	{"POST", "/api/v1/inventory/{product_id}/adjustments", stock_adjust, ROLE_ADMIN, 0},
-	{"GET", "/api/v1/inventory/{product_id}/movements", stock_movements, ROLE_ADMIN, 0},
-	{"GET", "/internal/inventory/levels", stock_levels, ROLE_INTERNAL, 0},
-	{"POST", "/internal/inventory/reservations", reservation_create, ROLE_INTERNAL, 0},
-	{"GET", "/internal/inventory/reservations/{order_ref}", reservation_get, ROLE_INTERNAL, 0},
-	{"POST", "/internal/inventory/reservations/{order_ref}/commit", reservation_commit, ROLE_INTERNAL, 0},
-	{"POST", "/internal/inventory/reservations/{order_ref}/release", reservation_release, ROLE_INTERNAL, 0},
+	{"GET", "/api/v1/inventory/health", health_get, ROLE_PUBLIC, 0, NULL},
+	{"GET", "/api/v1/inventory", stock_many, ROLE_OPTIONAL, 0, "product_ids"},
+	{"GET", "/api/v1/inventory/low-stock", stock_low, ROLE_ADMIN, 0, "limit offset"},
+	{"GET", "/api/v1/inventory/{product_id}", stock_get, ROLE_OPTIONAL, 0, NULL},
+	{"PUT", "/api/v1/inventory/{product_id}", stock_put, ROLE_ADMIN, 0, NULL},
+	{"POST", "/api/v1/inventory/{product_id}/adjustments", stock_adjust, ROLE_ADMIN, 0, NULL},
+	{"GET", "/api/v1/inventory/{product_id}/movements", stock_movements, ROLE_ADMIN, 0, "limit offset"},
+	{"GET", "/internal/inventory/levels", stock_levels, ROLE_INTERNAL, 0, "ids"},
+	{"POST", "/internal/inventory/reservations", reservation_create, ROLE_INTERNAL, 0, NULL},
+	{"GET", "/internal/inventory/reservations/{order_ref}", reservation_get, ROLE_INTERNAL, 0, NULL},
+	{"POST", "/internal/inventory/reservations/{order_ref}/commit", reservation_commit, ROLE_INTERNAL, ROUTE_NO_BODY, NULL},
+	{"POST", "/internal/inventory/reservations/{order_ref}/release", reservation_release, ROLE_INTERNAL, ROUTE_NO_BODY, NULL},
 };
 
 struct inventory_settings inventory_settings;

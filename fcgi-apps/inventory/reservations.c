@@ -12,6 +12,7 @@
 #include "config.h"
 #include "log.h"
 #include "outbox.h"
+#include "parse.h"
 #include "problem.h"
 #include "repo.h"
 #include "request.h"
@@ -198,7 +199,7 @@ void reservation_create(struct request *req)
 			}
 			struct field_errors item_errs = {0};
 			field_only(it, item_fields, &item_errs);
-			field_i64(it, "product_id", true, 1, INT64_MAX, &rv->items[rv->n].pid, &item_errs);
+			field_i64(it, "product_id", true, 1, ID_MAX, &rv->items[rv->n].pid, &item_errs);
 			field_i64(it, "quantity", true, 1, QTY_MAX, &rv->items[rv->n].qty, &item_errs);
 			for (size_t k = 0; k < item_errs.n; k++)
 				problem_add(&errs, field, "%s %s", item_errs.items[k].field, item_errs.items[k].message);

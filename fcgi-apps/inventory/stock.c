@@ -160,17 +160,12 @@ void stock_many(struct request *req)
 
 void stock_levels(struct request *req)
 {
-	static const char *const allowed[] = {"ids", NULL};
-	struct field_errors errs = {0};
 	int64_t ids[LIST_LIMIT_MAX];
 	struct db_rows *r;
 
-	req_query_allowed(req, allowed, &errs);
-	long n = req_query_ids(req, "ids", ids, LIST_LIMIT_MAX, &errs);
-	if (errs.n) {
-		resp_invalid(req, &errs);
+	long n = req_query_only_ids(req, "ids", ids, LIST_LIMIT_MAX);
+	if (n < 0)
 		return;
-	}
 	/* No catalogue check: the caller is a service that knows which products it asks about. */
 	if (repo_stock_many(req->ctx->db, ids, (size_t)n, &r) != 0) {
 		resp_db_error(req, req->ctx->db);
@@ -324,7 +319,6 @@ void stock_adjust(struct request *req)
 
 void stock_movements(struct request *req)
 {
-	static const char *const allowed[] = {"limit", "offset", NULL};
 	struct field_errors errs = {0};
 	struct list_params lp;
 	struct db_rows *r;
@@ -335,7 +329,6 @@ void stock_movements(struct request *req)
 		not_found(req);
 		return;
 	}
-	req_query_allowed(req, allowed, &errs);
 	list_params_parse(req, &lp, &errs);
 	if (errs.n) {
 		resp_invalid(req, &errs);
@@ -369,13 +362,11 @@ void stock_movements(struct request *req)
 
 void stock_low(struct request *req)
 {
-	static const char *const allowed[] = {"limit", "offset", NULL};
 	struct field_errors errs = {0};
 	struct list_params lp;
 	struct db_rows *r;
 	int64_t total;
 
-	req_query_allowed(req, allowed, &errs);
 	list_params_parse(req, &lp, &errs);
 	if (errs.n) {
 		resp_invalid(req, &errs);

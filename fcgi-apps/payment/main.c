@@ -13,12 +13,12 @@
 #define PAYMENT_BODY_MAX 4096
 
 static const struct route routes[] = {
-	{"GET", "/api/v1/payments/health", health_get, ROLE_PUBLIC, 0},
-	{"POST", "/api/v1/payments", payments_create, ROLE_CUSTOMER, PAYMENT_BODY_MAX},
-	{"GET", "/api/v1/payments", payments_list, ROLE_CUSTOMER, 0},
-	{"GET", "/api/v1/payments/{id}", payments_get, ROLE_CUSTOMER, 0},
-	{"POST", "/api/v1/payments/{id}/refunds", refunds_create, ROLE_ADMIN, PAYMENT_BODY_MAX},
-	{"POST", "/internal/payment/refunds", internal_refund_order, ROLE_INTERNAL, PAYMENT_BODY_MAX},
+	{"GET", "/api/v1/payments/health", health_get, ROLE_PUBLIC, 0, NULL},
+	{"POST", "/api/v1/payments", payments_create, ROLE_CUSTOMER, PAYMENT_BODY_MAX, NULL},
+	{"GET", "/api/v1/payments", payments_list, ROLE_CUSTOMER, 0, "order_id status limit offset"},
+	{"GET", "/api/v1/payments/{id}", payments_get, ROLE_CUSTOMER, 0, NULL},
+	{"POST", "/api/v1/payments/{id}/refunds", refunds_create, ROLE_ADMIN, PAYMENT_BODY_MAX, NULL},
+	{"POST", "/internal/payment/refunds", internal_refund_order, ROLE_INTERNAL, PAYMENT_BODY_MAX, NULL},
 };
 
 static const struct config_var settings[] = {

@@ -163,8 +163,6 @@ static bool search_words(const char *in, char *out, size_t len)
 
 void products_list(struct request *req)
 {
-	static const char *const allowed[] = {"category", "min_price", "max_price", "q", "status",
-					      "sort",	  "limit",     "offset",    NULL};
 	struct field_errors errs = {0};
 	struct list_params lp;
 	struct product_filter f = {.sort = SORT_CREATED_DESC};
@@ -172,9 +170,8 @@ void products_list(struct request *req)
 	const char *v;
 	int64_t total;
 
-	req_query_allowed(req, allowed, &errs);
 	list_params_parse(req, &lp, &errs);
-	req_query_i64(req, "category", 1, INT64_MAX, 0, &f.category_id, &errs);
+	req_query_i64(req, "category", 1, ID_MAX, 0, &f.category_id, &errs);
 	req_query_i64(req, "min_price", 0, PRICE_MAX, -1, &f.min_price, &errs);
 	req_query_i64(req, "max_price", 0, PRICE_MAX, -1, &f.max_price, &errs);
 	if (f.min_price >= 0 && f.max_price >= 0 && f.min_price > f.max_price)
@@ -268,7 +265,7 @@ static bool parse_product(struct json_object *body, struct json_object *cur, str
 	if (field_is_null(body, "category_id"))
 		in->category_id = 0;
 	else
-		field_i64(body, "category_id", false, 1, INT64_MAX, &in->category_id, errs);
+		field_i64(body, "category_id", false, 1, ID_MAX, &in->category_id, errs);
 	if ((v = images_field(body, "images", errs, &present)) != NULL)
 		in->images = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 	if ((v = attributes_field(body, "attributes", errs, &present)) != NULL)

@@ -16,19 +16,19 @@
 #include "validate.h"
 
 static const struct route routes[] = {
-	{"GET", "/api/v1/users/health", health_get, ROLE_PUBLIC, 0},
-	{"POST", "/api/v1/auth/register", auth_register, ROLE_PUBLIC, 0},
-	{"POST", "/api/v1/auth/login", auth_login, ROLE_PUBLIC, 0},
-	{"POST", "/api/v1/auth/refresh", auth_refresh, ROLE_PUBLIC, 0},
-	{"POST", "/api/v1/auth/logout", auth_logout, ROLE_CUSTOMER, 0},
-	{"POST", "/api/v1/auth/logout-all", auth_logout_all, ROLE_CUSTOMER, 0},
-	{"GET", "/api/v1/users/me", users_me_get, ROLE_CUSTOMER, 0},
-	{"PATCH", "/api/v1/users/me", users_me_patch, ROLE_CUSTOMER, 0},
-	{"GET", "/api/v1/users", users_list, ROLE_ADMIN, 0},
-	{"GET", "/api/v1/users/{id}", users_get, ROLE_ADMIN, 0},
-	{"PATCH", "/api/v1/users/{id}", users_patch, ROLE_ADMIN, 0},
+	{"GET", "/api/v1/users/health", health_get, ROLE_PUBLIC, 0, NULL},
+	{"POST", "/api/v1/auth/register", auth_register, ROLE_PUBLIC, 0, NULL},
+	{"POST", "/api/v1/auth/login", auth_login, ROLE_PUBLIC, 0, NULL},
+	{"POST", "/api/v1/auth/refresh", auth_refresh, ROLE_PUBLIC, 0, NULL},
+	{"POST", "/api/v1/auth/logout", auth_logout, ROLE_CUSTOMER, ROUTE_NO_BODY, NULL},
+	{"POST", "/api/v1/auth/logout-all", auth_logout_all, ROLE_CUSTOMER, ROUTE_NO_BODY, NULL},
+	{"GET", "/api/v1/users/me", users_me_get, ROLE_CUSTOMER, 0, NULL},
+	{"PATCH", "/api/v1/users/me", users_me_patch, ROLE_CUSTOMER, 0, NULL},
+	{"GET", "/api/v1/users", users_list, ROLE_ADMIN, 0, "email limit offset"},
+	{"GET", "/api/v1/users/{id}", users_get, ROLE_ADMIN, 0, NULL},
+	{"PATCH", "/api/v1/users/{id}", users_patch, ROLE_ADMIN, 0, NULL},
 	/* For services that write to a user (orders, payments): the same answer as staff get. */
-	{"GET", "/internal/user/users/{id}", users_get, ROLE_INTERNAL, 0},
+	{"GET", "/internal/user/users/{id}", users_get, ROLE_INTERNAL, 0, NULL},
 };
 
 static int init(const struct store_config *cfg)

@@ -70,10 +70,11 @@ nginx_internal_locations() {
 	done
 }
 
-# render_nginx OUT_DIR PID ERROR_LOG ACCESS_LOG TEMP_DIR CONF_D UPSTREAM USER_LINE:
+# render_nginx OUT_DIR PID ERROR_LOG ACCESS_LOG TEMP_DIR CONF_D UPSTREAM USER_LINE DOCS_DIR:
 # the gateway template with explicit values and the services' upstreams and
 # locations (UPSTREAM: a service's server address, %s for its name; see
-# nginx_upstreams), plus problem-pages.conf beside it.
+# nginx_upstreams), plus problem-pages.conf and docs-location.conf beside it.
+# DOCS_DIR holds what /docs/ serves (build_docs in scripts/lib/docs.sh).
 render_nginx() {
 	local out=$1 tmp parts
 	check_services
@@ -97,12 +98,14 @@ render_nginx() {
 			-e "s|@TEMP_DIR@|$(sed_escape "$5")|g" \
 			-e "s|@CONF_D@|$(sed_escape "$6")|g" \
 			-e "s|@USER_LINE@|$(sed_escape "$8")|g" \
+			-e "s|@DOCS_DIR@|$(sed_escape "$9")|g" \
 			-e "s|@FASTCGI_PARAMS@|/etc/nginx/fastcgi_params|g" \
 			-e "s|@AUTH_RATE@|$AUTH_RATE|g" \
 			-e "s|@AUTH_BURST@|$AUTH_BURST|g" >"$tmp"
 	rm -rf "$parts"
 	! grep -n '^[^#]*@[A-Z_]*@' "$tmp" >&2 || die "unrendered placeholder in nginx/store.conf.in"
 	cp "$ROOT/nginx/problem-pages.conf" "$out/problem-pages.conf"
+	cp "$ROOT/nginx/docs-location.conf" "$out/docs-location.conf"
 	mv "$tmp" "$out/nginx.conf"
 }
 
@@ -116,8 +119,9 @@ start_nginx() {
 		user_line="# user: not started as root, so the workers run as $(id -un)"
 	fi
 	[[ -f $NGINX_DIR/nginx.conf ]] && old=$(<"$NGINX_DIR/nginx.conf")
+	build_docs "$VAR/docs"
 	render_nginx "$NGINX_DIR" "$RUN/nginx.pid" "$LOG/nginx-error.log" "$LOG/nginx-access.log" \
-		"$NGINX_DIR/tmp" "$NGINX_DIR/conf.d" "unix:$RUN/%s.sock" "$user_line"
+		"$NGINX_DIR/tmp" "$NGINX_DIR/conf.d" "unix:$RUN/%s.sock" "$user_line" "$VAR/docs"
 	nginx_cmd -t -q || die "nginx rejected $NGINX_DIR/nginx.conf"
 	if pid=$(running nginx nginx); then
 		if [[ $old != "$(<"$NGINX_DIR/nginx.conf")" ]]; then
@@ -141,6 +145,8 @@ start_nginx() {
 # With --compose, the one of the gateway image of docker-compose.yml (the Dockerfile
 # renders it at build): services at <name>:9000 on the compose network, listeners on
 # 8080 and 8081 of every address, pid and temp files in /tmp, logs to the container's output.
+# /docs/ is served from DIR/docs: built here for a host (npm fetches Swagger UI into var/tools);
+# the compose image copies it from its docs stage (`scripts/store docs-build`, see the Dockerfile).
 cmd_gateway_config() {
 	local compose=no
 	if [[ ${1:-} == --compose ]]; then compose=yes; shift; fi
@@ -166,10 +172,13 @@ cmd_gateway_config() {
 	mkdir -p "$out/conf.d"
 	if [[ $compose == yes ]]; then
 		render_nginx "$out" /tmp/nginx.pid stderr /dev/stdout /tmp "$out/conf.d" "%s:9000" \
-			"# user: the image's USER (www-data)"
+			"# user: the image's USER (www-data)" "$out/docs"
 	else
+		out=$(cd "$out" && pwd)
+		build_docs "$out/docs"
 		render_nginx "$out" /run/store-gateway/nginx.pid stderr /var/log/store-gateway/access.log \
-			/var/cache/store-gateway "$out/conf.d" "unix:/run/store/%s.sock" "# user: set by the systemd unit (User=)"
+			/var/cache/store-gateway "$out/conf.d" "unix:/run/store/%s.sock" "# user: set by the systemd unit (User=)" \
+			"$out/docs"
 	fi
-	say "wrote $out/nginx.conf and $out/problem-pages.conf"
+	say "wrote $out/nginx.conf, problem-pages.conf, docs-location.conf and docs/"
 }

@@ -47,11 +47,17 @@ test_unit() {
 
 test_integration_build() { cd "$ROOT" && make -j"$(nproc 2>/dev/null || echo 2)" integration-programs; }
 
-# run_integration_test PROGRAM: one Criterion executable against the test stack.
+# run_integration_test PROGRAM: one Criterion executable against the test stack, through the
+# contract proxies (scripts/lib/contract.sh): STORE_TEST_URL and STORE_TEST_INTERNAL_URL are
+# Prism's, STORE_TEST_RAW_URL and STORE_TEST_RAW_INTERNAL_URL the gateway's own listeners.
 # STORE_VAR is set too, so a test that runs $STORE_TEST_STORE acts on this stack.
 run_integration_test() {
-	STORE_VAR=$VAR STORE_TEST_URL=http://127.0.0.1:$HTTP_PORT \
-		STORE_TEST_INTERNAL_URL=http://127.0.0.1:$INTERNAL_PORT \
+	contract_ports
+	STORE_VAR=$VAR STORE_TEST_URL=http://127.0.0.1:$PRISM_PORT \
+		STORE_TEST_INTERNAL_URL=http://127.0.0.1:$PRISM_INTERNAL_PORT \
+		STORE_TEST_RAW_URL=http://127.0.0.1:$HTTP_PORT \
+		STORE_TEST_RAW_INTERNAL_URL=http://127.0.0.1:$INTERNAL_PORT \
+		STORE_TEST_CONTRACT_LOG=$VAR/contract-refused.log \
 		STORE_TEST_REDIS_HOST=127.0.0.1 STORE_TEST_REDIS_PORT=$REDIS_PORT \
 		STORE_TEST_MAILDIR=$MAILDIR STORE_TEST_VAR=$VAR \
 		STORE_TEST_DB_SOCKET=$DB_SOCKET STORE_TEST_DB_ADMIN_USER=$(id -un) \
@@ -268,14 +274,28 @@ test_openapi() {
 		NPM_CONFIG_UPDATE_NOTIFIER=false npm install --no-audit --no-fund --save-exact \
 			--prefix "$TOOLS_DIR" "@redocly/cli@$want"
 	fi
+	ensure_npm_tools "js-yaml@$JS_YAML_VERSION"
 	cd "$ROOT"
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
-		"$TOOLS_DIR/node_modules/.bin/redocly" lint docs/openapi.yaml
+		"$TOOLS_DIR/node_modules/.bin/redocly" lint docs/openapi.yaml docs/openapi-internal.yaml
+	openapi_heads
+}
+
+# openapi_heads: every path of either spec that has a GET has a HEAD operation too (the router
+# answers HEAD wherever GET is); redocly's rules cannot say that.
+openapi_heads() {
+	node -e 'const y = require(process.argv[1]), fs = require("fs"); let bad = 0;
+		for (const f of process.argv.slice(2)) {
+			for (const [p, item] of Object.entries(y.load(fs.readFileSync(f, "utf8")).paths || {}))
+				if (item.get && !item.head) { console.log(f + ": " + p + " has GET but no HEAD"); bad = 1; }
+		}
+		process.exit(bad);' "$TOOLS_DIR/node_modules/js-yaml" docs/openapi.yaml docs/openapi-internal.yaml
+	echo "every GET has its HEAD operation"
 }
 
 cmd_test() {
 	set_stack "${STORE_VAR:-$ROOT/var}/test" test
-	trap 'stack_down >/dev/null 2>&1 || true' EXIT
+	trap 'contract_down >/dev/null 2>&1 || true; stack_down >/dev/null 2>&1 || true' EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 
@@ -288,10 +308,14 @@ cmd_test() {
 	step "unit tests (make check)" test_unit
 	step "stack up ($VAR)" stack_up
 	step "integration programs (make)" test_integration_build
+	step "contract proxies (Prism) up" test_contract_up
 	local t
 	while IFS= read -r t; do
 		step "integration: ${t##*/}" run_integration_test "$t"
 	done < <(integration_programs)
+	step "contract (Prism): zero violations" test_contract_verdict
+	step "docs in headless Chromium" test_docs_browser
+	step "generated TypeScript client" test_ts_client
 	step "no card data at rest (databases, Redis, logs, mail)" test_no_card_data
 	step "sanitizer reports in service logs" test_sanitizers
 	step "systemd-analyze verify" test_systemd

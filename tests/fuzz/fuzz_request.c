@@ -42,9 +42,9 @@ static void handler(struct request *req)
 }
 
 static const struct route routes[] = {
-	{"GET", "/api/v1/products/{id}", handler, ROLE_PUBLIC, 0},
-	{"GET", "/api/v1/products/by-slug/{slug}", handler, ROLE_PUBLIC, 0},
-	{"POST", "/api/v1/products/{id}/rating", handler, ROLE_PUBLIC, 0},
+	{"GET", "/api/v1/products/{id}", handler, ROLE_PUBLIC, 0, NULL},
+	{"GET", "/api/v1/products/by-slug/{slug}", handler, ROLE_PUBLIC, 0, NULL},
+	{"POST", "/api/v1/products/{id}/rating", handler, ROLE_PUBLIC, 0, NULL},
 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -29,11 +29,27 @@ const char *test_env(const char *name);
  * unless a Content-Type is among `headers`), extra `headers` ("Name: value", NULL-terminated
  * list, may be NULL). Fills `out` (free with http_resp_free). Fails the test when the
  * server cannot be reached.
+ *
+ * When `base` is a listener's contract proxy (Prism, from `scripts/store test`), a request
+ * the spec refuses is sent to the gateway itself (STORE_TEST_RAW_URL or
+ * STORE_TEST_RAW_INTERNAL_URL), which must refuse it too (the test fails if it answers
+ * below 400); HEAD goes straight to the gateway. Tests of raw bytes go there by themselves.
  */
 void http_send(const char *base, const char *method, const char *path, const char *body, size_t body_len,
 	       const char *const *headers, struct http_resp *out);
 
 /* http_send to the public gateway (STORE_TEST_URL) with an optional bearer token. */
+
+/* The public gateway without the contract proxy: STORE_TEST_RAW_URL, else STORE_TEST_URL. For
+ * requests whose exact bytes matter (duplicate JSON keys, encodings, sizes), which a proxy
+ * that parses and re-serialises them would change. */
+const char *raw_url(void);
+
+/* The same for the internal listener: STORE_TEST_RAW_INTERNAL_URL, else STORE_TEST_INTERNAL_URL. */
+const char *raw_internal_url(void);
+
+/* api() to raw_url(): the exact bytes of `body` reach the gateway. */
+void api_raw(const char *method, const char *path, const char *body, const char *token, struct http_resp *out);
 void api(const char *method, const char *path, const char *body, const char *token, struct http_resp *out);
 
 /* Returns the value of response header `name` (case-insensitive) in a static buffer, or NULL. */

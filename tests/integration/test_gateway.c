@@ -51,7 +51,7 @@ Test(gateway, wrong_method_is_405_with_allow)
 	cr_assert_str_eq(http_header(&r, "Allow"), "GET, HEAD");
 	http_resp_free(&r);
 	/* HEAD works wherever GET does, without a body. */
-	api("HEAD", "/api/v1/users/health", NULL, NULL, &r);
+	api_raw("HEAD", "/api/v1/users/health", NULL, NULL, &r);
 	cr_assert_eq(r.status, 200);
 	cr_assert_eq(r.len, 0);
 	http_resp_free(&r);
@@ -62,7 +62,7 @@ Test(gateway, wrong_method_is_405_with_allow)
 Test(gateway, trace_and_connect_are_405_problem_with_allow)
 {
 	static const char *const methods[] = {"TRACE", "CONNECT"};
-	const char *bases[] = {test_env("STORE_TEST_URL"), test_env("STORE_TEST_INTERNAL_URL")};
+	const char *bases[] = {raw_url(), raw_internal_url()};
 	for (size_t b = 0; b < 2; b++) {
 		for (size_t i = 0; i < 2; i++) {
 			struct http_resp r;
@@ -90,7 +90,7 @@ Test(gateway, two_megabyte_body_is_413_problem)
 	big[0] = '"';
 	big[n - 1] = '"';
 	big[n] = '\0';
-	http_send(test_env("STORE_TEST_URL"), "POST", "/api/v1/auth/register", big, n, NULL, &r);
+	http_send(raw_url(), "POST", "/api/v1/auth/register", big, n, NULL, &r);
 	free(big);
 	assert_problem(&r, 413, NULL);
 	http_resp_free(&r);
@@ -104,7 +104,7 @@ Test(gateway, malformed_json_is_400)
 					     "{\"email\":NaN}", "{\"email\":5.}", "{\"e\\u0000mail\":1}", "{\"email\":\"\xc0\xaf\"}"};
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		struct http_resp r;
-		api("POST", "/api/v1/auth/register", bodies[i], NULL, &r);
+		api_raw("POST", "/api/v1/auth/register", bodies[i], NULL, &r);
 		assert_problem(&r, 400, "malformed_json");
 		http_resp_free(&r);
 	}
@@ -116,7 +116,7 @@ Test(gateway, deep_json_is_400)
 	for (int i = 0; i < 40; i++)
 		strcat(body, "[");
 	struct http_resp r;
-	api("POST", "/api/v1/auth/register", body, NULL, &r);
+	api_raw("POST", "/api/v1/auth/register", body, NULL, &r);
 	assert_problem(&r, 400, "malformed_json");
 	http_resp_free(&r);
 }
@@ -125,7 +125,7 @@ Test(gateway, not_json_is_415)
 {
 	const char *hdrs[] = {"Content-Type: text/plain", NULL};
 	struct http_resp r;
-	http_send(test_env("STORE_TEST_URL"), "POST", "/api/v1/auth/register", "{}", 2, hdrs, &r);
+	http_send(raw_url(), "POST", "/api/v1/auth/register", "{}", 2, hdrs, &r);
 	assert_problem(&r, 415, "unsupported_media_type");
 	http_resp_free(&r);
 }
@@ -149,7 +149,7 @@ Test(gateway, unknown_json_field_is_422)
 Test(gateway, bad_query_string_is_400)
 {
 	struct http_resp r;
-	api("GET", "/api/v1/users/health?x=%zz", NULL, NULL, &r);
+	api_raw("GET", "/api/v1/users/health?x=%zz", NULL, NULL, &r);
 	assert_problem(&r, 400, "bad_query");
 	http_resp_free(&r);
 }
@@ -170,7 +170,7 @@ Test(gateway, internal_paths_are_404_on_public_listener)
 Test(gateway, internal_listener_does_not_serve_public_api)
 {
 	struct http_resp r;
-	http_send(test_env("STORE_TEST_INTERNAL_URL"), "GET", "/api/v1/users/health", NULL, 0, NULL, &r);
+	http_send(raw_internal_url(), "GET", "/api/v1/users/health", NULL, 0, NULL, &r);
 	assert_problem(&r, 404, NULL);
 	http_resp_free(&r);
 }
@@ -208,7 +208,7 @@ Test(gateway, auth_routes_are_rate_limited_per_client_address)
 	/* From 127.0.0.2, so the flood does not throttle the other tests (they come from 127.0.0.1). */
 	long burst = atol(test_env("STORE_TEST_AUTH_BURST")), limited = 0, ok = 0;
 	char url[256];
-	snprintf(url, sizeof(url), "%s/api/v1/auth/refresh", test_env("STORE_TEST_URL"));
+	snprintf(url, sizeof(url), "%s/api/v1/auth/refresh", raw_url());
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	curl_easy_setopt(c, CURLOPT_URL, url);
@@ -242,20 +242,20 @@ Test(gateway, internal_calls_keep_the_callers_request_id)
 {
 	const char *hdrs[] = {"X-Request-Id: caller-0123456789abcdef", NULL};
 	struct http_resp r;
-	http_send(test_env("STORE_TEST_INTERNAL_URL"), "GET", "/internal/product/products?ids=abc", NULL, 0, hdrs, &r);
+	http_send(raw_internal_url(), "GET", "/internal/product/products?ids=abc", NULL, 0, hdrs, &r);
 	assert_problem(&r, 422, "validation_failed");
 	cr_assert_str_eq(json_str(&r, "request_id"), "caller-0123456789abcdef");
 	cr_assert_str_eq(http_header(&r, "X-Request-Id"), "caller-0123456789abcdef");
 	http_resp_free(&r);
 	/* A header that is not a plain token is replaced, never echoed. */
 	const char *bad[] = {"X-Request-Id: <script>", NULL};
-	http_send(test_env("STORE_TEST_INTERNAL_URL"), "GET", "/internal/product/products?ids=abc", NULL, 0, bad, &r);
+	http_send(raw_internal_url(), "GET", "/internal/product/products?ids=abc", NULL, 0, bad, &r);
 	cr_assert_str_neq(json_str(&r, "request_id"), "<script>");
 	http_resp_free(&r);
 	/* The public listener always makes its own. */
 	api("GET", "/api/v1/nothing", NULL, NULL, &r);
 	http_resp_free(&r);
-	http_send(test_env("STORE_TEST_URL"), "GET", "/api/v1/users/health", NULL, 0, hdrs, &r);
+	http_send(raw_url(), "GET", "/api/v1/users/health", NULL, 0, hdrs, &r);
 	cr_assert_str_neq(http_header(&r, "X-Request-Id"), "caller-0123456789abcdef");
 	http_resp_free(&r);
 }
@@ -263,22 +263,107 @@ Test(gateway, internal_calls_keep_the_callers_request_id)
 Test(gateway, malformed_request_lines_get_problem_json)
 {
 	struct http_resp r;
-	api("GET", "/api/v1/users/me%00", NULL, NULL, &r);
+	api_raw("GET", "/api/v1/users/me%00", NULL, NULL, &r);
 	assert_problem(&r, 400, "bad_request");
 	http_resp_free(&r);
-	api("get", "/api/v1/users/health", NULL, NULL, &r);
+	api_raw("get", "/api/v1/users/health", NULL, NULL, &r);
 	assert_problem(&r, 400, "bad_request");
 	http_resp_free(&r);
 	char *path = malloc(20002);
 	path[0] = '/';
 	memset(path + 1, 'a', 20000);
 	path[20001] = '\0';
-	api("GET", path, NULL, NULL, &r);
+	api_raw("GET", path, NULL, NULL, &r);
 	free(path);
 	assert_problem(&r, 414, "uri_too_long");
 	http_resp_free(&r);
 	const char *te[] = {"Transfer-Encoding: gzip", NULL};
-	http_send(test_env("STORE_TEST_URL"), "POST", "/api/v1/auth/login", "{}", 2, te, &r);
+	http_send(raw_url(), "POST", "/api/v1/auth/login", "{}", 2, te, &r);
 	assert_problem(&r, 501, "not_implemented");
+	http_resp_free(&r);
+}
+
+/* --- the contract (#14): declared query parameters, bodiless operations, id range, /docs/ --- */
+
+/* Before #14 only list routes checked their query: /users/me?x=1 was served as if clean. */
+Test(gateway, unknown_query_parameter_is_422_on_every_route)
+{
+	static const char *const paths[] = {"/api/v1/users/health?verbose=1", "/api/v1/categories?limit=5",
+					    "/api/v1/products/by-slug/nothing?x=1", "/api/v1/products?limit=5&limit=6"};
+	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		struct http_resp r;
+		api_raw("GET", paths[i], NULL, NULL, &r);
+		assert_problem(&r, 422, "validation_failed");
+		http_resp_free(&r);
+	}
+	char *t = customer_token(NULL);
+	struct http_resp r;
+	api_raw("GET", "/api/v1/users/me?fields=name", NULL, t, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+	free(t);
+}
+
+/* Before #14 logout read no body and ignored one, and GET ignored one too. */
+Test(gateway, body_on_a_bodiless_operation_is_400)
+{
+	char *t = customer_token(NULL);
+	struct http_resp r;
+	api_raw("POST", "/api/v1/auth/logout", "{\"everywhere\":true}", t, &r);
+	assert_problem(&r, 400, "body_not_allowed");
+	http_resp_free(&r);
+	api_raw("GET", "/api/v1/users/me", "{}", t, &r);
+	assert_problem(&r, 400, "body_not_allowed");
+	http_resp_free(&r);
+	api("GET", "/api/v1/users/me", NULL, t, &r);
+	cr_assert_eq(r.status, 200, "the session is still there: the refused logout did nothing");
+	http_resp_free(&r);
+	api("POST", "/api/v1/auth/logout", NULL, t, &r);
+	cr_assert_eq(r.status, 204);
+	http_resp_free(&r);
+	free(t);
+}
+
+/* Ids stop at 2^53 - 1 (JavaScript numbers); one past is no id: 404 in a path, 422 in a query. */
+Test(gateway, ids_past_2_pow_53_minus_1_are_refused)
+{
+	struct http_resp r;
+	api_raw("GET", "/api/v1/products/9007199254740992", NULL, NULL, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api_raw("GET", "/api/v1/products?category=9007199254740992", NULL, NULL, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+	api("GET", "/api/v1/products/9007199254740991", NULL, NULL, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+}
+
+/* /docs/ on each listener: Swagger UI and that listener's own spec, never the other's. */
+Test(gateway, docs_serve_swagger_ui_and_each_listeners_spec)
+{
+	struct http_resp r;
+	http_send(raw_url(), "GET", "/docs", NULL, 0, NULL, &r);
+	cr_assert_eq(r.status, 301);
+	http_resp_free(&r);
+	http_send(raw_url(), "GET", "/docs/", NULL, 0, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(http_header(&r, "Content-Type"), "text/html"));
+	cr_assert(strstr(r.body, "swagger-ui"), "%s", r.body);
+	http_resp_free(&r);
+	http_send(raw_url(), "GET", "/docs/openapi.yaml", NULL, 0, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, "/api/v1/users/me:") && !strstr(r.body, "/internal/inventory/reservations:"));
+	http_resp_free(&r);
+	http_send(raw_url(), "GET", "/docs/openapi.json", NULL, 0, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert_not_null(r.json, "openapi.json is JSON");
+	http_resp_free(&r);
+	http_send(raw_url(), "GET", "/docs/openapi-internal.yaml", NULL, 0, NULL, &r);
+	cr_assert_eq(r.status, 404, "the internal spec is not on the public listener");
+	http_resp_free(&r);
+	http_send(raw_internal_url(), "GET", "/docs/openapi.yaml", NULL, 0, NULL, &r);
+	cr_assert_eq(r.status, 200);
+	cr_assert(strstr(r.body, "/internal/inventory/reservations:") && !strstr(r.body, "/api/v1/users/me:"));
 	http_resp_free(&r);
 }

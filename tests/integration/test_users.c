@@ -288,10 +288,11 @@ Test(users, blank_and_escaped_duplicate_fields_are_refused)
 	api("PATCH", "/api/v1/users/me", "{\"name\":\"   \"}", t, &r);
 	assert_problem(&r, 422, "validation_failed");
 	http_resp_free(&r);
-	api("PATCH", "/api/v1/users/me", "{\"name\":\"a\",\"na\\u006de\":\"b\"}", t, &r);
+	/* Straight to the gateway: a proxy that parses JSON would merge the two keys. */
+	api_raw("PATCH", "/api/v1/users/me", "{\"name\":\"a\",\"na\\u006de\":\"b\"}", t, &r);
 	assert_problem(&r, 400, "malformed_json");
 	http_resp_free(&r);
-	api("PATCH", "/api/v1/users/me", "{\"name\":\"\\ud83d\"}", t, &r);
+	api_raw("PATCH", "/api/v1/users/me", "{\"name\":\"\\ud83d\"}", t, &r);
 	assert_problem(&r, 400, "malformed_json");
 	http_resp_free(&r);
 	api("GET", "/api/v1/users/me", NULL, t, &r);

@@ -415,18 +415,21 @@ Test(req_path, id_edges)
 	int64_t id = 0;
 	cr_assert(eq(int, fake_request(&f, &req, "GET", "/"), 0));
 	set_path_param("one", "1");
-	set_path_param("max", "9223372036854775807");
+	set_path_param("max", "9007199254740991");
 	set_path_param("zero", "0");
 	set_path_param("neg", "-1");
 	cr_assert(req_path_id(&req, "one", &id));
 	cr_assert(eq(i64, id, 1));
 	cr_assert(req_path_id(&req, "max", &id));
-	cr_assert(eq(i64, id, INT64_MAX));
+	cr_assert(eq(i64, id, ID_MAX));
 	cr_assert(not(req_path_id(&req, "zero", &id)));
 	cr_assert(not(req_path_id(&req, "neg", &id)));
 	cr_assert(not(req_path_id(&req, "absent", &id)));
 	cr_assert(eq(str, (char *)req_path_param(&req, "zero"), "0"));
 	cr_assert(zero(ptr, (void *)req_path_param(&req, "absent")));
+	req.nparams = 0;
+	set_path_param("past", "9007199254740992");
+	cr_assert(not(req_path_id(&req, "past", &id)), "ids stop at 2^53 - 1");
 }
 
 Test(req_path, id_junk_rejected)

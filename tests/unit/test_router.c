@@ -1,4 +1,5 @@
-/* test_router.c: route matching, captures, 404/405 with Allow, roles and the authorize hook (lib/router.c). */
+/* test_router.c: route matching, captures, 404/405 with Allow, roles, the authorize hook, declared query
+ * parameters and bodiless routes (lib/router.c). */
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 #include <criterion/redirect.h>
@@ -48,23 +49,24 @@ static void h_dup_y(struct request *req) { handled(req, "dup_y"); }
 static void h_dup_patch(struct request *req) { handled(req, "dup_patch"); }
 
 static const struct route routes[] = {
-	{"GET", "/", h_root, ROLE_PUBLIC, 0},
-	{"GET", "/api/v1/health", h_health, ROLE_PUBLIC, 0},
-	{"GET", "/api/v1/products", h_list, ROLE_PUBLIC, 0},
-	{"POST", "/api/v1/products", h_create, ROLE_ADMIN, 0},
-	{"GET", "/api/v1/products/{id}", h_get, ROLE_PUBLIC, 0},
-	{"PUT", "/api/v1/products/{id}", h_put, ROLE_ADMIN, 0},
-	{"DELETE", "/api/v1/products/{id}", h_delete, ROLE_ADMIN, 0},
-	{"GET", "/api/v1/products/{product_id}/reviews/{review_id}", h_review, ROLE_PUBLIC, 0},
-	{"GET", "/api/v1/users/me", h_me, ROLE_CUSTOMER, 0},
-	{"GET", "/api/v1/users/{id}", h_user, ROLE_ADMIN, 0},
-	{"GET", "/api/v1/tags/{name}", h_tag, ROLE_PUBLIC, 0},
-	{"GET", "/internal/users/{id}", h_internal, ROLE_INTERNAL, 0},
-	{"GET", "/api/v1/things", h_things, ROLE_PUBLIC, 0},
-	{"POST", "/api/v1/things", h_things_post, ROLE_INTERNAL, 0},
-	{"GET", "/api/v1/dup/{x}", h_dup_x, ROLE_PUBLIC, 0},
-	{"GET", "/api/v1/dup/{y}", h_dup_y, ROLE_PUBLIC, 0},
-	{"PATCH", "/api/v1/dup/{x}", h_dup_patch, ROLE_PUBLIC, 0},
+	{"GET", "/", h_root, ROLE_PUBLIC, 0, NULL},
+	{"GET", "/api/v1/health", h_health, ROLE_PUBLIC, 0, "verbose"},
+	{"GET", "/api/v1/products", h_list, ROLE_PUBLIC, 0, "limit offset q"},
+	{"POST", "/api/v1/products", h_create, ROLE_ADMIN, 0, NULL},
+	{"GET", "/api/v1/products/{id}", h_get, ROLE_PUBLIC, 0, NULL},
+	{"PUT", "/api/v1/products/{id}", h_put, ROLE_ADMIN, 0, NULL},
+	{"POST", "/api/v1/products/{id}/ping", h_put, ROLE_ADMIN, ROUTE_NO_BODY, NULL},
+	{"DELETE", "/api/v1/products/{id}", h_delete, ROLE_ADMIN, 0, NULL},
+	{"GET", "/api/v1/products/{product_id}/reviews/{review_id}", h_review, ROLE_PUBLIC, 0, NULL},
+	{"GET", "/api/v1/users/me", h_me, ROLE_CUSTOMER, 0, NULL},
+	{"GET", "/api/v1/users/{id}", h_user, ROLE_ADMIN, 0, NULL},
+	{"GET", "/api/v1/tags/{name}", h_tag, ROLE_PUBLIC, 0, NULL},
+	{"GET", "/internal/users/{id}", h_internal, ROLE_INTERNAL, 0, NULL},
+	{"GET", "/api/v1/things", h_things, ROLE_PUBLIC, 0, NULL},
+	{"POST", "/api/v1/things", h_things_post, ROLE_INTERNAL, 0, NULL},
+	{"GET", "/api/v1/dup/{x}", h_dup_x, ROLE_PUBLIC, 0, NULL},
+	{"GET", "/api/v1/dup/{y}", h_dup_y, ROLE_PUBLIC, 0, NULL},
+	{"PATCH", "/api/v1/dup/{x}", h_dup_patch, ROLE_PUBLIC, 0, NULL},
 };
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -211,10 +213,12 @@ Test(match, id_capture_percent_decoded)
 	cr_assert(eq(str, (char *)req_path_param(&req, "id"), "42"));
 }
 
-Test(match, id_of_19_digits)
+Test(match, id_of_2_pow_53_minus_1)
 {
-	expect_handler("GET", "/api/v1/products/9223372036854775807", "get");
-	cr_assert(eq(str, (char *)req_path_param(&req, "id"), "9223372036854775807"));
+	int64_t id = 0;
+	expect_handler("GET", "/api/v1/products/9007199254740991", "get");
+	cr_assert(req_path_id(&req, "id", &id));
+	cr_assert(eq(i64, id, 9007199254740991));
 }
 
 Test(match, two_captures)
@@ -299,6 +303,16 @@ Test(not_found, id_capture_not_digits)
 	static const char *const uris[] = {"/api/v1/products/abc", "/api/v1/products/-1", "/api/v1/products/1.0",
 					   "/api/v1/products/+1", "/api/v1/products/%201", "/api/v1/products/1e3",
 					   "/api/v1/products/12345678901234567890"};
+	expect_404s(uris, sizeof(uris) / sizeof(uris[0]));
+}
+
+/* Ids stop at 2^53 - 1 so that JavaScript clients never round one; a leading zero is another
+ * spelling of an id, so it is no id at all. */
+Test(not_found, id_past_2_pow_53_minus_1_or_zero_padded)
+{
+	static const char *const uris[] = {"/api/v1/products/9007199254740992", "/api/v1/products/9223372036854775807",
+					   "/api/v1/products/0", "/api/v1/products/042",
+					   "/api/v1/products/7/reviews/9007199254740992"};
 	expect_404s(uris, sizeof(uris) / sizeof(uris[0]));
 }
 
@@ -515,4 +529,113 @@ Test(router_match, empty_table)
 	cr_assert(eq(int, fake_request(&f, &req, "GET", "/"), 0));
 	cr_assert(zero(ptr, (void *)router_match(routes, 0, &req, &status, allow, sizeof(allow))));
 	cr_assert(eq(int, status, 404));
+}
+
+/* --- declared query parameters and bodiless routes -------------------------------------- */
+
+TestSuite(query, .init = setup, .fini = teardown);
+TestSuite(body, .init = setup, .fini = teardown);
+
+static void expect_422_fields(const char *method, const char *uri, const char *const *fields, size_t n)
+{
+	dispatch(method, uri, false);
+	cr_assert(eq(int, resp.status, 422), "%s %s answered %d", method, uri, resp.status);
+	cr_assert(eq(str, (char *)problem_code(), "validation_failed"));
+	cr_assert(zero(ptr, (void *)called), "%s %s ran handler %s", method, uri, called);
+	struct json_object *errs = NULL, *e, *field;
+	cr_assert(json_object_object_get_ex(resp.json, "errors", &errs));
+	cr_assert(eq(sz, json_object_array_length(errs), n), "%s", json_object_to_json_string(errs));
+	for (size_t i = 0; i < n; i++) {
+		e = json_object_array_get_idx(errs, i);
+		cr_assert(json_object_object_get_ex(e, "field", &field));
+		cr_assert(eq(str, (char *)json_object_get_string(field), (char *)fields[i]));
+	}
+}
+
+Test(query, declared_parameters_pass)
+{
+	expect_handler("GET", "/api/v1/products?limit=5&offset=0&q=tea", "list");
+}
+
+Test(query, unknown_parameter_on_a_route_declaring_none_is_422)
+{
+	static const char *const fields[] = {"limit"};
+	expect_422_fields("GET", "/api/v1/products/42?limit=5", fields, 1);
+}
+
+Test(query, unknown_parameter_is_422_naming_it)
+{
+	static const char *const fields[] = {"sort", "x"};
+	expect_422_fields("GET", "/api/v1/products?limit=5&sort=name&x", fields, 2);
+}
+
+Test(query, repeated_parameter_is_422)
+{
+	static const char *const fields[] = {"limit"};
+	expect_422_fields("GET", "/api/v1/products?limit=5&limit=6", fields, 1);
+}
+
+Test(query, name_is_matched_whole)
+{
+	/* "offset" is declared; its prefix and an extension of it are not. */
+	static const char *const fields[] = {"off", "offsets", "limit offset"};
+	expect_422_fields("GET", "/api/v1/products?off=1&offsets=1&limit%20offset=1", fields, 3);
+}
+
+Test(query, checked_after_authorisation)
+{
+	auth_answer = 401;
+	dispatch("GET", "/api/v1/users/7?x=1", false);
+	cr_assert(eq(int, resp.status, 401));
+	cr_assert(zero(ptr, (void *)called));
+}
+
+Test(query, checked_for_head_too)
+{
+	static const char *const fields[] = {"x"};
+	expect_422_fields("HEAD", "/api/v1/health?x=1", fields, 1);
+}
+
+Test(body, refused_on_a_bodiless_post)
+{
+	fake_io_param(&f, "CONTENT_LENGTH", "2");
+	fake_io_param(&f, "CONTENT_TYPE", "application/json");
+	fake_io_body(&f, "{}", 2);
+	dispatch("POST", "/api/v1/products/42/ping", false);
+	cr_assert(eq(int, resp.status, 400));
+	cr_assert(eq(str, (char *)problem_code(), "body_not_allowed"));
+	cr_assert(zero(ptr, (void *)called));
+}
+
+Test(body, refused_on_get_and_delete)
+{
+	fake_io_param(&f, "CONTENT_LENGTH", "2");
+	fake_io_body(&f, "{}", 2);
+	dispatch("DELETE", "/api/v1/products/42", false);
+	cr_assert(eq(int, resp.status, 400));
+	cr_assert(eq(str, (char *)problem_code(), "body_not_allowed"));
+	teardown();
+	setup();
+	fake_io_param(&f, "CONTENT_LENGTH", "2");
+	fake_io_body(&f, "{}", 2);
+	dispatch("GET", "/api/v1/products/42", false);
+	cr_assert(eq(int, resp.status, 400));
+}
+
+Test(body, empty_body_passes)
+{
+	fake_io_param(&f, "CONTENT_LENGTH", "0");
+	dispatch("POST", "/api/v1/products/42/ping", false);
+	cr_assert(eq(int, resp.status, 200));
+	cr_assert(eq(str, (char *)called, "put"));
+}
+
+Test(body, route_taking_a_body_is_not_refused)
+{
+	fake_io_param(&f, "CONTENT_LENGTH", "2");
+	fake_io_param(&f, "CONTENT_TYPE", "application/json");
+	fake_io_body(&f, "{}", 2);
+	dispatch("PUT", "/api/v1/products/42", false);
+	cr_assert(eq(int, resp.status, 200));
+	cr_assert(eq(str, (char *)called, "put"));
 }
