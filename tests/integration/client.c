@@ -254,3 +254,79 @@ struct redisContext *test_redis(void)
 	cr_assert(c && !c->err, "cannot reach the test Redis");
 	return c;
 }
+
+long long test_product(const char *admin, long long price, const char *currency)
+{
+	static int n;
+	char body[320];
+	struct http_resp r;
+	int k = ++n;
+	snprintf(body, sizeof(body),
+		 "{\"sku\":\"T-%d-%ld-%d\",\"name\":\"Test Item %d-%ld-%d\",\"price\":%lld,\"currency\":\"%s\",\"status\":\"active\"}",
+		 (int)getpid(), (long)time(NULL), k, (int)getpid(), (long)time(NULL), k, price, currency);
+	api("POST", "/api/v1/products", body, admin, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	long long id = json_int(&r, "id");
+	http_resp_free(&r);
+	return id;
+}
+
+void test_put_stock(const char *admin, long long pid, long long on_hand, long long threshold)
+{
+	char path[64], body[128];
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
+	snprintf(body, sizeof(body), "{\"on_hand\":%lld,\"low_stock_threshold\":%lld}", on_hand, threshold);
+	api("PUT", path, body, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+}
+
+#include <signal.h>
+#include <sys/wait.h>
+
+void test_service_stop(const char *name)
+{
+	char file[1024];
+	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
+	FILE *f = fopen(file, "r");
+	long pid = 0;
+	cr_assert(f && fscanf(f, "%ld", &pid) == 1, "no pid file %s", file);
+	fclose(f);
+	cr_assert_eq(kill((pid_t)pid, SIGTERM), 0);
+	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
+		usleep(100000);
+	waitpid((pid_t)pid, NULL, WNOHANG);
+}
+
+void test_service_start(const char *name)
+{
+	char cmd[4096];
+	const char *store = test_env("STORE_TEST_STORE"), *var = test_env("STORE_TEST_VAR");
+	snprintf(cmd, sizeof(cmd),
+		 "(set -a; . '%s/env/%s.env'; set +a; exec setsid '%.*s/../fcgi-apps/%s/store-%s' "
+		 ">>'%s/log/%s.log' 2>&1 </dev/null) & echo $! >'%s/run/%s.pid'",
+		 var, name, (int)(strrchr(store, '/') - store), store, name, name, var, name, var, name);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+void test_until_ok(const char *path, const char *token)
+{
+	for (int i = 0; i < 50; i++) {
+		struct http_resp r;
+		api("GET", path, NULL, token, &r);
+		long s = r.status;
+		if (s == 502) {
+			assert_problem(&r, 502, "bad_gateway");
+			cr_assert_not_null(http_header(&r, "Retry-After"), "502 without Retry-After");
+		} else if (s != 200) {
+			assert_problem(&r, 503, NULL);
+			cr_assert_not_null(http_header(&r, "Retry-After"));
+		}
+		http_resp_free(&r);
+		if (s == 200)
+			return;
+		usleep(100000);
+	}
+	cr_assert_fail("%s never recovered", path);
+}

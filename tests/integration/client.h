@@ -71,3 +71,23 @@ char *customer_token(long long *id);
 
 /* A hiredis connection to the test stack's Redis (caller frees with redisFree). */
 struct redisContext *test_redis(void);
+
+/* --- catalogue and stock (as staff) ------------------------------------------ */
+
+/* Creates an active product priced `price` minor units of `currency` (asserts 201); returns its id. */
+long long test_product(const char *admin, long long price, const char *currency);
+
+/* Sets a product's stock through PUT /api/v1/inventory/{id} (asserts 200). */
+void test_put_stock(const char *admin, long long pid, long long on_hand, long long threshold);
+
+/* --- the services of the test stack -------------------------------------------- */
+
+/* SIGTERMs the service started by scripts/store (its pid file) and waits until it is gone. */
+void test_service_stop(const char *name);
+
+/* Starts the service again as scripts/store does: its env file, its socket, its log and pid file. */
+void test_service_start(const char *name);
+
+/* GETs `path` until it answers 200 (at most ~5 s); every other answer must be a 503 problem
+ * from the service, or the gateway's 502 problem while a restarted service is not listening yet. */
+void test_until_ok(const char *path, const char *token);

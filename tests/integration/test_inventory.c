@@ -30,29 +30,12 @@ TestSuite(inventory, .init = setup, .fini = teardown, .timeout = 120);
 /* A new active product in the catalogue; returns its id. */
 static long long new_product(void)
 {
-	static int n;
-	char body[256];
-	struct http_resp r;
-	int k = ++n;
-	snprintf(body, sizeof(body),
-		 "{\"sku\":\"INV-%d-%ld-%d\",\"name\":\"Stock Item %d-%ld-%d\",\"price\":500,\"currency\":\"EUR\",\"status\":\"active\"}",
-		 (int)getpid(), (long)time(NULL), k, (int)getpid(), (long)time(NULL), k);
-	api("POST", "/api/v1/products", body, admin, &r);
-	cr_assert_eq(r.status, 201, "%s", r.body);
-	long long id = json_int(&r, "id");
-	http_resp_free(&r);
-	return id;
+	return test_product(admin, 500, "EUR");
 }
 
 static void put_stock(long long pid, long long on_hand, long long threshold)
 {
-	char path[64], body[128];
-	struct http_resp r;
-	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
-	snprintf(body, sizeof(body), "{\"on_hand\":%lld,\"low_stock_threshold\":%lld}", on_hand, threshold);
-	api("PUT", path, body, admin, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	http_resp_free(&r);
+	test_put_stock(admin, pid, on_hand, threshold);
 }
 
 /* Staff view of a product's stock. */

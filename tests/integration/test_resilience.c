@@ -79,60 +79,10 @@ static void redis_start(void)
 	cr_assert_fail("Redis did not start");
 }
 
-/* GETs `path` until it answers 200 (at most ~5 s); every other answer must be a 503 problem
- * from the service, or the gateway's 502 problem while a restarted service is not listening yet. */
-static void until_ok(const char *path, const char *token)
-{
-	for (int i = 0; i < 50; i++) {
-		struct http_resp r;
-		api("GET", path, NULL, token, &r);
-		long s = r.status;
-		if (s == 502) {
-			assert_problem(&r, 502, "bad_gateway");
-			cr_assert_not_null(http_header(&r, "Retry-After"), "502 without Retry-After");
-		} else if (s != 200) {
-			assert_problem(&r, 503, NULL);
-			cr_assert_not_null(http_header(&r, "Retry-After"));
-		}
-		http_resp_free(&r);
-		if (s == 200)
-			return;
-		usleep(100000);
-	}
-	cr_assert_fail("%s never recovered", path);
-}
-
 /* The id at the end of "/api/v1/products/<id>". */
 static long long json_int_path(const char *path)
 {
 	return atoll(strrchr(path, '/') + 1);
-}
-
-/* SIGTERMs the service started by scripts/store (its pid file) and waits until it is gone. */
-static void service_stop(const char *name)
-{
-	char file[1024];
-	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
-	FILE *f = fopen(file, "r");
-	long pid = 0;
-	cr_assert(f && fscanf(f, "%ld", &pid) == 1, "no pid file %s", file);
-	fclose(f);
-	cr_assert_eq(kill((pid_t)pid, SIGTERM), 0);
-	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
-		usleep(100000);
-	waitpid((pid_t)pid, NULL, WNOHANG);
-}
-
-/* Starts the service again as scripts/store does: its env file, its socket, its log and pid file. */
-static void service_start(const char *name)
-{
-	char cmd[4096];
-	const char *store = test_env("STORE_TEST_STORE"), *var = test_env("STORE_TEST_VAR");
-	snprintf(cmd, sizeof(cmd),
-		 "(set -a; . '%s/env/%s.env'; set +a; exec setsid '%.*s/../fcgi-apps/%s/store-%s' "
-		 ">>'%s/log/%s.log' 2>&1 </dev/null) & echo $! >'%s/run/%s.pid'",
-		 var, name, (int)(strrchr(store, '/') - store), store, name, name, var, name, var, name);
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
 Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
@@ -176,8 +126,8 @@ Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
 	/* Redis back: the sessions were saved, the same token works again within seconds. */
 	redis_start();
 	cr_assert(job_on_stream("welcome", email, 15), "the welcome e-mail of a registration made while Redis was down was lost");
-	until_ok("/api/v1/users/me", admin);
-	until_ok("/api/v1/products/health", NULL);
+	test_until_ok("/api/v1/users/me", admin);
+	test_until_ok("/api/v1/products/health", NULL);
 	/* A thread that failed to reach Redis waits 1 s before trying again (lib/redis.c), so
 	 * a down Redis costs requests nothing; after that every thread is back. */
 	usleep(1100000);
@@ -216,7 +166,7 @@ Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
 	api("PUT", stock, body, admin, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	http_resp_free(&r);
-	service_stop("product");
+	test_service_stop("product");
 	/* The gateway's own answer for a service that is not listening: 502, retryable like a 503. */
 	api("GET", "/api/v1/products/health", NULL, NULL, &r);
 	assert_problem(&r, 502, "bad_gateway");
@@ -235,8 +185,8 @@ Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
 	api("PUT", stock, body, admin, &r);
 	assert_problem(&r, 503, "unavailable");
 	http_resp_free(&r);
-	service_start("product");
-	until_ok("/api/v1/products/health", NULL);
-	until_ok(stock, NULL);
+	test_service_start("product");
+	test_until_ok("/api/v1/products/health", NULL);
+	test_until_ok(stock, NULL);
 	free(admin);
 }
