@@ -27,6 +27,7 @@ static const struct route routes[] = {
 	{"GET", "/api/v1/users", users_list, ROLE_ADMIN, 0},
 	{"GET", "/api/v1/users/{id}", users_get, ROLE_ADMIN, 0},
 	{"PATCH", "/api/v1/users/{id}", users_patch, ROLE_ADMIN, 0},
+	{"GET", "/internal/user/users/{id}", users_internal_get, ROLE_INTERNAL, 0},
 };
 
 static int init(const struct store_config *cfg)

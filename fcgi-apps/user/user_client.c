@@ -1,0 +1,49 @@
+/* user_client.c: GET /internal/user/users/{id} as a typed contact. */
+#include "user_client.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "log.h"
+
+/* Copies string member `key` into dst; false when it is missing, not a string, empty or too long. */
+static bool copy_str(struct json_object *o, const char *key, char *dst, size_t cap)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+		return false;
+	size_t len = (size_t)json_object_get_string_len(v);
+	if (len == 0 || len >= cap)
+		return false;
+	memcpy(dst, json_object_get_string(v), len + 1);
+	return true;
+}
+
+int user_client_get(struct client *c, const char *request_id, int64_t id, struct user_contact *out)
+{
+	char path[64];
+	struct client_reply r;
+	struct json_object *v;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "/internal/user/users/%lld", (long long)id);
+	if (client_call(c, request_id, "GET", path, NULL, &r) != 0)
+		return -1;
+	if (r.status == 404) {
+		rc = 1;
+		goto out;
+	}
+	if (r.status != 200 || !json_object_object_get_ex(r.body, "id", &v) || !json_object_is_type(v, json_type_int) ||
+	    json_object_get_int64(v) != id || !copy_str(r.body, "email", out->email, sizeof(out->email)) ||
+	    !copy_str(r.body, "name", out->name, sizeof(out->name))) {
+		log_msg(LOG_ERROR, request_id, "user service: unexpected answer %ld to a user read", r.status);
+		goto out;
+	}
+	out->id = id;
+	rc = 0;
+out:
+	client_reply_free(&r);
+	return rc;
+}
