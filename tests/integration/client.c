@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
+#include "db.h"
+
 struct buf {
 	char *p;
 	size_t len;
@@ -329,4 +332,48 @@ void test_until_ok(const char *path, const char *token)
 		usleep(100000);
 	}
 	cr_assert_fail("%s never recovered", path);
+}
+
+/* The configurations test_db's connections borrow, freed with them. */
+#define TEST_DBS_MAX 8
+static struct test_db_entry {
+	struct db_conn *db;
+	struct store_config *cfg;
+} test_dbs[TEST_DBS_MAX];
+
+struct db_conn *test_db(const char *service)
+{
+	struct store_config *cfg = calloc(1, sizeof(*cfg));
+	char name[64];
+	cr_assert_not_null(cfg);
+	snprintf(name, sizeof(name), "store_%s", service);
+	cfg->db_socket = strdup(test_env("STORE_TEST_DB_SOCKET"));
+	cfg->db_user = strdup(test_env("STORE_TEST_DB_ADMIN_USER"));
+	cfg->db_name = strdup(name);
+	cfg->db_host = strdup("127.0.0.1");
+	cfg->db_timeout = 5;
+	struct db_conn *db = db_conn_new(cfg);
+	cr_assert_not_null(db);
+	cr_assert_eq(db_ping(db), 0, "database %s: %s", name, db->errstr);
+	/* db_conn borrows cfg: it is found again through this table when the connection is freed. */
+	for (size_t i = 0; i < TEST_DBS_MAX; i++)
+		if (!test_dbs[i].db) {
+			test_dbs[i] = (struct test_db_entry){db, cfg};
+			return db;
+		}
+	cr_assert_fail("more than %d test_db connections", TEST_DBS_MAX);
+	return NULL;
+}
+
+void test_db_free(struct db_conn *db)
+{
+	if (!db)
+		return;
+	db_conn_free(db);
+	for (size_t i = 0; i < TEST_DBS_MAX; i++)
+		if (test_dbs[i].db == db) {
+			config_free(test_dbs[i].cfg);
+			free(test_dbs[i].cfg);
+			test_dbs[i].db = NULL;
+		}
 }

@@ -80,6 +80,16 @@ long long test_product(const char *admin, long long price, const char *currency)
 /* Sets a product's stock through PUT /api/v1/inventory/{id} (asserts 200). */
 void test_put_stock(const char *admin, long long pid, long long on_hand, long long threshold);
 
+/* --- a service's database ------------------------------------------------------------ */
+
+struct db_conn;
+
+/* A connection to database store_<service> of the test stack as its administrator (through
+ * STORE_TEST_DB_SOCKET), for fixtures and checks a test cannot make through the API. Connects
+ * lazily (lib/db.h); free with test_db_free. */
+struct db_conn *test_db(const char *service);
+void test_db_free(struct db_conn *db);
+
 /* --- the services of the test stack -------------------------------------------- */
 
 /* SIGTERMs the service started by scripts/store (its pid file) and waits until it is gone. */
