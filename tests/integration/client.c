@@ -302,6 +302,20 @@ void test_service_stop(const char *name)
 	waitpid((pid_t)pid, NULL, WNOHANG);
 }
 
+void test_service_kill(const char *name)
+{
+	char file[1024];
+	long pid = 0;
+	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
+	FILE *f = fopen(file, "r");
+	cr_assert(f && fscanf(f, "%ld", &pid) == 1 && pid > 1, "no pid file %s", file);
+	fclose(f);
+	cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
+	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
+		usleep(50000);
+	waitpid((pid_t)pid, NULL, WNOHANG);
+}
+
 void test_service_start(const char *name)
 {
 	char cmd[4096];

@@ -95,6 +95,9 @@ void test_db_free(struct db_conn *db);
 /* SIGTERMs the service started by scripts/store (its pid file) and waits until it is gone. */
 void test_service_stop(const char *name);
 
+/* SIGKILLs the service started by scripts/store (a crash: nothing is finished) and reaps it. */
+void test_service_kill(const char *name);
+
 /* Starts the service again as scripts/store does: its env file, its socket, its log and pid file. */
 void test_service_start(const char *name);
 

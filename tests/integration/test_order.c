@@ -11,6 +11,7 @@
 
 #include "client.h"
 #include "db.h"
+#include "order_kit.h"
 #include "rig.h"
 
 /*
@@ -37,71 +38,6 @@ static void teardown(void)
 }
 
 TestSuite(order, .init = setup, .fini = teardown, .timeout = 120);
-
-#define ADDRESS "{\"name\":\"Ada Lovelace\",\"line1\":\"1 Main Street\",\"city\":\"Berlin\",\"postal_code\":\"10115\",\"country\":\"DE\"}"
-#define CHECKOUT "{\"shipping_address\":" ADDRESS ",\"note\":\"ring twice\"}"
-
-/* A signed-in shopper with a known address. */
-struct shopper {
-	char email[128];
-	long long id;
-	char *token;
-};
-
-static void new_shopper(struct shopper *s)
-{
-	unique_email(s->email, sizeof(s->email), "order");
-	s->id = register_user(s->email, TEST_PASSWORD, "Ada");
-	login_user(s->email, TEST_PASSWORD, &s->token, NULL);
-}
-
-static long send_order(const char *method, const char *path, const char *body, const char *token, const char *key,
-		       struct http_resp *r)
-{
-	char auth[4200], idem[300];
-	const char *h[3] = {NULL, NULL, NULL};
-	size_t n = 0;
-	if (token) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-		h[n++] = auth;
-	}
-	if (key) {
-		snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
-		h[n++] = idem;
-	}
-	http_send(test_env("STORE_TEST_URL"), method, path, body, body ? strlen(body) : 0, h, r);
-	return r->status;
-}
-
-static long internal(const char *method, const char *path, const char *body, struct http_resp *r)
-{
-	http_send(test_env("STORE_TEST_INTERNAL_URL"), method, path, body, body ? strlen(body) : 0, NULL, r);
-	return r->status;
-}
-
-/* The status of order `id` as its owner (or staff) sees it. */
-static void order_status(long long id, const char *token, char *out, size_t len)
-{
-	char path[64];
-	struct http_resp r;
-	snprintf(path, sizeof(path), "/api/v1/orders/%lld", id);
-	api("GET", path, NULL, token, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	snprintf(out, len, "%s", json_str(&r, "status"));
-	http_resp_free(&r);
-}
-
-static long long available(long long pid)
-{
-	char path[64];
-	struct http_resp r;
-	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
-	api("GET", path, NULL, admin, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	long long a = json_int(&r, "available");
-	http_resp_free(&r);
-	return a;
-}
 
 static void exec_ok(const char *sql, const struct db_val *p, size_t n, struct db_exec_result *res)
 {
@@ -153,33 +89,9 @@ static long long seed_order(const struct shopper *s, long long pid, long long qt
 	return id;
 }
 
-static long pay(long long id, long long amount, const char *payment_id, struct http_resp *r)
-{
-	char path[64], body[160];
-	snprintf(path, sizeof(path), "/internal/order/orders/%lld/paid", id);
-	snprintf(body, sizeof(body), "{\"payment_id\":\"%s\",\"amount\":%lld,\"currency\":\"EUR\"}", payment_id, amount);
-	return internal("POST", path, body, r);
-}
 
-static long act(long long id, const char *what, const char *body, const char *token, struct http_resp *r)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/api/v1/orders/%lld/%s", id, what);
-	api("POST", path, body, token, r);
-	return r->status;
-}
 
-static void expect_transition_refused(struct http_resp *r, const char *current)
-{
-	assert_problem(r, 409, "invalid_transition");
-	cr_assert_str_eq(json_str(r, "current_status"), current, "%s", r->body);
-	http_resp_free(r);
-}
 
-static void wait_mail(const char *to, const char *subject)
-{
-	free(rig_find_mail(test_env("STORE_TEST_MAILDIR"), to, subject, 20));
-}
 
 /* --- auth and validation ------------------------------------------------------------------ */
 
@@ -189,7 +101,7 @@ Test(order, health_and_auth)
 	api("GET", "/api/v1/orders/health", NULL, NULL, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	http_resp_free(&r);
-	cr_assert_eq(send_order("POST", "/api/v1/orders", CHECKOUT, NULL, "k", &r), 401);
+	cr_assert_eq(send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, NULL, "k", &r), 401);
 	http_resp_free(&r);
 	api("GET", "/api/v1/orders", NULL, NULL, &r);
 	assert_problem(&r, 401, NULL);
@@ -209,12 +121,12 @@ Test(order, idempotency_key_is_required_and_checked)
 	struct http_resp r;
 	char key[300];
 	new_shopper(&s);
-	send_order("POST", "/api/v1/orders", CHECKOUT, s.token, NULL, &r);
+	send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, NULL, &r);
 	assert_problem(&r, 400, "idempotency_key_required");
 	http_resp_free(&r);
 	memset(key, 'k', 256);
 	key[256] = '\0';
-	send_order("POST", "/api/v1/orders", CHECKOUT, s.token, key, &r);
+	send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, key, &r);
 	assert_problem(&r, 400, "bad_idempotency_key");
 	http_resp_free(&r);
 	free(s.token);
@@ -237,8 +149,8 @@ Test(order, bad_addresses_and_bodies_are_422)
 		 "shipping_address.name"},
 		{"{\"shipping_address\":\"Berlin\"}", "shipping_address"},
 		{"{\"note\":\"no address\"}", "shipping_address"},
-		{"{\"shipping_address\":" ADDRESS ",\"total\":1}", "total"},
-		{"{\"shipping_address\":" ADDRESS ",\"user_id\":1}", "user_id"},
+		{"{\"shipping_address\":" ORDER_ADDRESS ",\"total\":1}", "total"},
+		{"{\"shipping_address\":" ORDER_ADDRESS ",\"user_id\":1}", "user_id"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		send_order("POST", "/api/v1/orders", bad[i].body, s.token, "bad-body", &r);
@@ -247,7 +159,7 @@ Test(order, bad_addresses_and_bodies_are_422)
 		http_resp_free(&r);
 	}
 	/* A 10 kB note: within the body cap, but the note holds at most 1000 characters. */
-	int n = sprintf(note, "{\"shipping_address\":" ADDRESS ",\"note\":\"");
+	int n = sprintf(note, "{\"shipping_address\":" ORDER_ADDRESS ",\"note\":\"");
 	memset(note + n, 'n', 10 * 1024);
 	strcpy(note + n + 10 * 1024, "\"}");
 	send_order("POST", "/api/v1/orders", note, s.token, "long-note", &r);
@@ -284,24 +196,24 @@ Test(order, idempotency_in_flight_replay_and_mismatch)
 	new_shopper(&s);
 
 	/* Running and within its lease: 409 with Retry-After, and nothing else happens. */
-	put_key(s.id, "running-key", CHECKOUT, "running", 60, NULL, 0);
-	send_order("POST", "/api/v1/orders", CHECKOUT, s.token, "running-key", &r);
+	put_key(s.id, "running-key", ORDER_CHECKOUT, "running", 60, NULL, 0);
+	send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, "running-key", &r);
 	assert_problem(&r, 409, "idempotency_in_flight");
 	cr_assert_not_null(http_header(&r, "Retry-After"));
 	http_resp_free(&r);
 
 	/* Same key, another body: 422, whatever the state. */
-	send_order("POST", "/api/v1/orders", "{\"shipping_address\":" ADDRESS "}", s.token, "running-key", &r);
+	send_order("POST", "/api/v1/orders", "{\"shipping_address\":" ORDER_ADDRESS "}", s.token, "running-key", &r);
 	assert_problem(&r, 422, "idempotency_mismatch");
 	http_resp_free(&r);
 
 	/* Done: the stored answer comes back with its status, every time. */
-	put_key(s.id, "done-key", CHECKOUT, "done", 0,
+	put_key(s.id, "done-key", ORDER_CHECKOUT, "done", 0,
 		"{\"type\":\"urn:store:problem:cart_empty\",\"title\":\"Conflict\",\"status\":409,\"detail\":\"The cart is "
 		"empty.\",\"code\":\"cart_empty\",\"request_id\":\"first\"}",
 		409);
 	for (int i = 0; i < 2; i++) {
-		send_order("POST", "/api/v1/orders", CHECKOUT, s.token, "done-key", &r);
+		send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, "done-key", &r);
 		assert_problem(&r, 409, "cart_empty");
 		cr_assert_str_eq(json_str(&r, "request_id"), "first", "the first answer, not a new one");
 		cr_assert_str_eq(http_header(&r, "Idempotent-Replayed"), "true");
@@ -311,7 +223,7 @@ Test(order, idempotency_in_flight_replay_and_mismatch)
 	/* Keys belong to their caller: another shopper's same key is another key. */
 	struct shopper t;
 	new_shopper(&t);
-	send_order("POST", "/api/v1/orders", "{\"shipping_address\":" ADDRESS "}", t.token, "running-key", &r);
+	send_order("POST", "/api/v1/orders", "{\"shipping_address\":" ORDER_ADDRESS "}", t.token, "running-key", &r);
 	cr_assert_neq(r.status, 422, "another caller's key must not collide: %s", r.body);
 	http_resp_free(&r);
 	free(t.token);
@@ -335,17 +247,17 @@ Test(order, another_users_order_is_404_and_staff_routes_are_403)
 	api("GET", path, NULL, t.token, &r);
 	assert_problem(&r, 404, "not_found");
 	http_resp_free(&r);
-	act(id, "cancel", NULL, t.token, &r);
+	order_act(id, "cancel", NULL, t.token, &r);
 	assert_problem(&r, 404, "not_found");
 	http_resp_free(&r);
 	api("GET", "/api/v1/orders/999999999999", NULL, s.token, &r);
 	assert_problem(&r, 404, "not_found");
 	http_resp_free(&r);
 
-	act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", s.token, &r);
+	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", s.token, &r);
 	assert_problem(&r, 403, NULL);
 	http_resp_free(&r);
-	act(id, "deliver", NULL, s.token, &r);
+	order_act(id, "deliver", NULL, s.token, &r);
 	assert_problem(&r, 403, NULL);
 	http_resp_free(&r);
 	/* Staff filters are staff's: a customer naming another user is refused, not served. */
@@ -391,7 +303,7 @@ Test(order, paid_shipped_delivered_with_emails_stock_and_timeline)
 	long long pid = test_product(admin, 1250, "EUR");
 	test_put_stock(admin, pid, 10, 0);
 	long long id = seed_order(&s, pid, 2, 1250, 900);
-	cr_assert_eq(available(pid), 8);
+	cr_assert_eq(stock_available(admin, pid), 8);
 
 	/* What the payment service reads before it charges. */
 	snprintf(path, sizeof(path), "/internal/order/orders/%lld", id);
@@ -402,24 +314,24 @@ Test(order, paid_shipped_delivered_with_emails_stock_and_timeline)
 	http_resp_free(&r);
 
 	/* The wrong amount is refused; the right one pays, once, by payment id. */
-	pay(id, 2989, "pay-1", &r);
+	order_pay(id, 2989, "pay-1", &r);
 	assert_problem(&r, 409, "amount_mismatch");
 	http_resp_free(&r);
-	cr_assert_eq(pay(id, 2990, "pay-1", &r), 200, "%s", r.body);
+	cr_assert_eq(order_pay(id, 2990, "pay-1", &r), 200, "%s", r.body);
 	cr_assert_str_eq(json_str(&r, "status"), "paid");
 	http_resp_free(&r);
-	cr_assert_eq(pay(id, 2990, "pay-1", &r), 200, "the same payment again is harmless: %s", r.body);
+	cr_assert_eq(order_pay(id, 2990, "pay-1", &r), 200, "the same payment again is harmless: %s", r.body);
 	http_resp_free(&r);
-	pay(id, 2990, "pay-2", &r);
+	order_pay(id, 2990, "pay-2", &r);
 	assert_problem(&r, 409, "already_paid");
 	http_resp_free(&r);
 
-	act(id, "ship", "{\"carrier\":\"DHL\"}", admin, &r);
+	order_act(id, "ship", "{\"carrier\":\"DHL\"}", admin, &r);
 	assert_problem(&r, 422, "validation_failed");
 	http_resp_free(&r);
-	cr_assert_eq(act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"JJD000390007\"}", admin, &r), 200, "%s", r.body);
+	cr_assert_eq(order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"JJD000390007\"}", admin, &r), 200, "%s", r.body);
 	http_resp_free(&r);
-	cr_assert_eq(act(id, "deliver", NULL, admin, &r), 200, "%s", r.body);
+	cr_assert_eq(order_act(id, "deliver", NULL, admin, &r), 200, "%s", r.body);
 	struct json_object *o = r.json, *tl, *ship, *v;
 	cr_assert_str_eq(json_str(&r, "status"), "delivered");
 	cr_assert(json_object_object_get_ex(o, "shipment", &ship) && json_object_object_get_ex(ship, "tracking_number", &v));
@@ -444,19 +356,14 @@ Test(order, paid_shipped_delivered_with_emails_stock_and_timeline)
 	http_resp_free(&r);
 
 	/* Paid: the reservation was committed (sold), so the stock is 8 on hand and 8 available. */
-	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
-	for (int i = 0; i < 50; i++) {
-		api("GET", path, NULL, admin, &r);
-		bool sold = json_int(&r, "on_hand") == 8;
-		if (sold || i == 49) {
-			cr_assert_eq(json_int(&r, "on_hand"), 8, "%s", r.body);
-			cr_assert_eq(json_int(&r, "reserved"), 0, "%s", r.body);
-		}
-		http_resp_free(&r);
-		if (sold)
-			break;
-		usleep(100000);
+	long long on_hand = 0, reserved = -1;
+	for (int i = 0; i < 50 && on_hand != 8; i++) {
+		stock_counts(admin, pid, &on_hand, &reserved);
+		if (on_hand != 8)
+			usleep(100000);
 	}
+	cr_assert_eq(on_hand, 8);
+	cr_assert_eq(reserved, 0);
 
 	char subject[96];
 	snprintf(subject, sizeof(subject), "Payment received for order %lld", id);
@@ -489,9 +396,9 @@ Test(order, every_forbidden_transition_is_409_naming_the_state)
 
 	/* pending_payment: no ship, no deliver, no refund. */
 	long long id = seed_order(&s, pid, 1, 100, 900);
-	act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", admin, &r);
+	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", admin, &r);
 	expect_transition_refused(&r, "pending_payment");
-	act(id, "deliver", NULL, admin, &r);
+	order_act(id, "deliver", NULL, admin, &r);
 	expect_transition_refused(&r, "pending_payment");
 	char path[96];
 	snprintf(path, sizeof(path), "/internal/order/orders/%lld/refunded", id);
@@ -499,36 +406,36 @@ Test(order, every_forbidden_transition_is_409_naming_the_state)
 	expect_transition_refused(&r, "pending_payment");
 
 	/* paid: the customer cannot cancel, staff cannot deliver before shipping, no second payment. */
-	cr_assert_eq(pay(id, 590, "p-a", &r), 200, "%s", r.body);
+	cr_assert_eq(order_pay(id, 590, "p-a", &r), 200, "%s", r.body);
 	http_resp_free(&r);
-	act(id, "cancel", NULL, s.token, &r);
+	order_act(id, "cancel", NULL, s.token, &r);
 	expect_transition_refused(&r, "paid");
-	act(id, "deliver", NULL, admin, &r);
+	order_act(id, "deliver", NULL, admin, &r);
 	expect_transition_refused(&r, "paid");
 
 	/* shipped: no cancel by anyone, no second shipping. */
-	cr_assert_eq(act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", admin, &r), 200);
+	cr_assert_eq(order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", admin, &r), 200);
 	http_resp_free(&r);
-	act(id, "cancel", "{\"reason\":\"too late\"}", admin, &r);
+	order_act(id, "cancel", "{\"reason\":\"too late\"}", admin, &r);
 	expect_transition_refused(&r, "shipped");
-	act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"2\"}", admin, &r);
+	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"2\"}", admin, &r);
 	expect_transition_refused(&r, "shipped");
 
 	/* delivered is final. */
-	cr_assert_eq(act(id, "deliver", NULL, admin, &r), 200);
+	cr_assert_eq(order_act(id, "deliver", NULL, admin, &r), 200);
 	http_resp_free(&r);
-	act(id, "deliver", NULL, admin, &r);
+	order_act(id, "deliver", NULL, admin, &r);
 	expect_transition_refused(&r, "delivered");
-	act(id, "cancel", "{\"reason\":\"x\"}", admin, &r);
+	order_act(id, "cancel", "{\"reason\":\"x\"}", admin, &r);
 	expect_transition_refused(&r, "delivered");
 
 	/* cancelled (unpaid) is final: no payment, no refund, no second cancel. */
 	long long id2 = seed_order(&s, pid, 1, 100, 900);
-	cr_assert_eq(act(id2, "cancel", NULL, s.token, &r), 200, "%s", r.body);
+	cr_assert_eq(order_act(id2, "cancel", NULL, s.token, &r), 200, "%s", r.body);
 	http_resp_free(&r);
-	pay(id2, 590, "p-b", &r);
+	order_pay(id2, 590, "p-b", &r);
 	expect_transition_refused(&r, "cancelled");
-	act(id2, "cancel", NULL, s.token, &r);
+	order_act(id2, "cancel", NULL, s.token, &r);
 	expect_transition_refused(&r, "cancelled");
 	snprintf(path, sizeof(path), "/internal/order/orders/%lld/refunded", id2);
 	internal("POST", path, NULL, &r);
@@ -546,13 +453,13 @@ Test(order, cancel_releases_stock_and_mails_the_owner)
 	long long pid = test_product(admin, 300, "EUR");
 	test_put_stock(admin, pid, 5, 0);
 	long long id = seed_order(&s, pid, 3, 300, 900);
-	cr_assert_eq(available(pid), 2);
-	cr_assert_eq(act(id, "cancel", "{\"reason\":\"changed my mind\"}", s.token, &r), 200, "%s", r.body);
+	cr_assert_eq(stock_available(admin, pid), 2);
+	cr_assert_eq(order_act(id, "cancel", "{\"reason\":\"changed my mind\"}", s.token, &r), 200, "%s", r.body);
 	cr_assert_str_eq(json_str(&r, "status"), "cancelled");
 	http_resp_free(&r);
-	for (int i = 0; i < 50 && available(pid) != 5; i++)
+	for (int i = 0; i < 50 && stock_available(admin, pid) != 5; i++)
 		usleep(100000);
-	cr_assert_eq(available(pid), 5, "the reservation was released");
+	cr_assert_eq(stock_available(admin, pid), 5, "the reservation was released");
 	snprintf(subject, sizeof(subject), "Order %lld was cancelled", id);
 	wait_mail(s.email, subject);
 	free(s.token);
@@ -567,13 +474,13 @@ Test(order, staff_cancel_of_a_paid_order_asks_for_a_refund_then_refunded)
 	long long pid = test_product(admin, 2000, "EUR");
 	test_put_stock(admin, pid, 5, 0);
 	long long id = seed_order(&s, pid, 1, 2000, 900);
-	cr_assert_eq(pay(id, 2490, "pay-refund", &r), 200, "%s", r.body);
+	cr_assert_eq(order_pay(id, 2490, "pay-refund", &r), 200, "%s", r.body);
 	http_resp_free(&r);
 
-	act(id, "cancel", NULL, admin, &r);
+	order_act(id, "cancel", NULL, admin, &r);
 	assert_problem(&r, 422, "validation_failed"); /* staff say why */
 	http_resp_free(&r);
-	cr_assert_eq(act(id, "cancel", "{\"reason\":\"damaged in the warehouse\"}", admin, &r), 200, "%s", r.body);
+	cr_assert_eq(order_act(id, "cancel", "{\"reason\":\"damaged in the warehouse\"}", admin, &r), 200, "%s", r.body);
 	cr_assert_str_eq(json_str(&r, "status"), "cancelled");
 	http_resp_free(&r);
 
@@ -604,7 +511,7 @@ Test(order, unpaid_orders_expire_and_give_their_stock_back)
 	test_put_stock(admin, pid, 4, 0);
 	long long due = seed_order(&s, pid, 3, 100, -1);
 	long long later = seed_order(&s, pid, 1, 100, 900);
-	cr_assert_eq(available(pid), 0);
+	cr_assert_eq(stock_available(admin, pid), 0);
 	for (int i = 0; i < 50; i++) {
 		order_status(due, s.token, st, sizeof(st));
 		if (strcmp(st, "expired") == 0)
@@ -612,13 +519,13 @@ Test(order, unpaid_orders_expire_and_give_their_stock_back)
 		usleep(100000);
 	}
 	cr_assert_str_eq(st, "expired");
-	for (int i = 0; i < 50 && available(pid) != 3; i++)
+	for (int i = 0; i < 50 && stock_available(admin, pid) != 3; i++)
 		usleep(100000);
-	cr_assert_eq(available(pid), 3, "the expired order's 3 units are back");
+	cr_assert_eq(stock_available(admin, pid), 3, "the expired order's 3 units are back");
 	order_status(later, s.token, st, sizeof(st));
 	cr_assert_str_eq(st, "pending_payment", "an order within its time is left alone");
 	/* Too late to pay: the payment service must refund what it took. */
-	pay(due, 790, "late", &r);
+	order_pay(due, 790, "late", &r);
 	expect_transition_refused(&r, "expired");
 	free(s.token);
 }
@@ -639,9 +546,9 @@ static void *race(void *arg)
 	char pid[32];
 	if (x->kind == 0) {
 		snprintf(pid, sizeof(pid), "race-%p", arg);
-		x->status = pay(x->id, 590, pid, &r);
+		x->status = order_pay(x->id, 590, pid, &r);
 	} else {
-		x->status = act(x->id, "cancel", NULL, x->token, &r);
+		x->status = order_act(x->id, "cancel", NULL, x->token, &r);
 	}
 	http_resp_free(&r);
 	return NULL;
