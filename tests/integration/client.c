@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "jobs.h"
 
 struct buf {
 	char *p;
@@ -274,6 +275,22 @@ long long test_product(const char *admin, long long price, const char *currency)
 	return id;
 }
 
+void test_stock(const char *admin, long long pid, long long *on_hand, long long *reserved, long long *available)
+{
+	char path[64];
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	if (on_hand)
+		*on_hand = json_int(&r, "on_hand");
+	if (reserved)
+		*reserved = json_int(&r, "reserved");
+	if (available)
+		*available = json_int(&r, "available");
+	http_resp_free(&r);
+}
+
 void test_put_stock(const char *admin, long long pid, long long on_hand, long long threshold)
 {
 	char path[64], body[128];
@@ -288,32 +305,29 @@ void test_put_stock(const char *admin, long long pid, long long on_hand, long lo
 #include <signal.h>
 #include <sys/wait.h>
 
-void test_service_stop(const char *name)
+/* Sends `sig` to the service started by scripts/store (its pid file) and waits until it is gone. */
+static void service_signal(const char *name, int sig)
 {
 	char file[1024];
 	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
 	FILE *f = fopen(file, "r");
 	long pid = 0;
-	cr_assert(f && fscanf(f, "%ld", &pid) == 1, "no pid file %s", file);
+	cr_assert(f && fscanf(f, "%ld", &pid) == 1 && pid > 1, "no pid file %s", file);
 	fclose(f);
-	cr_assert_eq(kill((pid_t)pid, SIGTERM), 0);
+	cr_assert_eq(kill((pid_t)pid, sig), 0);
 	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
 		usleep(100000);
 	waitpid((pid_t)pid, NULL, WNOHANG);
 }
 
+void test_service_stop(const char *name)
+{
+	service_signal(name, SIGTERM);
+}
+
 void test_service_kill(const char *name)
 {
-	char file[1024];
-	long pid = 0;
-	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
-	FILE *f = fopen(file, "r");
-	cr_assert(f && fscanf(f, "%ld", &pid) == 1 && pid > 1, "no pid file %s", file);
-	fclose(f);
-	cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
-	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
-		usleep(50000);
-	waitpid((pid_t)pid, NULL, WNOHANG);
+	service_signal(name, SIGKILL);
 }
 
 void test_service_start(const char *name)
@@ -390,4 +404,30 @@ void test_db_free(struct db_conn *db)
 			free(test_dbs[i].cfg);
 			test_dbs[i].db = NULL;
 		}
+}
+
+bool test_job_on_stream(const char *type, const char *recipient, int seconds)
+{
+	redisContext *c = test_redis();
+	bool found = false;
+	for (int t = 0; t < seconds * 10 && !found; t++) {
+		redisReply *rep = redisCommand(c, "XREVRANGE %s + - COUNT 1000", JOBS_STREAM);
+		for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements && !found; i++) {
+			redisReply *f = rep->element[i]->element[1];
+			for (size_t k = 0; k + 1 < f->elements; k += 2) {
+				struct json_object *job = json_tokener_parse(f->element[k + 1]->str), *v;
+				if (job && json_object_object_get_ex(job, "recipient", &v) &&
+				    strcmp(json_object_get_string(v), recipient) == 0 &&
+				    json_object_object_get_ex(job, "type", &v) && strcmp(json_object_get_string(v), type) == 0)
+					found = true;
+				json_object_put(job);
+			}
+		}
+		if (rep)
+			freeReplyObject(rep);
+		if (!found)
+			usleep(100000);
+	}
+	redisFree(c);
+	return found;
 }

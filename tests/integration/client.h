@@ -72,10 +72,17 @@ char *customer_token(long long *id);
 /* A hiredis connection to the test stack's Redis (caller frees with redisFree). */
 struct redisContext *test_redis(void);
 
+/* Waits up to `seconds` for a `type` job to `recipient` on the job stream (the services' outbox
+ * relays put jobs there a moment after their transaction). Returns whether it came. */
+bool test_job_on_stream(const char *type, const char *recipient, int seconds);
+
 /* --- catalogue and stock (as staff) ------------------------------------------ */
 
 /* Creates an active product priced `price` minor units of `currency` (asserts 201); returns its id. */
 long long test_product(const char *admin, long long price, const char *currency);
+
+/* Staff's view of a product's stock (asserts 200); any output may be NULL. */
+void test_stock(const char *admin, long long pid, long long *on_hand, long long *reserved, long long *available);
 
 /* Sets a product's stock through PUT /api/v1/inventory/{id} (asserts 200). */
 void test_put_stock(const char *admin, long long pid, long long on_hand, long long threshold);

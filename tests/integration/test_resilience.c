@@ -13,34 +13,6 @@
 
 #include "client.h"
 
-/* Waits up to `seconds` for a `type` job to `recipient` on the job stream. */
-static bool job_on_stream(const char *type, const char *recipient, int seconds)
-{
-	redisContext *c = redisConnect("127.0.0.1", atoi(test_env("STORE_TEST_REDIS_PORT")));
-	bool found = false;
-	cr_assert(c && !c->err);
-	for (int t = 0; t < seconds * 10 && !found; t++) {
-		redisReply *rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 1000");
-		for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements && !found; i++) {
-			redisReply *f = rep->element[i]->element[1];
-			for (size_t k = 0; k + 1 < f->elements; k += 2) {
-				struct json_object *job = json_tokener_parse(f->element[k + 1]->str), *v;
-				if (job && json_object_object_get_ex(job, "recipient", &v) &&
-				    strcmp(json_object_get_string(v), recipient) == 0 &&
-				    json_object_object_get_ex(job, "type", &v) && strcmp(json_object_get_string(v), type) == 0)
-					found = true;
-				json_object_put(job);
-			}
-		}
-		if (rep)
-			freeReplyObject(rep);
-		if (!found)
-			usleep(100000);
-	}
-	redisFree(c);
-	return found;
-}
-
 static void redis_stop(void)
 {
 	char cmd[256];
@@ -125,7 +97,7 @@ Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
 
 	/* Redis back: the sessions were saved, the same token works again within seconds. */
 	redis_start();
-	cr_assert(job_on_stream("welcome", email, 15), "the welcome e-mail of a registration made while Redis was down was lost");
+	cr_assert(test_job_on_stream("welcome", email, 15), "the welcome e-mail of a registration made while Redis was down was lost");
 	test_until_ok("/api/v1/users/me", admin);
 	test_until_ok("/api/v1/products/health", NULL);
 	/* A thread that failed to reach Redis waits 1 s before trying again (lib/redis.c), so
