@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client.h"
 #include "rig.h"
@@ -67,23 +68,40 @@ void order_status(long long id, const char *token, char *out, size_t len)
 	http_resp_free(&r);
 }
 
-void stock_counts(const char *admin, long long pid, long long *on_hand, long long *reserved)
-{
-	char path[64];
-	struct http_resp r;
-	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
-	api("GET", path, NULL, admin, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	*on_hand = json_int(&r, "on_hand");
-	*reserved = json_int(&r, "reserved");
-	http_resp_free(&r);
-}
-
 long long stock_available(const char *admin, long long pid)
 {
-	long long on_hand, reserved;
-	stock_counts(admin, pid, &on_hand, &reserved);
-	return on_hand - reserved;
+	long long available;
+	test_stock(admin, pid, NULL, NULL, &available);
+	return available;
+}
+
+void wait_stock(const char *admin, long long pid, long long on_hand, long long reserved)
+{
+	long long h = -1, r = -1;
+	for (int i = 0; i < 50; i++) {
+		test_stock(admin, pid, &h, &r, NULL);
+		if (h == on_hand && r == reserved)
+			return;
+		usleep(100000);
+	}
+	cr_assert_fail("product %lld: %lld on hand, %lld reserved; want %lld and %lld", pid, h, r, on_hand, reserved);
+}
+
+char *staff;
+struct db_conn *order_db;
+
+void order_suite_init(void)
+{
+	staff = admin_token();
+	order_db = test_db("order");
+}
+
+void order_suite_fini(void)
+{
+	test_db_free(order_db);
+	order_db = NULL;
+	free(staff);
+	staff = NULL;
 }
 
 void expect_transition_refused(struct http_resp *r, const char *current)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 struct http_resp;
+struct db_conn;
 
 #define ORDER_ADDRESS \
 	"{\"name\":\"Ada Lovelace\",\"line1\":\"1 Main Street\",\"city\":\"Berlin\",\"postal_code\":\"10115\",\"country\":\"DE\"}"
@@ -35,9 +36,19 @@ long order_act(long long id, const char *what, const char *body, const char *tok
 /* The order's status as `token` sees it (asserts 200) into out. */
 void order_status(long long id, const char *token, char *out, size_t len);
 
-/* Units of `pid` available now, and on hand / reserved (staff's view through `admin`). */
+/* Units of `pid` available now (staff's view through `admin`). */
 long long stock_available(const char *admin, long long pid);
-void stock_counts(const char *admin, long long pid, long long *on_hand, long long *reserved);
+
+/* Waits up to 5 s until `pid` has `on_hand` units on hand of which `reserved` are reserved
+ * (the inventory hears of an order's changes through the order service's outbox), and asserts it. */
+void wait_stock(const char *admin, long long pid, long long on_hand, long long reserved);
+
+/* A staff token and a connection to the order service's database, set by order_suite_init (a
+ * suite's .init) and freed by order_suite_fini (its .fini). */
+extern char *staff;
+extern struct db_conn *order_db;
+void order_suite_init(void);
+void order_suite_fini(void);
 
 /* Asserts a 409 invalid_transition naming `current`, and frees r. */
 void expect_transition_refused(struct http_resp *r, const char *current);

@@ -22,32 +22,17 @@
  * itself through the cart is in test_order_checkout.c.
  */
 
-static char *admin;
-static struct db_conn *odb;
-
-static void setup(void)
-{
-	admin = admin_token();
-	odb = test_db("order");
-}
-
-static void teardown(void)
-{
-	test_db_free(odb);
-	free(admin);
-}
-
-TestSuite(order, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(order, .init = order_suite_init, .fini = order_suite_fini, .timeout = 120);
 
 static void exec_ok(const char *sql, const struct db_val *p, size_t n, struct db_exec_result *res)
 {
-	cr_assert_eq(db_exec(odb, sql, p, n, res), 0, "%s: %s", sql, odb->errstr);
+	cr_assert_eq(db_exec(order_db, sql, p, n, res), 0, "%s: %s", sql, order_db->errstr);
 }
 
 static long long query_i64(const char *sql, const struct db_val *p, size_t n)
 {
 	struct db_rows *r;
-	cr_assert_eq(db_query(odb, sql, p, n, &r), 0, "%s: %s", sql, odb->errstr);
+	cr_assert_eq(db_query(order_db, sql, p, n, &r), 0, "%s: %s", sql, order_db->errstr);
 	long long v = db_cell_i64(r, 0, 0, -1);
 	db_rows_free(r);
 	return v;
@@ -110,7 +95,7 @@ Test(order, health_and_auth)
 	assert_problem(&r, 401, NULL);
 	http_resp_free(&r);
 	/* The internal routes do not exist on the public listener. */
-	api("GET", "/internal/order/orders/1", NULL, admin, &r);
+	api("GET", "/internal/order/orders/1", NULL, staff, &r);
 	cr_assert_eq(r.status, 404);
 	http_resp_free(&r);
 }
@@ -239,8 +224,8 @@ Test(order, another_users_order_is_404_and_staff_routes_are_403)
 	char path[160];
 	new_shopper(&s);
 	new_shopper(&t);
-	long long pid = test_product(admin, 700, "EUR");
-	test_put_stock(admin, pid, 10, 0);
+	long long pid = test_product(staff, 700, "EUR");
+	test_put_stock(staff, pid, 10, 0);
 	long long id = seed_order(&s, pid, 1, 700, 900);
 
 	snprintf(path, sizeof(path), "/api/v1/orders/%lld", id);
@@ -274,18 +259,18 @@ Test(order, another_users_order_is_404_and_staff_routes_are_403)
 	cr_assert_eq(json_int(&r, "total"), 1, "%s", r.body);
 	http_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/orders?user_id=%lld&placed_from=2020-01-01&status=pending_payment", s.id);
-	api("GET", path, NULL, admin, &r);
+	api("GET", path, NULL, staff, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	cr_assert_eq(json_int(&r, "total"), 1, "%s", r.body);
 	http_resp_free(&r);
 	snprintf(path, sizeof(path), "/api/v1/orders?user_id=%lld&placed_to=2020-01-01", s.id);
-	api("GET", path, NULL, admin, &r);
+	api("GET", path, NULL, staff, &r);
 	cr_assert_eq(json_int(&r, "total"), 0, "%s", r.body);
 	http_resp_free(&r);
-	api("GET", "/api/v1/orders?status=lost", NULL, admin, &r);
+	api("GET", "/api/v1/orders?status=lost", NULL, staff, &r);
 	assert_problem(&r, 422, "validation_failed");
 	http_resp_free(&r);
-	api("GET", "/api/v1/orders?placed_from=yesterday", NULL, admin, &r);
+	api("GET", "/api/v1/orders?placed_from=yesterday", NULL, staff, &r);
 	assert_problem(&r, 422, "validation_failed");
 	http_resp_free(&r);
 	free(s.token);
@@ -300,10 +285,10 @@ Test(order, paid_shipped_delivered_with_emails_stock_and_timeline)
 	struct http_resp r;
 	char st[32], path[160];
 	new_shopper(&s);
-	long long pid = test_product(admin, 1250, "EUR");
-	test_put_stock(admin, pid, 10, 0);
+	long long pid = test_product(staff, 1250, "EUR");
+	test_put_stock(staff, pid, 10, 0);
 	long long id = seed_order(&s, pid, 2, 1250, 900);
-	cr_assert_eq(stock_available(admin, pid), 8);
+	cr_assert_eq(stock_available(staff, pid), 8);
 
 	/* What the payment service reads before it charges. */
 	snprintf(path, sizeof(path), "/internal/order/orders/%lld", id);
@@ -326,12 +311,12 @@ Test(order, paid_shipped_delivered_with_emails_stock_and_timeline)
 	assert_problem(&r, 409, "already_paid");
 	http_resp_free(&r);
 
-	order_act(id, "ship", "{\"carrier\":\"DHL\"}", admin, &r);
+	order_act(id, "ship", "{\"carrier\":\"DHL\"}", staff, &r);
 	assert_problem(&r, 422, "validation_failed");
 	http_resp_free(&r);
-	cr_assert_eq(order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"JJD000390007\"}", admin, &r), 200, "%s", r.body);
+	cr_assert_eq(order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"JJD000390007\"}", staff, &r), 200, "%s", r.body);
 	http_resp_free(&r);
-	cr_assert_eq(order_act(id, "deliver", NULL, admin, &r), 200, "%s", r.body);
+	cr_assert_eq(order_act(id, "deliver", NULL, staff, &r), 200, "%s", r.body);
 	struct json_object *o = r.json, *tl, *ship, *v;
 	cr_assert_str_eq(json_str(&r, "status"), "delivered");
 	cr_assert(json_object_object_get_ex(o, "shipment", &ship) && json_object_object_get_ex(ship, "tracking_number", &v));
@@ -356,14 +341,7 @@ Test(order, paid_shipped_delivered_with_emails_stock_and_timeline)
 	http_resp_free(&r);
 
 	/* Paid: the reservation was committed (sold), so the stock is 8 on hand and 8 available. */
-	long long on_hand = 0, reserved = -1;
-	for (int i = 0; i < 50 && on_hand != 8; i++) {
-		stock_counts(admin, pid, &on_hand, &reserved);
-		if (on_hand != 8)
-			usleep(100000);
-	}
-	cr_assert_eq(on_hand, 8);
-	cr_assert_eq(reserved, 0);
+	wait_stock(staff, pid, 8, 0);
 
 	char subject[96];
 	snprintf(subject, sizeof(subject), "Payment received for order %lld", id);
@@ -391,14 +369,14 @@ Test(order, every_forbidden_transition_is_409_naming_the_state)
 	struct shopper s;
 	struct http_resp r;
 	new_shopper(&s);
-	long long pid = test_product(admin, 100, "EUR");
-	test_put_stock(admin, pid, 100, 0);
+	long long pid = test_product(staff, 100, "EUR");
+	test_put_stock(staff, pid, 100, 0);
 
 	/* pending_payment: no ship, no deliver, no refund. */
 	long long id = seed_order(&s, pid, 1, 100, 900);
-	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", admin, &r);
+	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", staff, &r);
 	expect_transition_refused(&r, "pending_payment");
-	order_act(id, "deliver", NULL, admin, &r);
+	order_act(id, "deliver", NULL, staff, &r);
 	expect_transition_refused(&r, "pending_payment");
 	char path[96];
 	snprintf(path, sizeof(path), "/internal/order/orders/%lld/refunded", id);
@@ -410,23 +388,23 @@ Test(order, every_forbidden_transition_is_409_naming_the_state)
 	http_resp_free(&r);
 	order_act(id, "cancel", NULL, s.token, &r);
 	expect_transition_refused(&r, "paid");
-	order_act(id, "deliver", NULL, admin, &r);
+	order_act(id, "deliver", NULL, staff, &r);
 	expect_transition_refused(&r, "paid");
 
 	/* shipped: no cancel by anyone, no second shipping. */
-	cr_assert_eq(order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", admin, &r), 200);
+	cr_assert_eq(order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", staff, &r), 200);
 	http_resp_free(&r);
-	order_act(id, "cancel", "{\"reason\":\"too late\"}", admin, &r);
+	order_act(id, "cancel", "{\"reason\":\"too late\"}", staff, &r);
 	expect_transition_refused(&r, "shipped");
-	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"2\"}", admin, &r);
+	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"2\"}", staff, &r);
 	expect_transition_refused(&r, "shipped");
 
 	/* delivered is final. */
-	cr_assert_eq(order_act(id, "deliver", NULL, admin, &r), 200);
+	cr_assert_eq(order_act(id, "deliver", NULL, staff, &r), 200);
 	http_resp_free(&r);
-	order_act(id, "deliver", NULL, admin, &r);
+	order_act(id, "deliver", NULL, staff, &r);
 	expect_transition_refused(&r, "delivered");
-	order_act(id, "cancel", "{\"reason\":\"x\"}", admin, &r);
+	order_act(id, "cancel", "{\"reason\":\"x\"}", staff, &r);
 	expect_transition_refused(&r, "delivered");
 
 	/* cancelled (unpaid) is final: no payment, no refund, no second cancel. */
@@ -450,16 +428,14 @@ Test(order, cancel_releases_stock_and_mails_the_owner)
 	struct http_resp r;
 	char subject[96];
 	new_shopper(&s);
-	long long pid = test_product(admin, 300, "EUR");
-	test_put_stock(admin, pid, 5, 0);
+	long long pid = test_product(staff, 300, "EUR");
+	test_put_stock(staff, pid, 5, 0);
 	long long id = seed_order(&s, pid, 3, 300, 900);
-	cr_assert_eq(stock_available(admin, pid), 2);
+	cr_assert_eq(stock_available(staff, pid), 2);
 	cr_assert_eq(order_act(id, "cancel", "{\"reason\":\"changed my mind\"}", s.token, &r), 200, "%s", r.body);
 	cr_assert_str_eq(json_str(&r, "status"), "cancelled");
 	http_resp_free(&r);
-	for (int i = 0; i < 50 && stock_available(admin, pid) != 5; i++)
-		usleep(100000);
-	cr_assert_eq(stock_available(admin, pid), 5, "the reservation was released");
+	wait_stock(staff, pid, 5, 0); /* the reservation was released */
 	snprintf(subject, sizeof(subject), "Order %lld was cancelled", id);
 	wait_mail(s.email, subject);
 	free(s.token);
@@ -471,16 +447,16 @@ Test(order, staff_cancel_of_a_paid_order_asks_for_a_refund_then_refunded)
 	struct http_resp r;
 	char path[96];
 	new_shopper(&s);
-	long long pid = test_product(admin, 2000, "EUR");
-	test_put_stock(admin, pid, 5, 0);
+	long long pid = test_product(staff, 2000, "EUR");
+	test_put_stock(staff, pid, 5, 0);
 	long long id = seed_order(&s, pid, 1, 2000, 900);
 	cr_assert_eq(order_pay(id, 2490, "pay-refund", &r), 200, "%s", r.body);
 	http_resp_free(&r);
 
-	order_act(id, "cancel", NULL, admin, &r);
+	order_act(id, "cancel", NULL, staff, &r);
 	assert_problem(&r, 422, "validation_failed"); /* staff say why */
 	http_resp_free(&r);
-	cr_assert_eq(order_act(id, "cancel", "{\"reason\":\"damaged in the warehouse\"}", admin, &r), 200, "%s", r.body);
+	cr_assert_eq(order_act(id, "cancel", "{\"reason\":\"damaged in the warehouse\"}", staff, &r), 200, "%s", r.body);
 	cr_assert_str_eq(json_str(&r, "status"), "cancelled");
 	http_resp_free(&r);
 
@@ -507,11 +483,11 @@ Test(order, unpaid_orders_expire_and_give_their_stock_back)
 	struct http_resp r;
 	char st[32];
 	new_shopper(&s);
-	long long pid = test_product(admin, 100, "EUR");
-	test_put_stock(admin, pid, 4, 0);
+	long long pid = test_product(staff, 100, "EUR");
+	test_put_stock(staff, pid, 4, 0);
 	long long due = seed_order(&s, pid, 3, 100, -1);
 	long long later = seed_order(&s, pid, 1, 100, 900);
-	cr_assert_eq(stock_available(admin, pid), 0);
+	cr_assert_eq(stock_available(staff, pid), 0);
 	for (int i = 0; i < 50; i++) {
 		order_status(due, s.token, st, sizeof(st));
 		if (strcmp(st, "expired") == 0)
@@ -519,9 +495,7 @@ Test(order, unpaid_orders_expire_and_give_their_stock_back)
 		usleep(100000);
 	}
 	cr_assert_str_eq(st, "expired");
-	for (int i = 0; i < 50 && stock_available(admin, pid) != 3; i++)
-		usleep(100000);
-	cr_assert_eq(stock_available(admin, pid), 3, "the expired order's 3 units are back");
+	wait_stock(staff, pid, 4, 1); /* the expired order's 3 units are back */
 	order_status(later, s.token, st, sizeof(st));
 	cr_assert_str_eq(st, "pending_payment", "an order within its time is left alone");
 	/* Too late to pay: the payment service must refund what it took. */
@@ -558,8 +532,8 @@ Test(order, payment_and_cancel_racing_leave_one_transition)
 {
 	struct shopper s;
 	new_shopper(&s);
-	long long pid = test_product(admin, 100, "EUR");
-	test_put_stock(admin, pid, 50, 0);
+	long long pid = test_product(staff, 100, "EUR");
+	test_put_stock(staff, pid, 50, 0);
 	for (int round = 0; round < 5; round++) {
 		long long id = seed_order(&s, pid, 1, 100, 900);
 		enum { N = 8 };

@@ -22,22 +22,7 @@
  * the cart is in fcgi-apps/order/cart_port.h.
  */
 
-static char *admin;
-static struct db_conn *odb;
-
-static void setup(void)
-{
-	admin = admin_token();
-	odb = test_db("order");
-}
-
-static void teardown(void)
-{
-	test_db_free(odb);
-	free(admin);
-}
-
-TestSuite(checkout, .init = setup, .fini = teardown, .timeout = 240);
+TestSuite(checkout, .init = order_suite_init, .fini = order_suite_fini, .timeout = 240);
 
 static void cart_put(const char *token, long long pid, int qty)
 {
@@ -74,7 +59,7 @@ static long long orders_of(long long uid)
 {
 	struct db_val p[] = {db_i64(uid)};
 	struct db_rows *r;
-	cr_assert_eq(db_query(odb, "SELECT COUNT(*) FROM orders WHERE user_id = ?", p, 1, &r), 0, "%s", odb->errstr);
+	cr_assert_eq(db_query(order_db, "SELECT COUNT(*) FROM orders WHERE user_id = ?", p, 1, &r), 0, "%s", order_db->errstr);
 	long long n = db_cell_i64(r, 0, 0, -1);
 	db_rows_free(r);
 	return n;
@@ -86,9 +71,9 @@ Test(checkout, register_cart_order_pay_ship_deliver_with_emails)
 	struct http_resp r;
 	char key[96], subject[96], path[64];
 	new_shopper(&s);
-	long long a = test_product(admin, 1250, "EUR"), b = test_product(admin, 990, "EUR");
-	test_put_stock(admin, a, 10, 0);
-	test_put_stock(admin, b, 10, 0);
+	long long a = test_product(staff, 1250, "EUR"), b = test_product(staff, 990, "EUR");
+	test_put_stock(staff, a, 10, 0);
+	test_put_stock(staff, b, 10, 0);
 	cart_put(s.token, a, 2);
 	cart_put(s.token, b, 1);
 	unique_key(key, sizeof(key));
@@ -104,8 +89,8 @@ Test(checkout, register_cart_order_pay_ship_deliver_with_emails)
 	cr_assert_str_eq(json_str(&r, "currency"), "EUR");
 	char *first = strdup(r.body);
 	http_resp_free(&r);
-	cr_assert_eq(stock_available(admin, a), 8);
-	cr_assert_eq(stock_available(admin, b), 9);
+	cr_assert_eq(stock_available(staff, a), 8);
+	cr_assert_eq(stock_available(staff, b), 9);
 
 	/* The ordered lines leave the cart (through the order service's outbox). */
 	for (int i = 0; i < 50 && cart_lines(s.token) != 0; i++)
@@ -115,7 +100,7 @@ Test(checkout, register_cart_order_pay_ship_deliver_with_emails)
 	/* Prices are a snapshot: a later catalogue change does not alter the order. */
 	char pp[64];
 	snprintf(pp, sizeof(pp), "/api/v1/products/%lld", a);
-	api("PATCH", pp, "{\"price\":9999}", admin, &r);
+	api("PATCH", pp, "{\"price\":9999}", staff, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	http_resp_free(&r);
 	api("GET", path, NULL, s.token, &r);
@@ -139,15 +124,15 @@ Test(checkout, register_cart_order_pay_ship_deliver_with_emails)
 	http_resp_free(&r);
 	snprintf(subject, sizeof(subject), "Payment received for order %lld", id);
 	wait_mail(s.email, subject);
-	cr_assert_eq(order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"JJD1\"}", admin, &r), 200, "%s", r.body);
+	cr_assert_eq(order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"JJD1\"}", staff, &r), 200, "%s", r.body);
 	http_resp_free(&r);
 	snprintf(subject, sizeof(subject), "Order %lld is on its way", id);
 	wait_mail(s.email, subject);
-	cr_assert_eq(order_act(id, "deliver", NULL, admin, &r), 200, "%s", r.body);
+	cr_assert_eq(order_act(id, "deliver", NULL, staff, &r), 200, "%s", r.body);
 	http_resp_free(&r);
 
 	long long on_hand, reserved;
-	stock_counts(admin, a, &on_hand, &reserved);
+	test_stock(staff, a, &on_hand, &reserved, NULL);
 	cr_assert_eq(on_hand, 8, "sold");
 	cr_assert_eq(reserved, 0);
 	free(s.token);
@@ -172,9 +157,9 @@ Test(checkout, out_of_stock_lists_the_lines_and_holds_nothing)
 	struct http_resp r;
 	char key[96];
 	new_shopper(&s);
-	long long a = test_product(admin, 100, "EUR"), b = test_product(admin, 100, "EUR");
-	test_put_stock(admin, a, 5, 0);
-	test_put_stock(admin, b, 1, 0);
+	long long a = test_product(staff, 100, "EUR"), b = test_product(staff, 100, "EUR");
+	test_put_stock(staff, a, 5, 0);
+	test_put_stock(staff, b, 1, 0);
 	cart_put(s.token, a, 2);
 	cart_put(s.token, b, 3);
 	unique_key(key, sizeof(key));
@@ -182,7 +167,7 @@ Test(checkout, out_of_stock_lists_the_lines_and_holds_nothing)
 	assert_problem(&r, 409, "out_of_stock");
 	cr_assert(strstr(r.body, "\"available\":1"), "%s", r.body);
 	http_resp_free(&r);
-	cr_assert_eq(stock_available(admin, a), 5, "nothing is left reserved");
+	cr_assert_eq(stock_available(staff, a), 5, "nothing is left reserved");
 	cr_assert_eq(orders_of(s.id), 0);
 	free(s.token);
 }
@@ -226,10 +211,10 @@ static int stampede(struct buyer *buyers, int n, long long pid)
 Test(checkout, two_shoppers_race_for_the_last_unit)
 {
 	struct buyer b[2];
-	long long pid = test_product(admin, 100, "EUR"), on_hand, reserved;
-	test_put_stock(admin, pid, 1, 0);
+	long long pid = test_product(staff, 100, "EUR"), on_hand, reserved;
+	test_put_stock(staff, pid, 1, 0);
 	cr_assert_eq(stampede(b, 2, pid), 1, "one order, one 409");
-	stock_counts(admin, pid, &on_hand, &reserved);
+	test_stock(staff, pid, &on_hand, &reserved, NULL);
 	cr_assert_eq(on_hand, 1);
 	cr_assert_eq(reserved, 1, "stock never negative, the winner holds the unit");
 	for (int i = 0; i < 2; i++)
@@ -240,10 +225,10 @@ Test(checkout, hundred_checkouts_for_fifty_units)
 {
 	enum { N = 100 };
 	struct buyer *b = calloc(N, sizeof(*b));
-	long long pid = test_product(admin, 100, "EUR"), on_hand, reserved;
-	test_put_stock(admin, pid, 50, 0);
+	long long pid = test_product(staff, 100, "EUR"), on_hand, reserved;
+	test_put_stock(staff, pid, 50, 0);
 	cr_assert_eq(stampede(b, N, pid), 50, "exactly 50 orders");
-	stock_counts(admin, pid, &on_hand, &reserved);
+	test_stock(staff, pid, &on_hand, &reserved, NULL);
 	cr_assert_eq(reserved, 50);
 	cr_assert_eq(on_hand, 50);
 	for (int i = 0; i < N; i++)
@@ -274,8 +259,8 @@ Test(checkout, killed_mid_checkout_then_retried_with_the_same_keys)
 	enum { N = 12 };
 	struct buyer b[N];
 	pthread_t t[N];
-	long long pid = test_product(admin, 100, "EUR"), on_hand, reserved;
-	test_put_stock(admin, pid, 100, 0);
+	long long pid = test_product(staff, 100, "EUR");
+	test_put_stock(staff, pid, 100, 0);
 	for (int i = 0; i < N; i++) {
 		new_shopper(&b[i].s);
 		cart_put(b[i].s.token, pid, 1);
@@ -299,12 +284,5 @@ Test(checkout, killed_mid_checkout_then_retried_with_the_same_keys)
 		free(b[i].s.token);
 	}
 	/* No stock leak: exactly the N orders' units are held. */
-	for (int i = 0; i < 50; i++) {
-		stock_counts(admin, pid, &on_hand, &reserved);
-		if (reserved == N)
-			break;
-		usleep(100000);
-	}
-	cr_assert_eq(on_hand, 100);
-	cr_assert_eq(reserved, N, "held: %lld for %d orders", reserved, N);
+	wait_stock(staff, pid, 100, N);
 }
