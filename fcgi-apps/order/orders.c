@@ -534,7 +534,6 @@ void orders_internal_paid(struct request *req)
 	c.payment_id = b.payment_id;
 	c.amount = b.amount;
 	c.currency = b.currency;
-	snprintf(c.actor, sizeof(c.actor), "payment");
 	run_change(req, &c);
 }
 
@@ -614,7 +613,12 @@ static int expiry_tx(struct db_conn *db, void *arg)
 			sw->expired++;
 	}
 	db_rows_free(due);
-	return rc == 0 ? 0 : -1;
+	if (rc > 0) { /* a locked pending order refused to expire: cannot happen, but say so */
+		db->err = DB_ERROR;
+		snprintf(db->errstr, sizeof(db->errstr), "an expiring order refused its transition (%d)", rc);
+		rc = -1;
+	}
+	return rc;
 }
 
 void orders_expiry_loop(struct ctx *ctx)
