@@ -1,7 +1,8 @@
-/* inventory_client.h: the inventory service's typed client, for the services that show or check stock. */
+/* inventory_client.h: the inventory service's typed client, for the services that read stock or reserve it. */
 #ifndef STORE_INVENTORY_CLIENT_H
 #define STORE_INVENTORY_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +28,37 @@ int inventory_client_levels(struct client *c, const char *request_id, const int6
 
 /* The units available of `id` among l[0..n): 0 when it is not there. */
 int64_t stock_level_available(const struct stock_level *l, size_t n, int64_t id);
+
+#define INVENTORY_ITEMS_MAX 100 /* items per reservation */
+
+/* One line to hold: `quantity` units of `product_id`. */
+struct reserve_item {
+	int64_t product_id, quantity;
+};
+
+/* One line the inventory could not hold: what was asked and what is available now. */
+struct reserve_short {
+	int64_t product_id, requested, available;
+};
+
+/*
+ * Reserves items[0..n) (1..INVENTORY_ITEMS_MAX, distinct products) for `ref` for `ttl` seconds
+ * (10..86400) with POST /internal/inventory/reservations: all or nothing, idempotent by `ref`.
+ * Returns 0 when the reservation is held (created now or by an earlier call with the same items);
+ * 1 when some items are short: shorts[0..*nshort) (caller's array of INVENTORY_ITEMS_MAX) says
+ * which, and nothing is held; -1 when the inventory service cannot be reached, refused the
+ * request or holds `ref` in another state (logged; the caller answers 503).
+ */
+int inventory_client_reserve(struct client *c, const char *request_id, const char *ref,
+			     const struct reserve_item *items, size_t n, long ttl, struct reserve_short *shorts,
+			     size_t *nshort);
+
+/* Releases the reservation `ref` now. Returns 0 when it is released, expired or unknown; -1 when
+ * the inventory service cannot be reached or refused (a committed reservation; logged). */
+int inventory_client_release(struct client *c, const char *request_id, const char *ref);
+
+/* Writes the internal path of `action` ("commit", "release") on reservation `ref` into buf, for a
+ * call sent later through the outbox. Returns false when it does not fit `len`. */
+bool inventory_reservation_path(char *buf, size_t len, const char *ref, const char *action);
 
 #endif

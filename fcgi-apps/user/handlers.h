@@ -18,6 +18,8 @@ void users_me_patch(struct request *req);
 void users_list(struct request *req);
 void users_get(struct request *req);
 void users_patch(struct request *req);
+/* GET /internal/user/users/{id}: {id, email, name} for another service (the order's e-mails). */
+void users_internal_get(struct request *req);
 
 /* The public view of a user (never the hash). Caller owns the result. */
 struct json_object *user_json(const struct user *u);

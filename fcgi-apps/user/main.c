@@ -27,8 +27,8 @@ static const struct route routes[] = {
 	{"GET", "/api/v1/users", users_list, ROLE_ADMIN, 0, "email limit offset"},
 	{"GET", "/api/v1/users/{id}", users_get, ROLE_ADMIN, 0, NULL},
 	{"PATCH", "/api/v1/users/{id}", users_patch, ROLE_ADMIN, 0, NULL},
-	/* For services that write to a user (orders, payments): the same answer as staff get. */
-	{"GET", "/internal/user/users/{id}", users_get, ROLE_INTERNAL, 0, NULL},
+	/* For services that write to a user (orders, payments): the address and the name only. */
+	{"GET", "/internal/user/users/{id}", users_internal_get, ROLE_INTERNAL, 0, NULL},
 };
 
 static int init(const struct store_config *cfg)

@@ -35,12 +35,10 @@ int user_client_get(struct client *c, const char *request_id, int64_t id, struct
 	memset(out, 0, sizeof(*out));
 	if (r.status != 200 || !json_object_object_get_ex(r.body, "id", &v) || !json_object_is_type(v, json_type_int) ||
 	    !copy_str(r.body, "email", out->email, sizeof(out->email)) ||
-	    !copy_str(r.body, "name", out->name, sizeof(out->name)) ||
-	    !json_object_object_get_ex(r.body, "disabled", &v)) {
+	    !copy_str(r.body, "name", out->name, sizeof(out->name))) {
 		log_msg(LOG_ERROR, request_id, "user service: unexpected answer %ld to a user read", r.status);
 		goto out;
 	}
-	out->disabled = json_object_get_boolean(v);
 	out->id = json_object_get_int64(json_object_object_get(r.body, "id"));
 	rc = 0;
 out:

@@ -2,7 +2,6 @@
 #ifndef STORE_USER_CLIENT_H
 #define STORE_USER_CLIENT_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 struct client;
@@ -12,7 +11,6 @@ struct user_brief {
 	int64_t id;
 	char email[255];
 	char name[401];
-	bool disabled;
 };
 
 /*

@@ -178,6 +178,24 @@ void users_get(struct request *req)
 	answer_user(req, id);
 }
 
+/* Only what another service needs to write to the user (no role, no state): a disabled account
+ * is still answered, since an order placed before keeps its owner. */
+void users_internal_get(struct request *req)
+{
+	struct user u;
+	int64_t id;
+	int rc = req_path_id(req, "id", &id) ? repo_user_by_id(req->ctx->db, id, &u) : 1;
+
+	if (resp_lookup_failed(req, req->ctx->db, rc, "No such user."))
+		return;
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "id", json_object_new_int64(u.id));
+	json_object_object_add(o, "email", json_object_new_string(u.email));
+	json_object_object_add(o, "name", json_object_new_string(u.name));
+	resp_json(req, 200, o);
+	json_object_put(o);
+}
+
 void users_patch(struct request *req)
 {
 	static const char *const allowed[] = {"role", "disabled", NULL};

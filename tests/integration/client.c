@@ -9,6 +9,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "config.h"
+#include "db.h"
+#include "jobs.h"
+
 struct buf {
 	char *p;
 	size_t len;
@@ -362,6 +366,22 @@ long long test_product(const char *admin, long long price, const char *currency)
 	return id;
 }
 
+void test_stock(const char *admin, long long pid, long long *on_hand, long long *reserved, long long *available)
+{
+	char path[64];
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	if (on_hand)
+		*on_hand = json_int(&r, "on_hand");
+	if (reserved)
+		*reserved = json_int(&r, "reserved");
+	if (available)
+		*available = json_int(&r, "available");
+	http_resp_free(&r);
+}
+
 void test_put_stock(const char *admin, long long pid, long long on_hand, long long threshold)
 {
 	char path[64], body[128];
@@ -376,18 +396,29 @@ void test_put_stock(const char *admin, long long pid, long long on_hand, long lo
 #include <signal.h>
 #include <sys/wait.h>
 
-void test_service_stop(const char *name)
+/* Sends `sig` to the service started by scripts/store (its pid file) and waits until it is gone. */
+static void service_signal(const char *name, int sig)
 {
 	char file[1024];
 	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
 	FILE *f = fopen(file, "r");
 	long pid = 0;
-	cr_assert(f && fscanf(f, "%ld", &pid) == 1, "no pid file %s", file);
+	cr_assert(f && fscanf(f, "%ld", &pid) == 1 && pid > 1, "no pid file %s", file);
 	fclose(f);
-	cr_assert_eq(kill((pid_t)pid, SIGTERM), 0);
+	cr_assert_eq(kill((pid_t)pid, sig), 0);
 	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
 		usleep(100000);
 	waitpid((pid_t)pid, NULL, WNOHANG);
+}
+
+void test_service_stop(const char *name)
+{
+	service_signal(name, SIGTERM);
+}
+
+void test_service_kill(const char *name)
+{
+	service_signal(name, SIGKILL);
 }
 
 void test_service_start(const char *name)
@@ -422,14 +453,56 @@ void test_until_ok(const char *path, const char *token)
 	cr_assert_fail("%s never recovered", path);
 }
 
-/* Waits up to `seconds` for a `type` job to `recipient` on the job stream. */
+/* The configurations test_db's connections borrow, freed with them. */
+#define TEST_DBS_MAX 8
+static struct test_db_entry {
+	struct db_conn *db;
+	struct store_config *cfg;
+} test_dbs[TEST_DBS_MAX];
+
+struct db_conn *test_db(const char *service)
+{
+	struct store_config *cfg = calloc(1, sizeof(*cfg));
+	char name[64];
+	cr_assert_not_null(cfg);
+	snprintf(name, sizeof(name), "store_%s", service);
+	cfg->db_socket = strdup(test_env("STORE_TEST_DB_SOCKET"));
+	cfg->db_user = strdup(test_env("STORE_TEST_DB_ADMIN_USER"));
+	cfg->db_name = strdup(name);
+	cfg->db_host = strdup("127.0.0.1");
+	cfg->db_timeout = 5;
+	struct db_conn *db = db_conn_new(cfg);
+	cr_assert_not_null(db);
+	cr_assert_eq(db_ping(db), 0, "database %s: %s", name, db->errstr);
+	/* db_conn borrows cfg: it is found again through this table when the connection is freed. */
+	for (size_t i = 0; i < TEST_DBS_MAX; i++)
+		if (!test_dbs[i].db) {
+			test_dbs[i] = (struct test_db_entry){db, cfg};
+			return db;
+		}
+	cr_assert_fail("more than %d test_db connections", TEST_DBS_MAX);
+	return NULL;
+}
+
+void test_db_free(struct db_conn *db)
+{
+	if (!db)
+		return;
+	db_conn_free(db);
+	for (size_t i = 0; i < TEST_DBS_MAX; i++)
+		if (test_dbs[i].db == db) {
+			config_free(test_dbs[i].cfg);
+			free(test_dbs[i].cfg);
+			test_dbs[i].db = NULL;
+		}
+}
+
 bool test_job_on_stream(const char *type, const char *recipient, int seconds)
 {
-	redisContext *c = redisConnect("127.0.0.1", atoi(test_env("STORE_TEST_REDIS_PORT")));
+	redisContext *c = test_redis();
 	bool found = false;
-	cr_assert(c && !c->err);
 	for (int t = 0; t < seconds * 10 && !found; t++) {
-		redisReply *rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 1000");
+		redisReply *rep = redisCommand(c, "XREVRANGE %s + - COUNT 1000", JOBS_STREAM);
 		for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements && !found; i++) {
 			redisReply *f = rep->element[i]->element[1];
 			for (size_t k = 0; k + 1 < f->elements; k += 2) {

@@ -102,13 +102,29 @@ struct redisContext *test_redis(void);
 /* Creates an active product priced `price` minor units of `currency` (asserts 201); returns its id. */
 long long test_product(const char *admin, long long price, const char *currency);
 
+/* Staff's view of a product's stock (asserts 200); any output may be NULL. */
+void test_stock(const char *admin, long long pid, long long *on_hand, long long *reserved, long long *available);
+
 /* Sets a product's stock through PUT /api/v1/inventory/{id} (asserts 200). */
 void test_put_stock(const char *admin, long long pid, long long on_hand, long long threshold);
+
+/* --- a service's database ------------------------------------------------------------ */
+
+struct db_conn;
+
+/* A connection to database store_<service> of the test stack as its administrator (through
+ * STORE_TEST_DB_SOCKET), for fixtures and checks a test cannot make through the API. Connects
+ * lazily (lib/db.h); free with test_db_free. */
+struct db_conn *test_db(const char *service);
+void test_db_free(struct db_conn *db);
 
 /* --- the services of the test stack -------------------------------------------- */
 
 /* SIGTERMs the service started by scripts/store (its pid file) and waits until it is gone. */
 void test_service_stop(const char *name);
+
+/* SIGKILLs the service started by scripts/store (a crash: nothing is finished) and reaps it. */
+void test_service_kill(const char *name);
 
 /* Starts the service again as scripts/store does: its env file, its socket, its log and pid file. */
 void test_service_start(const char *name);

@@ -321,10 +321,16 @@ struct json_object *rig_parse_mail(const char *path)
 /* Finds the message to `to` in the Maildir within `timeout` s; returns its path (caller frees). */
 char *rig_find_mail_to(const char *maildir, const char *to, double timeout)
 {
-	char dir[1200], path[2400], needle[300];
+	return rig_find_mail(maildir, to, NULL, timeout);
+}
+
+char *rig_find_mail(const char *maildir, const char *to, const char *subject, double timeout)
+{
+	char dir[1200], path[2400], needle[300], subj[300];
 	double until = rig_now() + timeout;
 	snprintf(dir, sizeof(dir), "%s/new", maildir);
 	snprintf(needle, sizeof(needle), "\nTo: %s\n", to);
+	snprintf(subj, sizeof(subj), "\nSubject: %s\n", subject ? subject : "");
 	for (;;) {
 		DIR *d = opendir(dir);
 		cr_assert_not_null(d, "%s", dir);
@@ -337,7 +343,7 @@ char *rig_find_mail_to(const char *maildir, const char *to, double timeout)
 			for (char *p = msg; p && *p; p++)
 				if (*p == '\r')
 					*p = '\n';
-			bool hit = msg && strstr(msg, needle);
+			bool hit = msg && strstr(msg, needle) && (!subject || strstr(msg, subj));
 			free(msg);
 			if (hit) {
 				closedir(d);
@@ -345,7 +351,8 @@ char *rig_find_mail_to(const char *maildir, const char *to, double timeout)
 			}
 		}
 		closedir(d);
-		cr_assert_lt(rig_now(), until, "no message to %s in %s within %.0f s", to, maildir, timeout);
+		cr_assert_lt(rig_now(), until, "no message to %s%s%s in %s within %.0f s", to, subject ? " about " : "",
+			     subject ? subject : "", maildir, timeout);
 		rig_sleep(0.2);
 	}
 }

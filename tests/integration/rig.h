@@ -78,6 +78,9 @@ size_t rig_wait_distinct(const char *maildir, size_t want, double timeout, const
 /* Waits up to `timeout` s for a message to `to`; returns its path (caller frees). */
 char *rig_find_mail_to(const char *maildir, const char *to, double timeout);
 
+/* The same for a message to `to` whose Subject is exactly `subject` (NULL: any). */
+char *rig_find_mail(const char *maildir, const char *to, const char *subject, double timeout);
+
 /* Parses a stored message with Python's email package (an independent MIME reader) into
  * {to, from, subject, message_id, date, mime_version, content_type, defects,
  * parts{type:{charset,body}}}; the caller owns the result (json_object_put). */

@@ -38,20 +38,6 @@ static void put_stock(long long pid, long long on_hand, long long threshold)
 	test_put_stock(admin, pid, on_hand, threshold);
 }
 
-/* Staff view of a product's stock. */
-static void staff_stock(long long pid, long long *on_hand, long long *reserved, long long *available)
-{
-	char path[64];
-	struct http_resp r;
-	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", pid);
-	api("GET", path, NULL, admin, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	*on_hand = json_int(&r, "on_hand");
-	*reserved = json_int(&r, "reserved");
-	*available = json_int(&r, "available");
-	http_resp_free(&r);
-}
-
 /* The sum of the ledger's deltas, read through the movements route. */
 static long long ledger_sum(long long pid)
 {
@@ -106,7 +92,7 @@ Test(inventory, set_adjust_and_ledger)
 	api("POST", path, "{\"delta\":-3,\"reason\":\"damaged\"}", admin, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	http_resp_free(&r);
-	staff_stock(pid, &on_hand, &reserved, &available);
+	test_stock(admin, pid, &on_hand, &reserved, &available);
 	cr_assert_eq(on_hand, 12);
 	cr_assert_eq(ledger_sum(pid), on_hand, "the ledger sums to on_hand");
 
@@ -168,7 +154,7 @@ Test(inventory, bad_quantities_are_422)
 		http_resp_free(&r);
 	}
 	long long on_hand, reserved, available;
-	staff_stock(pid, &on_hand, &reserved, &available);
+	test_stock(admin, pid, &on_hand, &reserved, &available);
 	cr_assert_eq(on_hand, 5, "nothing changed");
 	cr_assert_eq(ledger_sum(pid), 5);
 }
@@ -253,7 +239,7 @@ Test(inventory, reserve_commit_release_and_idempotency)
 	cr_assert_eq(reserve(ref, pid, 5, 600, &r), 422, "same order_ref, other items: %s", r.body);
 	assert_problem(&r, 422, "idempotency_mismatch");
 	http_resp_free(&r);
-	staff_stock(pid, &on_hand, &reserved, &available);
+	test_stock(admin, pid, &on_hand, &reserved, &available);
 	cr_assert_eq(reserved, 4, "reserved once, not twice");
 	cr_assert_eq(available, 6);
 
@@ -263,7 +249,7 @@ Test(inventory, reserve_commit_release_and_idempotency)
 	http_resp_free(&r);
 	cr_assert_eq(internal_post(path, NULL, &r), 200, "commit is idempotent");
 	http_resp_free(&r);
-	staff_stock(pid, &on_hand, &reserved, &available);
+	test_stock(admin, pid, &on_hand, &reserved, &available);
 	cr_assert_eq(on_hand, 6);
 	cr_assert_eq(reserved, 0);
 	cr_assert_eq(ledger_sum(pid), 6);
@@ -284,7 +270,7 @@ Test(inventory, reserve_commit_release_and_idempotency)
 	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s/commit", ref);
 	cr_assert_eq(internal_post(path, NULL, &r), 409);
 	http_resp_free(&r);
-	staff_stock(pid, &on_hand, &reserved, &available);
+	test_stock(admin, pid, &on_hand, &reserved, &available);
 	cr_assert_eq(available, 6);
 
 	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s", ref);
@@ -316,7 +302,7 @@ Test(inventory, all_or_nothing_with_short_items_listed)
 	cr_assert_eq(json_object_get_int64(json_object_object_get(it, "available")), 1);
 	cr_assert_eq(json_object_get_int64(json_object_object_get(it, "requested")), 2);
 	http_resp_free(&r);
-	staff_stock(a, &on_hand, &reserved, &available);
+	test_stock(admin, a, &on_hand, &reserved, &available);
 	cr_assert_eq(reserved, 0, "nothing reserved on the item that had enough");
 
 	static const char *const bad[] = {
@@ -368,12 +354,12 @@ Test(inventory, ttl_expiry_releases_stock)
 	unique_ref(ref, sizeof(ref));
 	cr_assert_eq(reserve(ref, pid, 3, 10, &r), 201);
 	http_resp_free(&r);
-	staff_stock(pid, &on_hand, &reserved, &available);
+	test_stock(admin, pid, &on_hand, &reserved, &available);
 	cr_assert_eq(available, 0);
 	/* The TTL is 10 s; the sweeper runs every second. */
 	for (int i = 0; i < 30; i++) {
 		sleep(1);
-		staff_stock(pid, &on_hand, &reserved, &available);
+		test_stock(admin, pid, &on_hand, &reserved, &available);
 		if (available == 3)
 			break;
 	}
@@ -493,7 +479,7 @@ Test(inventory, two_hundred_racers_for_fifty_units)
 	cr_assert_eq(ok, 50, "successes %d", ok);
 	cr_assert_eq(conflict, 150, "409s %d", conflict);
 	cr_assert_eq(other, 0, "other statuses %d", other);
-	staff_stock(pid, &on_hand, &reserved, &available);
+	test_stock(admin, pid, &on_hand, &reserved, &available);
 	cr_assert_eq(available, 0);
 	cr_assert_eq(reserved, 50);
 	cr_assert_eq(ledger_sum(pid), on_hand);
@@ -525,7 +511,7 @@ Test(inventory, overlapping_multi_item_reservations_never_deadlock_to_a_client)
 	cr_assert_eq(ok, N);
 	long long total_reserved = 0;
 	for (int i = 0; i < 4; i++) {
-		staff_stock(p[i], &on_hand, &reserved, &available);
+		test_stock(admin, p[i], &on_hand, &reserved, &available);
 		total_reserved += reserved;
 		cr_assert_eq(on_hand - reserved, available);
 	}
@@ -585,11 +571,11 @@ Test(inventory, two_instances_expire_each_reservation_exactly_once)
 		cr_assert_eq(reserve(refs[i], pid, 1, 10, &r), 201, "%s", r.body);
 		http_resp_free(&r);
 	}
-	staff_stock(pid, &on_hand, &reserved, &available);
+	test_stock(admin, pid, &on_hand, &reserved, &available);
 	cr_assert_eq(reserved, 50);
 	for (int i = 0; i < 40; i++) {
 		sleep(1);
-		staff_stock(pid, &on_hand, &reserved, &available);
+		test_stock(admin, pid, &on_hand, &reserved, &available);
 		if (reserved <= 10)
 			break;
 	}
@@ -605,7 +591,7 @@ Test(inventory, two_instances_expire_each_reservation_exactly_once)
 		cr_assert_str_eq(json_str(&r, "status"), "expired", "reservation %d", i);
 		http_resp_free(&r);
 	}
-	staff_stock(pid, &on_hand, &reserved, &available);
+	test_stock(admin, pid, &on_hand, &reserved, &available);
 	cr_assert_eq(log_count("does not cover it"), uncovered_before, "a reservation was released twice");
 	cr_assert_eq(log_count("expiry sweep failed"), failed_before, "a sweep failed while both instances ran");
 	kill(other, SIGTERM);

@@ -1,0 +1,111 @@
+/* repo.h: the order service's SQL: orders, their lines and history, and Idempotency-Keys. */
+#ifndef STORE_ORDER_REPO_H
+#define STORE_ORDER_REPO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct db_conn;
+struct db_rows;
+
+/* One order row (without lines and history). Strings are "" for SQL NULL. */
+struct order_row {
+	int64_t id, user_id, subtotal, shipping, total;
+	char order_ref[65];
+	char email[255], customer_name[401];
+	char status[16], currency[4];
+	char ship_name[401], ship_line1[801], ship_line2[801], ship_city[401], ship_postal_code[17],
+		ship_country[3], ship_phone[33];
+	bool has_line2, has_phone, has_note, has_carrier, has_payment;
+	char note[4001];
+	char carrier[401], tracking_number[401];
+	char payment_id[65];
+	char expires_at[32], placed_at[32], updated_at[32];
+};
+
+/* What placing an order writes (strings borrowed; line2, phone, note may be NULL). */
+struct order_new {
+	const char *order_ref, *email, *customer_name, *currency;
+	int64_t user_id, subtotal, shipping, total, ttl;
+	const char *ship_name, *ship_line1, *ship_line2, *ship_city, *ship_postal_code, *ship_country, *ship_phone;
+	const char *note;
+};
+
+/* Inserts an order in pending_payment expiring `ttl` seconds from now. 0 with *id, or -1
+ * (DB_DUPLICATE when the order_ref exists). */
+int repo_order_insert(struct db_conn *db, const struct order_new *o, int64_t *id);
+int repo_line_insert(struct db_conn *db, int64_t order_id, int64_t line_no, int64_t product_id, const char *sku,
+		     const char *name, int64_t unit_price, int64_t quantity, int64_t line_total);
+/* A history row; `from` NULL for the first one, `reason` may be NULL. */
+int repo_history_insert(struct db_conn *db, int64_t order_id, const char *from, const char *to, const char *actor,
+			const char *reason);
+
+/* 0 with *o filled, 1 when there is no such order, -1 on error. */
+int repo_order_get(struct db_conn *db, int64_t id, struct order_row *o);
+/* The lines by line_no: product_id, sku, name, unit_price, quantity, line_total. */
+int repo_order_lines(struct db_conn *db, int64_t id, struct db_rows **out);
+/* The history oldest first: from_status, to_status, at, actor, reason. */
+int repo_order_history(struct db_conn *db, int64_t id, struct db_rows **out);
+
+/* The conditional transitions: each changes the order only while it is in `from`, setting
+ * *applied to 1 (changed) or 0 (someone else moved it first). 0, or -1 on error. */
+int repo_order_move(struct db_conn *db, int64_t id, const char *from, const char *to, int *applied);
+int repo_order_move_paid(struct db_conn *db, int64_t id, const char *payment_id, int *applied);
+int repo_order_move_shipped(struct db_conn *db, int64_t id, const char *carrier, const char *tracking,
+			    int *applied);
+
+/* Filters of a list; 0 / NULL: not filtered. `placed_from` (inclusive) and `placed_to`
+ * (exclusive) are "YYYY-MM-DD HH:MM:SS" UTC. */
+struct order_filter {
+	int64_t user_id;
+	const char *status, *placed_from, *placed_to;
+};
+
+/* Newest first: id, user_id, status, currency, subtotal, shipping, total, item count, placed_at,
+ * updated_at; and the total count. */
+int repo_orders_list(struct db_conn *db, const struct order_filter *f, int64_t limit, int64_t offset,
+		     struct db_rows **out, int64_t *total);
+
+/* Up to `limit` unpaid orders past their expiry, locked, skipping ones locked elsewhere: id. */
+int repo_orders_due(struct db_conn *db, int64_t limit, struct db_rows **out);
+
+/* *yes: `user_id` has a delivered order with a line of `product_id`. */
+int repo_delivered_with(struct db_conn *db, int64_t user_id, int64_t product_id, bool *yes);
+
+/* --- Idempotency-Keys ------------------------------------------------------------------ */
+
+struct idem_row {
+	char body_hash[65];
+	bool done;
+	bool lease_over;  /* running, and its holder's lease has passed */
+	int64_t attempt;
+	int64_t order_id; /* 0 when none */
+	int response_status;
+	char *response_body; /* malloc'd (caller frees), NULL while running */
+};
+
+/*
+ * Claims (user_id, key) for a request with body hash `hash` for `lease` seconds. Returns 0 when
+ * it was new (the caller holds attempt 1), 1 when it exists (*row filled: its state, for the
+ * caller to replay, refuse or take over), -1 on error.
+ */
+int repo_idem_claim(struct db_conn *db, int64_t user_id, const char *key, const char *hash, long lease,
+		    struct idem_row *row);
+
+/* Takes over a running key whose lease passed, when its attempt is still `attempt`: attempt + 1
+ * with a new lease. *applied 1 when this caller now holds it, 0 when someone else does. */
+int repo_idem_take_over(struct db_conn *db, int64_t user_id, const char *key, int64_t attempt, long lease,
+			int *applied);
+
+/* Stores the answer of the holder of `attempt` (order_id 0: none). *applied 0 when it lost the key. */
+int repo_idem_finish(struct db_conn *db, int64_t user_id, const char *key, int64_t attempt, int64_t order_id,
+		     int status, const char *body, int *applied);
+
+/* Forgets the running key held by `attempt` (a retry then starts afresh). */
+int repo_idem_drop(struct db_conn *db, int64_t user_id, const char *key, int64_t attempt);
+
+/* Deletes up to 1000 keys older than `hours` (done, or whose lease passed). Returns the count or -1. */
+long repo_idem_purge(struct db_conn *db, long hours);
+
+#endif

@@ -1,0 +1,117 @@
+/* order_kit.c: shoppers, checkout and internal calls, and checks shared by the order service's integration tests. */
+#include "order_kit.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "rig.h"
+
+void new_shopper(struct shopper *s)
+{
+	unique_email(s->email, sizeof(s->email), "order");
+	s->id = register_user(s->email, TEST_PASSWORD, "Ada");
+	login_user(s->email, TEST_PASSWORD, &s->token, NULL);
+}
+
+long send_order(const char *method, const char *path, const char *body, const char *token, const char *key,
+		struct http_resp *r)
+{
+	char auth[4200], idem[300];
+	const char *h[3] = {NULL, NULL, NULL};
+	size_t n = 0;
+	if (token) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+		h[n++] = auth;
+	}
+	if (key) {
+		snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
+		h[n++] = idem;
+	}
+	http_send(test_env("STORE_TEST_URL"), method, path, body, body ? strlen(body) : 0, h, r);
+	return r->status;
+}
+
+long internal(const char *method, const char *path, const char *body, struct http_resp *r)
+{
+	http_send(test_env("STORE_TEST_INTERNAL_URL"), method, path, body, body ? strlen(body) : 0, NULL, r);
+	return r->status;
+}
+
+long order_pay(long long id, long long amount, const char *payment_id, struct http_resp *r)
+{
+	char path[64], body[160];
+	snprintf(path, sizeof(path), "/internal/order/orders/%lld/paid", id);
+	snprintf(body, sizeof(body), "{\"payment_id\":\"%s\",\"amount\":%lld,\"currency\":\"EUR\"}", payment_id, amount);
+	return internal("POST", path, body, r);
+}
+
+long order_act(long long id, const char *what, const char *body, const char *token, struct http_resp *r)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/api/v1/orders/%lld/%s", id, what);
+	api("POST", path, body, token, r);
+	return r->status;
+}
+
+void order_status(long long id, const char *token, char *out, size_t len)
+{
+	char path[64];
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/api/v1/orders/%lld", id);
+	api("GET", path, NULL, token, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	snprintf(out, len, "%s", json_str(&r, "status"));
+	http_resp_free(&r);
+}
+
+long long stock_available(const char *admin, long long pid)
+{
+	long long available;
+	test_stock(admin, pid, NULL, NULL, &available);
+	return available;
+}
+
+void wait_stock(const char *admin, long long pid, long long on_hand, long long reserved)
+{
+	long long h = -1, r = -1;
+	for (int i = 0; i < 50; i++) {
+		test_stock(admin, pid, &h, &r, NULL);
+		if (h == on_hand && r == reserved)
+			return;
+		usleep(100000);
+	}
+	cr_assert_fail("product %lld: %lld on hand, %lld reserved; want %lld and %lld", pid, h, r, on_hand, reserved);
+}
+
+char *staff;
+struct db_conn *order_db;
+
+void order_suite_init(void)
+{
+	staff = admin_token();
+	order_db = test_db("order");
+}
+
+void order_suite_fini(void)
+{
+	test_db_free(order_db);
+	order_db = NULL;
+	free(staff);
+	staff = NULL;
+}
+
+void expect_transition_refused(struct http_resp *r, const char *current)
+{
+	assert_problem(r, 409, "invalid_transition");
+	cr_assert_str_eq(json_str(r, "current_status"), current, "%s", r->body);
+	http_resp_free(r);
+}
+
+void wait_mail(const char *to, const char *subject)
+{
+	free(rig_find_mail(test_env("STORE_TEST_MAILDIR"), to, subject, 20));
+}

@@ -1,0 +1,59 @@
+/* order_kit.h: what the order service's integration tests share: shoppers, checkout and internal calls, and checks. */
+#ifndef STORE_TEST_ORDER_KIT_H
+#define STORE_TEST_ORDER_KIT_H
+
+#include <stddef.h>
+
+struct http_resp;
+struct db_conn;
+
+#define ORDER_ADDRESS \
+	"{\"name\":\"Ada Lovelace\",\"line1\":\"1 Main Street\",\"city\":\"Berlin\",\"postal_code\":\"10115\",\"country\":\"DE\"}"
+#define ORDER_CHECKOUT "{\"shipping_address\":" ORDER_ADDRESS ",\"note\":\"ring twice\"}"
+
+/* A signed-in shopper whose address the tests know (token malloc'd: free it). */
+struct shopper {
+	char email[128];
+	long long id;
+	char *token;
+};
+
+void new_shopper(struct shopper *s);
+
+/* `method` `path` on the public gateway with an optional token and Idempotency-Key. Returns the status. */
+long send_order(const char *method, const char *path, const char *body, const char *token, const char *key,
+		struct http_resp *r);
+
+/* `method` `path` on the internal listener, as another service calls it. Returns the status. */
+long internal(const char *method, const char *path, const char *body, struct http_resp *r);
+
+/* POST /internal/order/orders/{id}/paid as the payment service would, in EUR. */
+long order_pay(long long id, long long amount, const char *payment_id, struct http_resp *r);
+
+/* POST /api/v1/orders/{id}/<what> ("cancel", "ship", "deliver"). */
+long order_act(long long id, const char *what, const char *body, const char *token, struct http_resp *r);
+
+/* The order's status as `token` sees it (asserts 200) into out. */
+void order_status(long long id, const char *token, char *out, size_t len);
+
+/* Units of `pid` available now (staff's view through `admin`). */
+long long stock_available(const char *admin, long long pid);
+
+/* Waits up to 5 s until `pid` has `on_hand` units on hand of which `reserved` are reserved
+ * (the inventory hears of an order's changes through the order service's outbox), and asserts it. */
+void wait_stock(const char *admin, long long pid, long long on_hand, long long reserved);
+
+/* A staff token and a connection to the order service's database, set by order_suite_init (a
+ * suite's .init) and freed by order_suite_fini (its .fini). */
+extern char *staff;
+extern struct db_conn *order_db;
+void order_suite_init(void);
+void order_suite_fini(void);
+
+/* Asserts a 409 invalid_transition naming `current`, and frees r. */
+void expect_transition_refused(struct http_resp *r, const char *current);
+
+/* Waits up to 20 s for a message to `to` with exactly this subject. */
+void wait_mail(const char *to, const char *subject);
+
+#endif

@@ -1,0 +1,557 @@
+/* test_order.c: the order service through NGINX: auth, validation, Idempotency-Key handling, an order's life, its e-mails, stock, expiry and races. */
+#include <criterion/criterion.h>
+#include <json-c/json.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "db.h"
+#include "order_kit.h"
+#include "rig.h"
+
+/*
+ * Placing an order reads the caller's cart from the cart service, which is not in this branch's
+ * stack yet: every test here runs without it. The orders whose life these tests follow are
+ * written the way POST /orders writes them (order, line, first history row, and a real
+ * reservation at the inventory under the order's reference) by seed_order() below; the checkout
+ * itself through the cart is in test_order_checkout.c.
+ */
+
+TestSuite(order, .init = order_suite_init, .fini = order_suite_fini, .timeout = 120);
+
+static void exec_ok(const char *sql, const struct db_val *p, size_t n, struct db_exec_result *res)
+{
+	cr_assert_eq(db_exec(order_db, sql, p, n, res), 0, "%s: %s", sql, order_db->errstr);
+}
+
+static long long query_i64(const char *sql, const struct db_val *p, size_t n)
+{
+	struct db_rows *r;
+	cr_assert_eq(db_query(order_db, sql, p, n, &r), 0, "%s: %s", sql, order_db->errstr);
+	long long v = db_cell_i64(r, 0, 0, -1);
+	db_rows_free(r);
+	return v;
+}
+
+/* A pending order of `qty` units of `pid` at `price` for shopper s, as POST /orders leaves it,
+ * expiring in `ttl` seconds (<= 0: already due). Returns its id. */
+static long long seed_order(const struct shopper *s, long long pid, long long qty, long long price, int ttl)
+{
+	static int n;
+	char ref[64], body[256];
+	struct http_resp r;
+	struct db_exec_result res;
+	snprintf(ref, sizeof(ref), "seed-%d-%ld-%d", (int)getpid(), (long)time(NULL), ++n);
+	snprintf(body, sizeof(body), "{\"order_ref\":\"%s\",\"ttl_seconds\":%d,\"items\":[{\"product_id\":%lld,\"quantity\":%lld}]}",
+		 ref, ttl > 0 ? ttl + 300 : 600, pid, qty);
+	cr_assert_eq(internal("POST", "/internal/inventory/reservations", body, &r), 201, "%s", r.body);
+	http_resp_free(&r);
+
+	static const char ins[] =
+		"INSERT INTO orders (order_ref, user_id, email, customer_name, status, currency, subtotal, shipping, total, "
+		"ship_name, ship_line1, ship_city, ship_postal_code, ship_country, expires_at) VALUES (?, ?, ?, 'Ada', "
+		"'pending_payment', 'EUR', ?, 490, ?, 'Ada Lovelace', '1 Main Street', 'Berlin', '10115', 'DE', "
+		"NOW() + INTERVAL ? SECOND)";
+	struct db_val p[] = {db_str(ref), db_i64(s->id), db_str(s->email), db_i64(qty * price),
+			     db_i64(qty * price + 490), db_i64(ttl)};
+	exec_ok(ins, p, 6, &res);
+	long long id = (long long)res.insert_id;
+	static const char line[] = "INSERT INTO order_lines (order_id, line_no, product_id, sku, name, unit_price, quantity, "
+				   "line_total) VALUES (?, 1, ?, 'SKU', 'Seeded item', ?, ?, ?)";
+	struct db_val pl[] = {db_i64(id), db_i64(pid), db_i64(price), db_i64(qty), db_i64(qty * price)};
+	exec_ok(line, pl, 5, NULL);
+	char actor[40];
+	snprintf(actor, sizeof(actor), "user:%lld", s->id);
+	static const char hist[] = "INSERT INTO order_history (order_id, from_status, to_status, actor) VALUES (?, NULL, "
+				   "'pending_payment', ?)";
+	struct db_val ph[] = {db_i64(id), db_str(actor)};
+	exec_ok(hist, ph, 2, NULL);
+	return id;
+}
+
+
+
+
+
+/* --- auth and validation ------------------------------------------------------------------ */
+
+Test(order, health_and_auth)
+{
+	struct http_resp r;
+	api("GET", "/api/v1/orders/health", NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_eq(send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, NULL, "k", &r), 401);
+	http_resp_free(&r);
+	api("GET", "/api/v1/orders", NULL, NULL, &r);
+	assert_problem(&r, 401, NULL);
+	http_resp_free(&r);
+	api("GET", "/api/v1/orders/1", NULL, "not-a-token", &r);
+	assert_problem(&r, 401, NULL);
+	http_resp_free(&r);
+	/* The internal routes do not exist on the public listener. */
+	api("GET", "/internal/order/orders/1", NULL, staff, &r);
+	cr_assert_eq(r.status, 404);
+	http_resp_free(&r);
+}
+
+Test(order, idempotency_key_is_required_and_checked)
+{
+	struct shopper s;
+	struct http_resp r;
+	char key[300];
+	new_shopper(&s);
+	send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, NULL, &r);
+	assert_problem(&r, 400, "idempotency_key_required");
+	http_resp_free(&r);
+	memset(key, 'k', 256);
+	key[256] = '\0';
+	send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, key, &r);
+	assert_problem(&r, 400, "bad_idempotency_key");
+	http_resp_free(&r);
+	free(s.token);
+}
+
+Test(order, bad_addresses_and_bodies_are_422)
+{
+	struct shopper s;
+	struct http_resp r;
+	char *note = malloc(10 * 1024 + 200);
+	new_shopper(&s);
+	static const struct {
+		const char *body, *field;
+	} bad[] = {
+		{"{\"shipping_address\":{\"name\":\"Ada\",\"line1\":\"1 Main\",\"city\":\"Berlin\",\"postal_code\":\"10115\",\"country\":\"XX\"}}",
+		 "shipping_address.country"},
+		{"{\"shipping_address\":{\"name\":\"\",\"line1\":\"1 Main\",\"city\":\"Berlin\",\"postal_code\":\"10115\",\"country\":\"DE\"}}",
+		 "shipping_address.name"},
+		{"{\"shipping_address\":{\"line1\":\"1 Main\",\"city\":\"Berlin\",\"postal_code\":\"10115\",\"country\":\"DE\"}}",
+		 "shipping_address.name"},
+		{"{\"shipping_address\":\"Berlin\"}", "shipping_address"},
+		{"{\"note\":\"no address\"}", "shipping_address"},
+		{"{\"shipping_address\":" ORDER_ADDRESS ",\"total\":1}", "total"},
+		{"{\"shipping_address\":" ORDER_ADDRESS ",\"user_id\":1}", "user_id"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		send_order("POST", "/api/v1/orders", bad[i].body, s.token, "bad-body", &r);
+		assert_problem(&r, 422, "validation_failed");
+		cr_assert(strstr(r.body, bad[i].field), "%zu: %s", i, r.body);
+		http_resp_free(&r);
+	}
+	/* A 10 kB note: within the body cap, but the note holds at most 1000 characters. */
+	int n = sprintf(note, "{\"shipping_address\":" ORDER_ADDRESS ",\"note\":\"");
+	memset(note + n, 'n', 10 * 1024);
+	strcpy(note + n + 10 * 1024, "\"}");
+	send_order("POST", "/api/v1/orders", note, s.token, "long-note", &r);
+	assert_problem(&r, 422, "validation_failed");
+	cr_assert(strstr(r.body, "\"note\""), "%s", r.body);
+	http_resp_free(&r);
+	free(note);
+	/* No validation failure was stored under the key: it is still free (no order, no answer). */
+	struct db_val p[] = {db_i64(s.id)};
+	cr_assert_eq(query_i64("SELECT COUNT(*) FROM idempotency_keys WHERE user_id = ?", p, 1), 0);
+	free(s.token);
+}
+
+/* A body hash and a key row written the way the service writes them, to drive the key's states
+ * without a cart: the same key and body must find exactly this row. */
+static void put_key(long long uid, const char *key, const char *body, const char *status, int lease_s,
+		    const char *answer, int answer_status)
+{
+	unsigned char h[crypto_hash_sha256_BYTES];
+	char hex[65];
+	crypto_hash_sha256(h, (const unsigned char *)body, strlen(body));
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	static const char sql[] = "INSERT INTO idempotency_keys (user_id, idem_key, body_hash, status, lease_until, "
+				  "response_status, response_body) VALUES (?, ?, ?, ?, NOW(3) + INTERVAL ? SECOND, ?, ?)";
+	struct db_val p[] = {db_i64(uid), db_str(key), db_str(hex), db_str(status), db_i64(lease_s),
+			     answer ? db_i64(answer_status) : db_null(), db_str(answer)};
+	exec_ok(sql, p, 7, NULL);
+}
+
+Test(order, idempotency_in_flight_replay_and_mismatch)
+{
+	struct shopper s;
+	struct http_resp r;
+	new_shopper(&s);
+
+	/* Running and within its lease: 409 with Retry-After, and nothing else happens. */
+	put_key(s.id, "running-key", ORDER_CHECKOUT, "running", 60, NULL, 0);
+	send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, "running-key", &r);
+	assert_problem(&r, 409, "idempotency_in_flight");
+	cr_assert_not_null(http_header(&r, "Retry-After"));
+	http_resp_free(&r);
+
+	/* Same key, another body: 422, whatever the state. */
+	send_order("POST", "/api/v1/orders", "{\"shipping_address\":" ORDER_ADDRESS "}", s.token, "running-key", &r);
+	assert_problem(&r, 422, "idempotency_mismatch");
+	http_resp_free(&r);
+
+	/* Done: the stored answer comes back with its status, every time. */
+	put_key(s.id, "done-key", ORDER_CHECKOUT, "done", 0,
+		"{\"type\":\"urn:store:problem:cart_empty\",\"title\":\"Conflict\",\"status\":409,\"detail\":\"The cart is "
+		"empty.\",\"code\":\"cart_empty\",\"request_id\":\"first\"}",
+		409);
+	for (int i = 0; i < 2; i++) {
+		send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, "done-key", &r);
+		assert_problem(&r, 409, "cart_empty");
+		cr_assert_str_eq(json_str(&r, "request_id"), "first", "the first answer, not a new one");
+		cr_assert_str_eq(http_header(&r, "Idempotent-Replayed"), "true");
+		http_resp_free(&r);
+	}
+
+	/* Keys belong to their caller: another shopper's same key is another key. */
+	struct shopper t;
+	new_shopper(&t);
+	send_order("POST", "/api/v1/orders", "{\"shipping_address\":" ORDER_ADDRESS "}", t.token, "running-key", &r);
+	cr_assert_neq(r.status, 422, "another caller's key must not collide: %s", r.body);
+	http_resp_free(&r);
+	free(t.token);
+	free(s.token);
+}
+
+/* --- who sees what ------------------------------------------------------------------------ */
+
+Test(order, another_users_order_is_404_and_staff_routes_are_403)
+{
+	struct shopper s, t;
+	struct http_resp r;
+	char path[160];
+	new_shopper(&s);
+	new_shopper(&t);
+	long long pid = test_product(staff, 700, "EUR");
+	test_put_stock(staff, pid, 10, 0);
+	long long id = seed_order(&s, pid, 1, 700, 900);
+
+	snprintf(path, sizeof(path), "/api/v1/orders/%lld", id);
+	api("GET", path, NULL, t.token, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	order_act(id, "cancel", NULL, t.token, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api("GET", "/api/v1/orders/999999999999", NULL, s.token, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+
+	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", s.token, &r);
+	assert_problem(&r, 403, NULL);
+	http_resp_free(&r);
+	order_act(id, "deliver", NULL, s.token, &r);
+	assert_problem(&r, 403, NULL);
+	http_resp_free(&r);
+	/* Staff filters are staff's: a customer naming another user is refused, not served. */
+	api("GET", "/api/v1/orders?user_id=1", NULL, s.token, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+
+	/* Each customer lists their own orders only; staff see them with filters. */
+	api("GET", "/api/v1/orders", NULL, t.token, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_int(&r, "total"), 0, "%s", r.body);
+	http_resp_free(&r);
+	api("GET", "/api/v1/orders?status=pending_payment", NULL, s.token, &r);
+	cr_assert_eq(json_int(&r, "total"), 1, "%s", r.body);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/orders?user_id=%lld&placed_from=2020-01-01&status=pending_payment", s.id);
+	api("GET", path, NULL, staff, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_int(&r, "total"), 1, "%s", r.body);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/orders?user_id=%lld&placed_to=2020-01-01", s.id);
+	api("GET", path, NULL, staff, &r);
+	cr_assert_eq(json_int(&r, "total"), 0, "%s", r.body);
+	http_resp_free(&r);
+	api("GET", "/api/v1/orders?status=lost", NULL, staff, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+	api("GET", "/api/v1/orders?placed_from=yesterday", NULL, staff, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+	free(s.token);
+	free(t.token);
+}
+
+/* --- an order's life ------------------------------------------------------------------------- */
+
+Test(order, paid_shipped_delivered_with_emails_stock_and_timeline)
+{
+	struct shopper s;
+	struct http_resp r;
+	char st[32], path[160];
+	new_shopper(&s);
+	long long pid = test_product(staff, 1250, "EUR");
+	test_put_stock(staff, pid, 10, 0);
+	long long id = seed_order(&s, pid, 2, 1250, 900);
+	cr_assert_eq(stock_available(staff, pid), 8);
+
+	/* What the payment service reads before it charges. */
+	snprintf(path, sizeof(path), "/internal/order/orders/%lld", id);
+	cr_assert_eq(internal("GET", path, NULL, &r), 200, "%s", r.body);
+	cr_assert_eq(json_int(&r, "total"), 2990);
+	cr_assert_eq(json_int(&r, "user_id"), s.id);
+	cr_assert_str_eq(json_str(&r, "currency"), "EUR");
+	http_resp_free(&r);
+
+	/* The wrong amount is refused; the right one pays, once, by payment id. */
+	order_pay(id, 2989, "pay-1", &r);
+	assert_problem(&r, 409, "amount_mismatch");
+	http_resp_free(&r);
+	cr_assert_eq(order_pay(id, 2990, "pay-1", &r), 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "paid");
+	http_resp_free(&r);
+	cr_assert_eq(order_pay(id, 2990, "pay-1", &r), 200, "the same payment again is harmless: %s", r.body);
+	http_resp_free(&r);
+	order_pay(id, 2990, "pay-2", &r);
+	assert_problem(&r, 409, "already_paid");
+	http_resp_free(&r);
+
+	order_act(id, "ship", "{\"carrier\":\"DHL\"}", staff, &r);
+	assert_problem(&r, 422, "validation_failed");
+	http_resp_free(&r);
+	cr_assert_eq(order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"JJD000390007\"}", staff, &r), 200, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_eq(order_act(id, "deliver", NULL, staff, &r), 200, "%s", r.body);
+	struct json_object *o = r.json, *tl, *ship, *v;
+	cr_assert_str_eq(json_str(&r, "status"), "delivered");
+	cr_assert(json_object_object_get_ex(o, "shipment", &ship) && json_object_object_get_ex(ship, "tracking_number", &v));
+	cr_assert_str_eq(json_object_get_string(v), "JJD000390007");
+	cr_assert(json_object_object_get_ex(o, "timeline", &tl));
+	cr_assert_eq(json_object_array_length(tl), 4, "%s", r.body);
+	static const char *const want[][3] = {{NULL, "pending_payment", "user"}, {"pending_payment", "paid", "payment"},
+					      {"paid", "shipped", "staff"}, {"shipped", "delivered", "staff"}};
+	for (size_t i = 0; i < 4; i++) {
+		struct json_object *h = json_object_array_get_idx(tl, i), *from, *to, *actor, *at;
+		json_object_object_get_ex(h, "from", &from);
+		json_object_object_get_ex(h, "to", &to);
+		json_object_object_get_ex(h, "actor", &actor);
+		cr_assert(json_object_object_get_ex(h, "at", &at) && json_object_get_string_len(at) == 20);
+		if (want[i][0])
+			cr_assert_str_eq(json_object_get_string(from), want[i][0]);
+		else
+			cr_assert_null(from);
+		cr_assert_str_eq(json_object_get_string(to), want[i][1]);
+		cr_assert_eq(strncmp(json_object_get_string(actor), want[i][2], strlen(want[i][2])), 0);
+	}
+	http_resp_free(&r);
+
+	/* Paid: the reservation was committed (sold), so the stock is 8 on hand and 8 available. */
+	wait_stock(staff, pid, 8, 0);
+
+	char subject[96];
+	snprintf(subject, sizeof(subject), "Payment received for order %lld", id);
+	wait_mail(s.email, subject);
+	snprintf(subject, sizeof(subject), "Order %lld is on its way", id);
+	wait_mail(s.email, subject);
+
+	/* The review service's question. */
+	snprintf(path, sizeof(path), "/internal/order/users/%lld/delivered/%lld", s.id, pid);
+	cr_assert_eq(internal("GET", path, NULL, &r), 200);
+	cr_assert(json_object_get_boolean(json_object_object_get(r.json, "delivered")));
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/internal/order/users/%lld/delivered/%lld", s.id + 100000, pid);
+	cr_assert_eq(internal("GET", path, NULL, &r), 200);
+	cr_assert_not(json_object_get_boolean(json_object_object_get(r.json, "delivered")));
+	http_resp_free(&r);
+
+	order_status(id, s.token, st, sizeof(st));
+	cr_assert_str_eq(st, "delivered");
+	free(s.token);
+}
+
+Test(order, every_forbidden_transition_is_409_naming_the_state)
+{
+	struct shopper s;
+	struct http_resp r;
+	new_shopper(&s);
+	long long pid = test_product(staff, 100, "EUR");
+	test_put_stock(staff, pid, 100, 0);
+
+	/* pending_payment: no ship, no deliver, no refund. */
+	long long id = seed_order(&s, pid, 1, 100, 900);
+	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", staff, &r);
+	expect_transition_refused(&r, "pending_payment");
+	order_act(id, "deliver", NULL, staff, &r);
+	expect_transition_refused(&r, "pending_payment");
+	char path[96];
+	snprintf(path, sizeof(path), "/internal/order/orders/%lld/refunded", id);
+	internal("POST", path, NULL, &r);
+	expect_transition_refused(&r, "pending_payment");
+
+	/* paid: the customer cannot cancel, staff cannot deliver before shipping, no second payment. */
+	cr_assert_eq(order_pay(id, 590, "p-a", &r), 200, "%s", r.body);
+	http_resp_free(&r);
+	order_act(id, "cancel", NULL, s.token, &r);
+	expect_transition_refused(&r, "paid");
+	order_act(id, "deliver", NULL, staff, &r);
+	expect_transition_refused(&r, "paid");
+
+	/* shipped: no cancel by anyone, no second shipping. */
+	cr_assert_eq(order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", staff, &r), 200);
+	http_resp_free(&r);
+	order_act(id, "cancel", "{\"reason\":\"too late\"}", staff, &r);
+	expect_transition_refused(&r, "shipped");
+	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"2\"}", staff, &r);
+	expect_transition_refused(&r, "shipped");
+
+	/* delivered is final. */
+	cr_assert_eq(order_act(id, "deliver", NULL, staff, &r), 200);
+	http_resp_free(&r);
+	order_act(id, "deliver", NULL, staff, &r);
+	expect_transition_refused(&r, "delivered");
+	order_act(id, "cancel", "{\"reason\":\"x\"}", staff, &r);
+	expect_transition_refused(&r, "delivered");
+
+	/* cancelled (unpaid) is final: no payment, no refund, no second cancel. */
+	long long id2 = seed_order(&s, pid, 1, 100, 900);
+	cr_assert_eq(order_act(id2, "cancel", NULL, s.token, &r), 200, "%s", r.body);
+	http_resp_free(&r);
+	order_pay(id2, 590, "p-b", &r);
+	expect_transition_refused(&r, "cancelled");
+	order_act(id2, "cancel", NULL, s.token, &r);
+	expect_transition_refused(&r, "cancelled");
+	snprintf(path, sizeof(path), "/internal/order/orders/%lld/refunded", id2);
+	internal("POST", path, NULL, &r);
+	assert_problem(&r, 409, "not_paid");
+	http_resp_free(&r);
+	free(s.token);
+}
+
+Test(order, cancel_releases_stock_and_mails_the_owner)
+{
+	struct shopper s;
+	struct http_resp r;
+	char subject[96];
+	new_shopper(&s);
+	long long pid = test_product(staff, 300, "EUR");
+	test_put_stock(staff, pid, 5, 0);
+	long long id = seed_order(&s, pid, 3, 300, 900);
+	cr_assert_eq(stock_available(staff, pid), 2);
+	cr_assert_eq(order_act(id, "cancel", "{\"reason\":\"changed my mind\"}", s.token, &r), 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "cancelled");
+	http_resp_free(&r);
+	wait_stock(staff, pid, 5, 0); /* the reservation was released */
+	snprintf(subject, sizeof(subject), "Order %lld was cancelled", id);
+	wait_mail(s.email, subject);
+	free(s.token);
+}
+
+Test(order, staff_cancel_of_a_paid_order_asks_for_a_refund_then_refunded)
+{
+	struct shopper s;
+	struct http_resp r;
+	char path[96];
+	new_shopper(&s);
+	long long pid = test_product(staff, 2000, "EUR");
+	test_put_stock(staff, pid, 5, 0);
+	long long id = seed_order(&s, pid, 1, 2000, 900);
+	cr_assert_eq(order_pay(id, 2490, "pay-refund", &r), 200, "%s", r.body);
+	http_resp_free(&r);
+
+	order_act(id, "cancel", NULL, staff, &r);
+	assert_problem(&r, 422, "validation_failed"); /* staff say why */
+	http_resp_free(&r);
+	cr_assert_eq(order_act(id, "cancel", "{\"reason\":\"damaged in the warehouse\"}", staff, &r), 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "cancelled");
+	http_resp_free(&r);
+
+	/* The refund is an outbox call to the payment service, written with the cancellation. */
+	struct db_val p[] = {db_i64(id)};
+	cr_assert_eq(query_i64("SELECT COUNT(*) FROM outbox WHERE kind = 'call' AND target = "
+			       "'POST /internal/payment/refunds' AND JSON_VALUE(payload, '$.order_id') = ?", p, 1), 1);
+
+	/* The payment service confirms: refunded, once. */
+	snprintf(path, sizeof(path), "/internal/order/orders/%lld/refunded", id);
+	cr_assert_eq(internal("POST", path, "{\"refund_id\":\"re_1\"}", &r), 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "refunded");
+	http_resp_free(&r);
+	cr_assert_eq(internal("POST", path, NULL, &r), 200, "refunded again is harmless: %s", r.body);
+	http_resp_free(&r);
+	struct db_val ph[] = {db_i64(id)};
+	cr_assert_eq(query_i64("SELECT COUNT(*) FROM order_history WHERE order_id = ?", ph, 1), 4);
+	free(s.token);
+}
+
+Test(order, unpaid_orders_expire_and_give_their_stock_back)
+{
+	struct shopper s;
+	struct http_resp r;
+	char st[32];
+	new_shopper(&s);
+	long long pid = test_product(staff, 100, "EUR");
+	test_put_stock(staff, pid, 4, 0);
+	long long due = seed_order(&s, pid, 3, 100, -1);
+	long long later = seed_order(&s, pid, 1, 100, 900);
+	cr_assert_eq(stock_available(staff, pid), 0);
+	for (int i = 0; i < 50; i++) {
+		order_status(due, s.token, st, sizeof(st));
+		if (strcmp(st, "expired") == 0)
+			break;
+		usleep(100000);
+	}
+	cr_assert_str_eq(st, "expired");
+	wait_stock(staff, pid, 4, 1); /* the expired order's 3 units are back */
+	order_status(later, s.token, st, sizeof(st));
+	cr_assert_str_eq(st, "pending_payment", "an order within its time is left alone");
+	/* Too late to pay: the payment service must refund what it took. */
+	order_pay(due, 790, "late", &r);
+	expect_transition_refused(&r, "expired");
+	free(s.token);
+}
+
+/* --- races ------------------------------------------------------------------------------------- */
+
+struct racer {
+	long long id;
+	int kind; /* 0: pay, 1: cancel by the owner */
+	const char *token;
+	long status;
+};
+
+static void *race(void *arg)
+{
+	struct racer *x = arg;
+	struct http_resp r;
+	char pid[32];
+	if (x->kind == 0) {
+		snprintf(pid, sizeof(pid), "race-%p", arg);
+		x->status = order_pay(x->id, 590, pid, &r);
+	} else {
+		x->status = order_act(x->id, "cancel", NULL, x->token, &r);
+	}
+	http_resp_free(&r);
+	return NULL;
+}
+
+Test(order, payment_and_cancel_racing_leave_one_transition)
+{
+	struct shopper s;
+	new_shopper(&s);
+	long long pid = test_product(staff, 100, "EUR");
+	test_put_stock(staff, pid, 50, 0);
+	for (int round = 0; round < 5; round++) {
+		long long id = seed_order(&s, pid, 1, 100, 900);
+		enum { N = 8 };
+		struct racer x[N];
+		pthread_t t[N];
+		for (int i = 0; i < N; i++) {
+			x[i] = (struct racer){id, i % 2, s.token, 0};
+			pthread_create(&t[i], NULL, race, &x[i]);
+		}
+		int won = 0;
+		for (int i = 0; i < N; i++) {
+			pthread_join(t[i], NULL);
+			cr_assert(x[i].status == 200 || x[i].status == 409, "status %ld", x[i].status);
+			won += x[i].status == 200;
+		}
+		cr_assert_eq(won, 1, "round %d: %d transitions won", round, won);
+		struct db_val p[] = {db_i64(id)};
+		cr_assert_eq(query_i64("SELECT COUNT(*) FROM order_history WHERE order_id = ?", p, 1), 2);
+	}
+	free(s.token);
+}
