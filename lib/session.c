@@ -8,43 +8,86 @@
 #include "parse.h"
 #include "redis.h"
 
-/* KEYS[1] session, KEYS[2] user set; ARGV uid, role, rt hash, ttl, sid. */
-static const char create_lua[] = "redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'role', ARGV[2], 'rt', ARGV[3]) "
-				 "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
-				 "redis.call('SADD', KEYS[2], ARGV[5]) "
-				 "redis.call('EXPIRE', KEYS[2], ARGV[4]) "
-				 "return 1";
+/*
+ * The per-user index user_sessions:<uid> is a sorted set of sids scored by the time (ms)
+ * each session's refresh lifetime ends: expired entries are pruned by score, and the
+ * session that would end first (least recently signed in or refreshed) is revoked first
+ * when the cap is reached. INDEX_LUA opens every script that touches it: now_ms(), and
+ * zindex(key), which turns an index left as a plain set by an older version into the
+ * sorted set (scored by each session's remaining TTL).
+ */
+#define INDEX_LUA                                                                                              \
+	"local function now_ms() local t = redis.call('TIME') "                                             \
+	"  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end "                            \
+	"local function zindex(k) "                                                                         \
+	"  if redis.call('TYPE', k).ok ~= 'set' then return end "                                           \
+	"  local m = redis.call('SMEMBERS', k) "                                                            \
+	"  redis.call('DEL', k) "                                                                           \
+	"  for _, s in ipairs(m) do "                                                                       \
+	"    local t = redis.call('PTTL', 'session:' .. s) "                                                \
+	"    if t > 0 then redis.call('ZADD', k, now_ms() + t, s) end "                                     \
+	"  end "                                                                                            \
+	"end "
+
+/* KEYS[1] session, KEYS[2] user index; ARGV uid, role, rt hash, ttl, sid, cap.
+ * Prunes expired index entries, then revokes the sessions that end first beyond the cap. */
+static const char create_lua[] = INDEX_LUA
+	"local now = now_ms() "
+	"zindex(KEYS[2]) "
+	"redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'role', ARGV[2], 'rt', ARGV[3]) "
+	"redis.call('EXPIRE', KEYS[1], ARGV[4]) "
+	"redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) "
+	"redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]) * 1000, ARGV[5]) "
+	"redis.call('EXPIRE', KEYS[2], ARGV[4]) "
+	"local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6]) "
+	"if over > 0 then "
+	"  for _, s in ipairs(redis.call('ZRANGE', KEYS[2], 0, over)) do "
+	"    if over > 0 and s ~= ARGV[5] then "
+	"      redis.call('DEL', 'session:' .. s) "
+	"      redis.call('ZREM', KEYS[2], s) "
+	"      over = over - 1 "
+	"    end "
+	"  end "
+	"end "
+	"return 1";
 
 /* KEYS[1] session; ARGV presented hash, new hash, sid, ttl.
  * Returns {uid, role} when rotated, 0 when unknown, -1 when reused (and revokes). */
-static const char rotate_lua[] = "local s = redis.call('HMGET', KEYS[1], 'uid', 'role', 'rt') "
-				 "if not s[1] then return 0 end "
-				 "if s[3] ~= ARGV[1] then "
-				 "  redis.call('DEL', KEYS[1]) "
-				 "  redis.call('SREM', 'user_sessions:' .. s[1], ARGV[3]) "
-				 "  return -1 "
-				 "end "
-				 "redis.call('HSET', KEYS[1], 'rt', ARGV[2]) "
-				 "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
-				 "redis.call('EXPIRE', 'user_sessions:' .. s[1], ARGV[4]) "
-				 "return {s[1], s[2]}";
+static const char rotate_lua[] = INDEX_LUA
+	"local s = redis.call('HMGET', KEYS[1], 'uid', 'role', 'rt') "
+	"if not s[1] then return 0 end "
+	"local idx = 'user_sessions:' .. s[1] "
+	"zindex(idx) "
+	"if s[3] ~= ARGV[1] then "
+	"  redis.call('DEL', KEYS[1]) "
+	"  redis.call('ZREM', idx, ARGV[3]) "
+	"  return -1 "
+	"end "
+	"redis.call('HSET', KEYS[1], 'rt', ARGV[2]) "
+	"redis.call('EXPIRE', KEYS[1], ARGV[4]) "
+	"redis.call('ZADD', idx, now_ms() + tonumber(ARGV[4]) * 1000, ARGV[3]) "
+	"redis.call('EXPIRE', idx, ARGV[4]) "
+	"return {s[1], s[2]}";
 
 /* KEYS[1] session; ARGV sid. */
-static const char revoke_lua[] = "local uid = redis.call('HGET', KEYS[1], 'uid') "
-				 "redis.call('DEL', KEYS[1]) "
-				 "if uid then redis.call('SREM', 'user_sessions:' .. uid, ARGV[1]) end "
-				 "return 1";
+static const char revoke_lua[] = INDEX_LUA
+	"local uid = redis.call('HGET', KEYS[1], 'uid') "
+	"redis.call('DEL', KEYS[1]) "
+	"if uid then zindex('user_sessions:' .. uid) redis.call('ZREM', 'user_sessions:' .. uid, ARGV[1]) end "
+	"return 1";
 
-/* KEYS[1] user set; ARGV sid to keep ("" for none). */
-static const char revoke_user_lua[] = "local n = 0 "
-				      "for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
-				      "  if sid ~= ARGV[1] then "
-				      "    redis.call('DEL', 'session:' .. sid) "
-				      "    redis.call('SREM', KEYS[1], sid) "
-				      "    n = n + 1 "
-				      "  end "
-				      "end "
-				      "return n";
+/* KEYS[1] user index; ARGV sid to keep ("" for none). */
+static const char revoke_user_lua[] = INDEX_LUA
+	"zindex(KEYS[1]) "
+	"local n = 0 "
+	"for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
+	"  if sid ~= ARGV[1] then "
+	"    redis.call('DEL', 'session:' .. sid) "
+	"    redis.call('ZREM', KEYS[1], sid) "
+	"    n = n + 1 "
+	"  end "
+	"end "
+	"return n";
 
 static void hex_random(char *out, size_t nbytes)
 {
@@ -79,10 +122,10 @@ static const char *role_str(enum role role)
 	return role == ROLE_ADMIN ? "admin" : "customer";
 }
 
-int session_create(struct redis_conn *r, int64_t uid, enum role role, long ttl, char sid[SESSION_SID_LEN + 1],
-		   char refresh[SESSION_REFRESH_LEN + 1])
+int session_create(struct redis_conn *r, int64_t uid, enum role role, long ttl, long cap,
+		   char sid[SESSION_SID_LEN + 1], char refresh[SESSION_REFRESH_LEN + 1])
 {
-	char secret[65], hash[65], skey[64], ukey[48], uids[24], ttls[24];
+	char secret[65], hash[65], skey[64], ukey[48], uids[24], ttls[24], caps[24];
 	redisReply *rep;
 
 	hex_random(sid, 16);
@@ -93,8 +136,9 @@ int session_create(struct redis_conn *r, int64_t uid, enum role role, long ttl, 
 	snprintf(ukey, sizeof(ukey), "user_sessions:%lld", (long long)uid);
 	snprintf(uids, sizeof(uids), "%lld", (long long)uid);
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
-	rep = redis_cmd(r, "EVAL %s 2 %s %s %s %s %s %s %s", create_lua, skey, ukey, uids, role_str(role), hash, ttls,
-			sid);
+	snprintf(caps, sizeof(caps), "%ld", cap > 0 ? cap : 1);
+	rep = redis_cmd(r, "EVAL %s 2 %s %s %s %s %s %s %s %s", create_lua, skey, ukey, uids, role_str(role), hash,
+			ttls, sid, caps);
 	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
 	if (rep)
 		freeReplyObject(rep);

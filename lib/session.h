@@ -22,11 +22,13 @@ bool session_sid_valid(const char *sid);
 
 /*
  * Creates a session for `uid` with a new random sid and refresh token, living `ttl`
- * seconds. Only a hash of the refresh token is stored. Returns 0 and fills `sid` and
- * `refresh` (NUL-terminated); -1 when Redis is unreachable.
+ * seconds. Only a hash of the refresh token is stored. In the same step the user's
+ * session index loses its expired entries, and when the user then has more than `cap`
+ * sessions, those whose lifetime ends first are revoked (never the new one). Returns 0
+ * and fills `sid` and `refresh` (NUL-terminated); -1 when Redis is unreachable.
  */
-int session_create(struct redis_conn *r, int64_t uid, enum role role, long ttl, char sid[SESSION_SID_LEN + 1],
-		   char refresh[SESSION_REFRESH_LEN + 1]);
+int session_create(struct redis_conn *r, int64_t uid, enum role role, long ttl, long cap,
+		   char sid[SESSION_SID_LEN + 1], char refresh[SESSION_REFRESH_LEN + 1]);
 
 /* Looks a session up. Returns 0 (found, `out` filled), 1 (no such session) or -1 (Redis down). */
 int session_get(struct redis_conn *r, const char *sid, struct session_info *out);

@@ -251,7 +251,8 @@ void auth_login(struct request *req)
 		if (password_hash(password, hash) == PW_OK && repo_user_set_password(req->ctx->db, u.id, hash) == 0)
 			log_msg(LOG_INFO, req->request_id, "user %lld: password hash upgraded", (long long)u.id);
 	}
-	if (session_create(req->ctx->redis, u.id, u.role, user_settings.refresh_ttl, sid, refresh) != 0) {
+	if (session_create(req->ctx->redis, u.id, u.role, user_settings.refresh_ttl, user_settings.max_sessions, sid,
+			   refresh) != 0) {
 		resp_unavailable(req, "session store");
 		return;
 	}

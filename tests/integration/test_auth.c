@@ -416,6 +416,61 @@ Test(auth, logout_and_logout_all_take_effect_at_once)
 	free(a3);
 }
 
+/* #15.4: sessions per account were unbounded and the per-user index was never pruned. */
+Test(auth, sessions_per_account_are_capped_oldest_first_and_the_index_pruned, .timeout = 120)
+{
+	enum { CAP = 20, N = CAP + 2 }; /* STORE_MAX_SESSIONS's default */
+	char email[128], *access[N], key[64];
+	unique_email(email, sizeof(email), "cap");
+	long long id = register_user(email, TEST_PASSWORD, "X");
+	snprintf(key, sizeof(key), "user_sessions:%lld", id);
+	redisContext *c = test_redis();
+
+	for (int i = 0; i < N; i++) {
+		login_user(email, TEST_PASSWORD, &access[i], NULL);
+		usleep(2000); /* distinct end times, so "first to end" is the first signed in */
+	}
+	/* The two that would end first are gone; every later one works. */
+	cr_assert_eq(me_status(access[0]), 401);
+	cr_assert_eq(me_status(access[1]), 401);
+	for (int i = 2; i < N; i++)
+		cr_assert_eq(me_status(access[i]), 200, "session %d of %d", i + 1, N);
+	redisReply *rep = redisCommand(c, "ZCARD %s", key);
+	cr_assert(rep && rep->type == REDIS_REPLY_INTEGER, "the session index is not a sorted set");
+	cr_assert_eq(rep->integer, CAP);
+	freeReplyObject(rep);
+
+	/* An index entry whose session has ended is pruned by the next sign-in, and counts
+	 * against no cap: the newest sessions all survive it. */
+	freeReplyObject(redisCommand(c, "ZADD %s 1 00000000000000000000000000000000", key));
+	char *next;
+	login_user(email, TEST_PASSWORD, &next, NULL);
+	rep = redisCommand(c, "ZSCORE %s 00000000000000000000000000000000", key);
+	cr_assert(rep && rep->type == REDIS_REPLY_NIL, "an ended session stayed in the index");
+	freeReplyObject(rep);
+	rep = redisCommand(c, "ZCARD %s", key);
+	cr_assert_eq(rep->integer, CAP);
+	freeReplyObject(rep);
+	cr_assert_eq(me_status(access[2]), 401, "the oldest live session makes room for the new one");
+	cr_assert_eq(me_status(access[N - 1]), 200);
+	cr_assert_eq(me_status(next), 200);
+
+	/* Logout-all still reaches every one of them. */
+	struct http_resp r;
+	api("POST", "/api/v1/auth/logout-all", NULL, next, &r);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	http_resp_free(&r);
+	for (int i = 3; i < N; i++)
+		cr_assert_eq(me_status(access[i]), 401);
+	rep = redisCommand(c, "EXISTS %s", key);
+	cr_assert_eq(rep->integer, 0);
+	freeReplyObject(rep);
+	for (int i = 0; i < N; i++)
+		free(access[i]);
+	free(next);
+	redisFree(c);
+}
+
 Test(auth, welcome_job_is_on_the_stream)
 {
 	char email[128];
