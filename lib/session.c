@@ -29,9 +29,12 @@
 	"  end "                                                                                            \
 	"end "
 
-/* KEYS[1] session, KEYS[2] user index; ARGV uid, role, rt hash, ttl, sid, cap.
- * Prunes expired index entries, then revokes the sessions that end first beyond the cap. */
+/* KEYS[1] session, KEYS[2] user index, KEYS[3] user generation; ARGV uid, role, rt hash,
+ * ttl, sid, cap, the generation read before the account was. Returns 0 (nothing written)
+ * when the generation moved on since, else 1. Prunes expired index entries, then revokes
+ * the sessions that end first beyond the cap. */
 static const char create_lua[] = INDEX_LUA
+	"if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[7] then return 0 end "
 	"local now = now_ms() "
 	"zindex(KEYS[2]) "
 	"redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'role', ARGV[2], 'rt', ARGV[3]) "
@@ -76,13 +79,24 @@ static const char revoke_lua[] = INDEX_LUA
 	"if uid then zindex('user_sessions:' .. uid) redis.call('ZREM', 'user_sessions:' .. uid, ARGV[1]) end "
 	"return 1";
 
-/* KEYS[1] user index; ARGV sid to keep ("" for none). */
+/*
+ * KEYS[1] user index, KEYS[2] user generation; ARGV sid to keep ("" for none), role whose
+ * sessions are kept ("" for none). Moves the generation on first: a value never used
+ * before (Redis time in µs, above the last one), so even an expired key cannot come back
+ * with a value an earlier sign-in read. Returns the number of sessions ended.
+ */
 static const char revoke_user_lua[] = INDEX_LUA
+	"local t = redis.call('TIME') "
+	"local g = tonumber(t[1]) * 1000000 + tonumber(t[2]) "
+	"local old = tonumber(redis.call('GET', KEYS[2]) or '0') or 0 "
+	"if g <= old then g = old + 1 end "
+	"redis.call('SET', KEYS[2], string.format('%.0f', g), 'EX', 172800) "
 	"zindex(KEYS[1]) "
 	"local n = 0 "
 	"for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
-	"  if sid ~= ARGV[1] then "
-	"    redis.call('DEL', 'session:' .. sid) "
+	"  local skey = 'session:' .. sid "
+	"  if sid ~= ARGV[1] and (ARGV[2] == '' or redis.call('HGET', skey, 'role') ~= ARGV[2]) then "
+	"    redis.call('DEL', skey) "
 	"    redis.call('ZREM', KEYS[1], sid) "
 	"    n = n + 1 "
 	"  end "
@@ -122,10 +136,28 @@ static const char *role_str(enum role role)
 	return role == ROLE_ADMIN ? "admin" : "customer";
 }
 
-int session_create(struct redis_conn *r, int64_t uid, enum role role, long ttl, long cap,
+int session_user_gen(struct redis_conn *r, int64_t uid, char gen[SESSION_GEN_MAX])
+{
+	redisReply *rep = redis_cmd(r, "GET user_gen:%lld", (long long)uid);
+	int rc = -1;
+
+	if (!rep)
+		return -1;
+	if (rep->type == REDIS_REPLY_NIL) {
+		snprintf(gen, SESSION_GEN_MAX, "0");
+		rc = 0;
+	} else if (rep->type == REDIS_REPLY_STRING && rep->len < SESSION_GEN_MAX) {
+		memcpy(gen, rep->str, rep->len + 1);
+		rc = 0;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+int session_create(struct redis_conn *r, int64_t uid, enum role role, const char *gen, long ttl, long cap,
 		   char sid[SESSION_SID_LEN + 1], char refresh[SESSION_REFRESH_LEN + 1])
 {
-	char secret[65], hash[65], skey[64], ukey[48], uids[24], ttls[24], caps[24];
+	char secret[65], hash[65], skey[64], ukey[48], gkey[48], uids[24], ttls[24], caps[24];
 	redisReply *rep;
 
 	hex_random(sid, 16);
@@ -137,13 +169,18 @@ int session_create(struct redis_conn *r, int64_t uid, enum role role, long ttl, 
 	snprintf(uids, sizeof(uids), "%lld", (long long)uid);
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
 	snprintf(caps, sizeof(caps), "%ld", cap > 0 ? cap : 1);
-	rep = redis_cmd(r, "EVAL %s 2 %s %s %s %s %s %s %s %s", create_lua, skey, ukey, uids, role_str(role), hash,
-			ttls, sid, caps);
-	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
+	snprintf(gkey, sizeof(gkey), "user_gen:%lld", (long long)uid);
+	rep = redis_cmd(r, "EVAL %s 3 %s %s %s %s %s %s %s %s %s %s", create_lua, skey, ukey, gkey, uids,
+			role_str(role), hash, ttls, sid, caps, gen);
+	int rc = rep && rep->type == REDIS_REPLY_INTEGER ? (rep->integer == 1 ? 0 : 1) : -1;
 	if (rep)
 		freeReplyObject(rep);
 	sodium_memzero(secret, sizeof(secret));
-	return ok ? 0 : -1;
+	if (rc != 0) {
+		sid[0] = '\0';
+		sodium_memzero(refresh, SESSION_REFRESH_LEN + 1);
+	}
+	return rc;
 }
 
 int session_get(struct redis_conn *r, const char *sid, struct session_info *out)
@@ -214,13 +251,25 @@ int session_revoke(struct redis_conn *r, const char *sid)
 	return ok ? 0 : -1;
 }
 
-int session_revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid)
+static int revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid, const char *keep_role)
 {
-	char ukey[48];
+	char ukey[48], gkey[48];
 	snprintf(ukey, sizeof(ukey), "user_sessions:%lld", (long long)uid);
-	redisReply *rep = redis_cmd(r, "EVAL %s 1 %s %s", revoke_user_lua, ukey, keep_sid ? keep_sid : "");
+	snprintf(gkey, sizeof(gkey), "user_gen:%lld", (long long)uid);
+	redisReply *rep = redis_cmd(r, "EVAL %s 2 %s %s %s %s", revoke_user_lua, ukey, gkey, keep_sid ? keep_sid : "",
+				    keep_role);
 	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
 	if (rep)
 		freeReplyObject(rep);
 	return ok ? 0 : -1;
+}
+
+int session_revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid)
+{
+	return revoke_user(r, uid, keep_sid, "");
+}
+
+int session_revoke_user_except_role(struct redis_conn *r, int64_t uid, enum role role)
+{
+	return revoke_user(r, uid, NULL, role_str(role));
 }
