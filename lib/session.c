@@ -54,21 +54,29 @@ static const char create_lua[] = INDEX_LUA
 	"end "
 	"return 1";
 
-/* KEYS[1] session; ARGV presented hash, new hash, sid, ttl.
- * Returns {uid, role} when rotated, 0 when unknown, -1 when reused (and revokes). */
+/*
+ * KEYS[1] session; ARGV presented hash, successor's hash, sid, ttl, grace (s).
+ * Returns {uid, role} when rotated, 0 when unknown, -1 when reused (and revokes).
+ * The successor is derived from the presented token, so presenting the token that was
+ * just rotated again, while its successor is still unused and within the grace, is a
+ * retry whose answer was lost: it is answered with the same successor. Any other old
+ * token is a second use.
+ */
 static const char rotate_lua[] = INDEX_LUA
-	"local s = redis.call('HMGET', KEYS[1], 'uid', 'role', 'rt') "
+	"local s = redis.call('HMGET', KEYS[1], 'uid', 'role', 'rt', 'prev', 'prev_until') "
 	"if not s[1] then return 0 end "
 	"local idx = 'user_sessions:' .. s[1] "
 	"zindex(idx) "
-	"if s[3] ~= ARGV[1] then "
+	"local now = now_ms() "
+	"if s[3] == ARGV[1] then "
+	"  redis.call('HSET', KEYS[1], 'rt', ARGV[2], 'prev', ARGV[1], 'prev_until', now + tonumber(ARGV[5]) * 1000) "
+	"elseif not (s[4] == ARGV[1] and s[3] == ARGV[2] and tonumber(s[5] or '0') >= now) then "
 	"  redis.call('DEL', KEYS[1]) "
 	"  redis.call('ZREM', idx, ARGV[3]) "
 	"  return -1 "
 	"end "
-	"redis.call('HSET', KEYS[1], 'rt', ARGV[2]) "
 	"redis.call('EXPIRE', KEYS[1], ARGV[4]) "
-	"redis.call('ZADD', idx, now_ms() + tonumber(ARGV[4]) * 1000, ARGV[3]) "
+	"redis.call('ZADD', idx, now + tonumber(ARGV[4]) * 1000, ARGV[3]) "
 	"redis.call('EXPIRE', idx, ARGV[4]) "
 	"return {s[1], s[2]}";
 
@@ -203,11 +211,31 @@ int session_get(struct redis_conn *r, const char *sid, struct session_info *out)
 	return rc;
 }
 
-enum session_rotate session_rotate(struct redis_conn *r, const char *refresh, long ttl,
+/*
+ * The successor of a refresh token: BLAKE2b-256 of its secret, keyed with a key derived from
+ * the server's secret (so that only the server can compute it, and a retry gets the same).
+ */
+static void successor(const char *server_secret, const char *secret, char out[65])
+{
+	static const char label[] = "store refresh token successor v1";
+	unsigned char key[crypto_generichash_KEYBYTES], next[32];
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(key));
+	crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label));
+	crypto_generichash_update(&st, (const unsigned char *)server_secret, strlen(server_secret));
+	crypto_generichash_final(&st, key, sizeof(key));
+	crypto_generichash(next, sizeof(next), (const unsigned char *)secret, strlen(secret), key, sizeof(key));
+	sodium_bin2hex(out, 65, next, sizeof(next));
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(next, sizeof(next));
+}
+
+enum session_rotate session_rotate(struct redis_conn *r, const char *server_secret, const char *refresh, long ttl,
 				   char refresh_out[SESSION_REFRESH_LEN + 1], char sid_out[SESSION_SID_LEN + 1],
 				   struct session_info *out)
 {
-	char sid[SESSION_SID_LEN + 1], secret[65], hash[65], nhash[65], skey[64], ttls[24];
+	char sid[SESSION_SID_LEN + 1], secret[65], hash[65], nhash[65], skey[64], ttls[24], graces[24];
 	enum session_rotate res = SESSION_DOWN;
 	redisReply *rep;
 
@@ -217,11 +245,12 @@ enum session_rotate session_rotate(struct redis_conn *r, const char *refresh, lo
 	memcpy(sid, refresh, SESSION_SID_LEN);
 	sid[SESSION_SID_LEN] = '\0';
 	hash_secret(refresh + SESSION_SID_LEN + 1, hash);
-	hex_random(secret, 32);
+	successor(server_secret, refresh + SESSION_SID_LEN + 1, secret);
 	hash_secret(secret, nhash);
 	snprintf(skey, sizeof(skey), "session:%s", sid);
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
-	rep = redis_cmd(r, "EVAL %s 1 %s %s %s %s %s", rotate_lua, skey, hash, nhash, sid, ttls);
+	snprintf(graces, sizeof(graces), "%d", SESSION_RETRY_GRACE);
+	rep = redis_cmd(r, "EVAL %s 1 %s %s %s %s %s %s", rotate_lua, skey, hash, nhash, sid, ttls, graces);
 	if (!rep)
 		goto out;
 	if (rep->type == REDIS_REPLY_INTEGER) {

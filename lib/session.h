@@ -51,12 +51,19 @@ enum session_rotate {
 	SESSION_DOWN,        /* Redis unreachable */
 };
 
+/* Seconds during which the token just exchanged may be presented again (its answer was
+ * lost: a 503, a timeout) and gets the same successor, as long as that is still unused. */
+#define SESSION_RETRY_GRACE 120
+
 /*
- * Exchanges refresh token `refresh` for a new one, atomically (a Lua script): the
- * presented token stops working; presenting a token that is no longer current
- * revokes the whole session.
+ * Exchanges refresh token `refresh` for its successor, atomically (a Lua script): the
+ * presented token stops working. The successor is derived from the presented token with a
+ * key from `server_secret` (the JWT secret), so the exchange is safe to retry: the same
+ * token presented again within SESSION_RETRY_GRACE seconds, while its successor has not
+ * been used, gets the same successor. Presenting any other token that is no longer current
+ * revokes the whole session (SESSION_REUSED).
  */
-enum session_rotate session_rotate(struct redis_conn *r, const char *refresh, long ttl,
+enum session_rotate session_rotate(struct redis_conn *r, const char *server_secret, const char *refresh, long ttl,
 				   char refresh_out[SESSION_REFRESH_LEN + 1], char sid_out[SESSION_SID_LEN + 1],
 				   struct session_info *out);
 

@@ -317,7 +317,8 @@ void auth_refresh(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
-	switch (session_rotate(req->ctx->redis, token, user_settings.refresh_ttl, refresh, sid, &si)) {
+	switch (session_rotate(req->ctx->redis, req->ctx->cfg->jwt_secret, token, user_settings.refresh_ttl, refresh, sid,
+			       &si)) {
 	case SESSION_ROTATED:
 		/* The role and state come from the account, not the session: a session that no longer
 		 * matches it (its account disabled or its role changed, with the revocation not yet

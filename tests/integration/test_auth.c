@@ -354,15 +354,32 @@ Test(auth, refresh_rotates_and_reuse_revokes_the_session)
 	http_resp_free(&r);
 	cr_assert_eq(me_status(access2), 200);
 
-	/* The old refresh token is spent; presenting it again revokes the whole session. */
+	/* Presented again before its successor was used, the old token is a retry whose answer
+	 * was lost: it gets the same successor, and the session lives on. */
+	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+	cr_assert_eq(r.status, 200, "a retried refresh: %s", r.body);
+	cr_assert_str_eq(json_str(&r, "refresh_token"), refresh2);
+	http_resp_free(&r);
+	cr_assert_eq(me_status(access2), 200);
+
+	/* Once the successor is used, the old token is spent: presenting it again revokes the
+	 * whole session, the newest tokens included. */
+	char body2[256];
+	snprintf(body2, sizeof(body2), "{\"refresh_token\":\"%s\"}", refresh2);
+	api("POST", "/api/v1/auth/refresh", body2, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	char *access3 = strdup(json_str(&r, "access_token"));
+	snprintf(body2, sizeof(body2), "{\"refresh_token\":\"%s\"}", json_str(&r, "refresh_token"));
+	http_resp_free(&r);
 	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
 	assert_problem(&r, 401, "invalid_token");
 	http_resp_free(&r);
 	cr_assert_eq(me_status(access2), 401);
-	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", refresh2);
-	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+	cr_assert_eq(me_status(access3), 401);
+	api("POST", "/api/v1/auth/refresh", body2, NULL, &r);
 	assert_problem(&r, 401, "invalid_token");
 	http_resp_free(&r);
+	free(access3);
 	free(access);
 	free(refresh);
 	free(access2);

@@ -1,5 +1,5 @@
-/* test_resilience.c: Redis stopped and MariaDB connections killed under a running stack.
- * One test, phases in order: it stops shared backends, so nothing else may run beside it. */
+/* test_resilience.c: Redis stopped, paused or killed and MariaDB connections killed under a running stack.
+ * Each test stops or stalls shared backends, so each holds an exclusive lock: one at a time. */
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
@@ -7,11 +7,32 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "client.h"
+
+static int lock_fd = -1;
+
+static void lock_backends(void)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/test_resilience.lock", test_env("STORE_TEST_VAR"));
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600); /* not held by a Redis it starts */
+	cr_assert(lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0, "cannot lock %s", path);
+}
+
+static void unlock_backends(void)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
+}
+
+TestSuite(resilience, .init = lock_backends, .fini = unlock_backends, .timeout = 180);
 
 /* Waits up to `seconds` for a `type` job to `recipient` on the job stream. */
 static bool job_on_stream(const char *type, const char *recipient, int seconds)
@@ -135,7 +156,7 @@ static void service_start(const char *name)
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
-Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
+Test(resilience, redis_down_and_database_connections_lost)
 {
 	char *admin = admin_token(), sku[64], body[256], path[64];
 	struct http_resp r;
@@ -239,4 +260,74 @@ Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
 	until_ok("/api/v1/products/health", NULL);
 	until_ok(stock, NULL);
 	free(admin);
+}
+
+/*
+ * Keeps Redis itself busy for `ms` (a script that spins on TIME: unlike CLIENT PAUSE, which
+ * drops the command of a client that hangs up meanwhile, commands that arrive are read and
+ * run afterwards, as after any stall). Returns at once; redis_stall_end waits for the end.
+ */
+static redisContext *redis_stall(int ms)
+{
+	static const char spin[] = "local s = redis.call('TIME') "
+				   "local e = tonumber(s[1]) * 1000000 + tonumber(s[2]) + tonumber(ARGV[1]) * 1000 "
+				   "repeat s = redis.call('TIME') until tonumber(s[1]) * 1000000 + tonumber(s[2]) >= e "
+				   "return 1";
+	char mss[16];
+	int done = 0;
+	redisContext *c = test_redis();
+	snprintf(mss, sizeof(mss), "%d", ms);
+	cr_assert_eq(redisAppendCommand(c, "EVAL %s 0 %s", spin, mss), REDIS_OK);
+	while (!done)
+		cr_assert_eq(redisBufferWrite(c, &done), REDIS_OK);
+	usleep(50000); /* the script has started */
+	return c;
+}
+
+static void redis_stall_end(redisContext *c)
+{
+	struct timeval tv = {10, 0};
+	void *rep = NULL;
+	redisSetTimeout(c, tv);
+	cr_assert_eq(redisGetReply(c, &rep), REDIS_OK, "%s", c->errstr);
+	freeReplyObject(rep);
+	redisFree(c);
+}
+
+/* #15.2: Redis stalled past the services' timeout (500 ms) while a refresh ran: the rotation
+ * still happened once Redis went on, and the automatic resend on a new connection looked
+ * like token reuse, so the session was revoked after the client had been told "503, retry". */
+Test(resilience, refresh_answered_503_can_be_retried_with_the_same_token)
+{
+	char email[128], *refresh, body[256];
+	struct http_resp r;
+	unique_email(email, sizeof(email), "retryref");
+	register_user(email, TEST_PASSWORD, "X");
+	login_user(email, TEST_PASSWORD, NULL, &refresh);
+	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", refresh);
+
+	/* Redis busy for 1.5 s: the rotation is read and run when it is free again, long after the
+	 * service gave up waiting for its answer. */
+	redisContext *stall = redis_stall(1500);
+	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+	assert_problem(&r, 503, "unavailable");
+	cr_assert_not_null(http_header(&r, "Retry-After"));
+	http_resp_free(&r);
+	redis_stall_end(stall);
+
+	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+	cr_assert_eq(r.status, 200, "the retry of a refresh answered 503: %s", r.body);
+	char *access = strdup(json_str(&r, "access_token")), *next = strdup(json_str(&r, "refresh_token"));
+	http_resp_free(&r);
+	api("GET", "/api/v1/users/me", NULL, access, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	/* The pair is a real one: its refresh token goes on working. */
+	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", next);
+	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	free(access);
+	free(next);
+	free(refresh);
 }
