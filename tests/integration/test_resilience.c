@@ -7,13 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "rig.h"
 
 static int lock_fd = -1;
 
@@ -86,7 +89,8 @@ static void redis_start(void)
 	const char *var = test_env("STORE_TEST_VAR"), *port = test_env("STORE_TEST_REDIS_PORT");
 	snprintf(cmd, sizeof(cmd),
 		 "redis-server --port %s --bind 127.0.0.1 --protected-mode yes --dir %s/redis --pidfile %s/run/redis.pid "
-		 "--logfile %s/log/redis.log --daemonize yes --save '60 1' --appendonly no >/dev/null",
+		 "--logfile %s/log/redis.log --daemonize yes --save '60 1' --appendonly yes --appendfsync everysec "
+		 ">/dev/null",
 		 port, var, var, var);
 	cr_assert_eq(system(cmd), 0);
 	for (int i = 0; i < 50; i++) {
@@ -129,8 +133,8 @@ static long long json_int_path(const char *path)
 	return atoll(strrchr(path, '/') + 1);
 }
 
-/* SIGTERMs the service started by scripts/store (its pid file) and waits until it is gone. */
-static void service_stop(const char *name)
+/* SIGTERMs the program started by scripts/store (its pid file) and waits until it is gone. */
+static void program_stop(const char *name)
 {
 	char file[1024];
 	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
@@ -144,16 +148,30 @@ static void service_stop(const char *name)
 	waitpid((pid_t)pid, NULL, WNOHANG);
 }
 
-/* Starts the service again as scripts/store does: its env file, its socket, its log and pid file. */
-static void service_start(const char *name)
+static void service_stop(const char *name)
+{
+	program_stop(name);
+}
+
+/* Starts program `name` (`bin`: its path in the checkout) again as scripts/store does: its
+ * env file, its log and pid file. */
+static void program_start(const char *name, const char *bin)
 {
 	char cmd[4096];
 	const char *store = test_env("STORE_TEST_STORE"), *var = test_env("STORE_TEST_VAR");
 	snprintf(cmd, sizeof(cmd),
-		 "(set -a; . '%s/env/%s.env'; set +a; exec setsid '%.*s/../fcgi-apps/%s/store-%s' "
+		 "(set -a; . '%s/env/%s.env'; set +a; exec setsid '%.*s/../%s' "
 		 ">>'%s/log/%s.log' 2>&1 </dev/null) & echo $! >'%s/run/%s.pid'",
-		 var, name, (int)(strrchr(store, '/') - store), store, name, name, var, name, var, name);
+		 var, name, (int)(strrchr(store, '/') - store), store, bin, var, name, var, name);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* Starts the service again: its socket comes from its env file. */
+static void service_start(const char *name)
+{
+	char bin[256];
+	snprintf(bin, sizeof(bin), "fcgi-apps/%s/store-%s", name, name);
+	program_start(name, bin);
 }
 
 Test(resilience, redis_down_and_database_connections_lost)
@@ -330,4 +348,86 @@ Test(resilience, refresh_answered_503_can_be_retried_with_the_same_token)
 	free(access);
 	free(next);
 	free(refresh);
+}
+
+/* The pid in the stack's var/run/NAME.pid. */
+static long pid_of(const char *name)
+{
+	char file[1024];
+	long pid = 0;
+	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
+	FILE *f = fopen(file, "r");
+	cr_assert(f && fscanf(f, "%ld", &pid) == 1, "no pid file %s", file);
+	fclose(f);
+	return pid;
+}
+
+static void *register_many(void *arg)
+{
+	char **emails = arg;
+	for (int i = 0; emails[i]; i++)
+		register_user(emails[i], TEST_PASSWORD, "Durable");
+	return NULL;
+}
+
+/* #15.9: Redis ran with RDB snapshots only (one a minute at best): jobs queued since the last
+ * one vanished when it crashed, after the outbox had marked them delivered. */
+Test(resilience, redis_killed_after_registrations_loses_no_welcome_mail)
+{
+	enum { N = 100, T = 4 };
+	char addr[N][128], *lists[T][N / T + 1];
+	pthread_t t[T];
+	/* The worker is stopped, so the jobs wait on the stream when Redis is killed. */
+	program_stop("worker");
+	for (int i = 0; i < N; i++) {
+		unique_email(addr[i], sizeof(addr[i]), "aof");
+		lists[i % T][i / T] = addr[i];
+	}
+	for (int k = 0; k < T; k++) {
+		lists[k][N / T] = NULL;
+		cr_assert_eq(pthread_create(&t[k], NULL, register_many, lists[k]), 0);
+	}
+	for (int k = 0; k < T; k++)
+		pthread_join(t[k], NULL);
+
+	/* The last relay round has run (it polls): the outbox holds nothing that Redis lacks. */
+	rig_sleep(1.5);
+	long pid = pid_of("redis");
+	cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
+	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
+		usleep(50000);
+	redis_start();
+	program_start("worker", "worker/store-worker");
+
+	/* Every welcome e-mail arrives: what Redis had taken survived in its append-only file,
+	 * what it had not is still in the user service's outbox. */
+	const char *maildir = test_env("STORE_TEST_MAILDIR");
+	char dir[1200], path[2400], needle[200];
+	bool got[N] = {false};
+	int have = 0;
+	double until = rig_now() + 120;
+	snprintf(dir, sizeof(dir), "%s/new", maildir);
+	while (have < N) {
+		DIR *d = opendir(dir);
+		cr_assert_not_null(d, "%s", dir);
+		for (struct dirent *e; (e = readdir(d));) {
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			char *msg = rig_slurp(path);
+			for (int i = 0; msg && i < N; i++) {
+				snprintf(needle, sizeof(needle), "To: %s", addr[i]);
+				if (!got[i] && strstr(msg, needle)) {
+					got[i] = true;
+					have++;
+				}
+			}
+			free(msg);
+		}
+		closedir(d);
+		if (have < N) {
+			cr_assert_lt(rig_now(), until, "%d of %d welcome e-mails delivered after Redis was killed", have, N);
+			rig_sleep(0.5);
+		}
+	}
 }
