@@ -37,6 +37,17 @@ static void unlock_backends(void)
 
 TestSuite(resilience, .init = lock_backends, .fini = unlock_backends, .timeout = 180);
 
+/* Runs one Redis command on the test stack's Redis from a connection of its own; asserts
+ * that it is not an error. */
+static void redis_do(const char *fmt, const char *arg)
+{
+	redisContext *c = test_redis();
+	redisReply *rep = redisCommand(c, fmt, arg);
+	cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s: %s", fmt, rep ? rep->str : c->errstr);
+	freeReplyObject(rep);
+	redisFree(c);
+}
+
 /* Waits up to `seconds` for a `type` job to `recipient` on the job stream. */
 static bool job_on_stream(const char *type, const char *recipient, int seconds)
 {
@@ -430,4 +441,60 @@ Test(resilience, redis_killed_after_registrations_loses_no_welcome_mail)
 			rig_sleep(0.5);
 		}
 	}
+}
+
+/* #15.10: a product changed while Redis was slow kept its cached copy (the delete timed out),
+ * and everyone was served the old price, or a product just withdrawn, for up to 5 minutes. */
+Test(resilience, product_changed_while_redis_stalls_is_never_served_stale)
+{
+	char *admin = admin_token(), sku[64], body[256], path[64];
+	struct http_resp r;
+	snprintf(sku, sizeof(sku), "STALE-%d-%ld", (int)getpid(), (long)time(NULL));
+	snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"Stale %s\",\"price\":700,\"currency\":\"EUR\",\"status\":\"active\"}",
+		 sku, sku);
+	api("POST", "/api/v1/products", body, admin, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", json_int(&r, "id"));
+	http_resp_free(&r);
+	for (int i = 0; i < 2; i++) { /* cached */
+		api("GET", path, NULL, NULL, &r);
+		cr_assert_eq(json_int(&r, "price"), 700);
+		http_resp_free(&r);
+	}
+
+	/* Writes to Redis stall past the services' 500 ms timeout while the price changes. */
+	double t0 = rig_now();
+	redis_do("CLIENT PAUSE %s WRITE", "1500");
+	api("PATCH", path, "{\"price\":900}", admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_int(&r, "price"), 900, "the old price after the change answered: %s", r.body);
+	http_resp_free(&r);
+	rig_sleep(1.6 - (rig_now() - t0));
+	for (int i = 0; i < 2; i++) {
+		api("GET", path, NULL, NULL, &r);
+		cr_assert_eq(json_int(&r, "price"), 900, "%s", r.body);
+		http_resp_free(&r);
+	}
+
+	/* Withdrawn while Redis stalls: gone for shoppers at once, still there for staff. */
+	t0 = rig_now();
+	redis_do("CLIENT PAUSE %s WRITE", "1500");
+	api("PATCH", path, "{\"status\":\"draft\"}", admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	api("GET", path, NULL, NULL, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	rig_sleep(1.6 - (rig_now() - t0));
+	api("GET", path, NULL, NULL, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "draft");
+	http_resp_free(&r);
+	free(admin);
 }
