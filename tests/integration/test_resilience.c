@@ -388,6 +388,8 @@ Test(resilience, redis_killed_after_registrations_loses_no_welcome_mail)
 	enum { N = 100, T = 4 };
 	char addr[N][128], *lists[T][N / T + 1];
 	pthread_t t[T];
+	/* A session made before the kill. */
+	char *access = customer_token(NULL);
 	/* The worker is stopped, so the jobs wait on the stream when Redis is killed. */
 	program_stop("worker");
 	for (int i = 0; i < N; i++) {
@@ -409,6 +411,9 @@ Test(resilience, redis_killed_after_registrations_loses_no_welcome_mail)
 		usleep(50000);
 	redis_start();
 	program_start("worker", "worker/store-worker");
+	/* The session survived too (services reconnect within a second or so). */
+	until_ok("/api/v1/users/me", access);
+	free(access);
 
 	/* Every welcome e-mail arrives: what Redis had taken survived in its append-only file,
 	 * what it had not is still in the user service's outbox. */
