@@ -78,6 +78,10 @@ size_t rig_wait_distinct(const char *maildir, size_t want, double timeout, const
 /* Waits up to `timeout` s for a message to `to`; returns its path (caller frees). */
 char *rig_find_mail_to(const char *maildir, const char *to, double timeout);
 
+/* Waits up to `timeout` s until each of the `n` addresses `to` has a message in `maildir`
+ * (`what` names the wait in the failure). */
+void rig_wait_mail_to_all(const char *maildir, const char *const *to, size_t n, double timeout, const char *what);
+
 /* Parses a stored message with Python's email package (an independent MIME reader) into
  * {to, from, subject, message_id, date, mime_version, content_type, defects,
  * parts{type:{charset,body}}}; the caller owns the result (json_object_put). */

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -185,17 +184,25 @@ static void service_start(const char *name)
 	program_start(name, bin);
 }
 
-Test(resilience, redis_down_and_database_connections_lost)
+/* Creates an active product priced 700 (sku and name from `tag`) and writes its path. */
+static void new_product(const char *admin, const char *tag, char path[64])
 {
-	char *admin = admin_token(), sku[64], body[256], path[64];
+	char body[256];
 	struct http_resp r;
-	snprintf(sku, sizeof(sku), "RES-%d-%ld", (int)getpid(), (long)time(NULL));
-	snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"Resilient %s\",\"price\":700,\"currency\":\"EUR\",\"status\":\"active\"}",
-		 sku, sku);
+	snprintf(body, sizeof(body),
+		 "{\"sku\":\"%s-%d-%ld\",\"name\":\"%s %d-%ld\",\"price\":700,\"currency\":\"EUR\",\"status\":\"active\"}",
+		 tag, (int)getpid(), (long)time(NULL), tag, (int)getpid(), (long)time(NULL));
 	api("POST", "/api/v1/products", body, admin, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
-	snprintf(path, sizeof(path), "/api/v1/products/%lld", json_int(&r, "id"));
+	snprintf(path, 64, "/api/v1/products/%lld", json_int(&r, "id"));
 	http_resp_free(&r);
+}
+
+Test(resilience, redis_down_and_database_connections_lost)
+{
+	char *admin = admin_token(), body[256], path[64];
+	struct http_resp r;
+	new_product(admin, "RES", path);
 	api("GET", path, NULL, NULL, &r); /* warms the cache */
 	http_resp_free(&r);
 
@@ -417,50 +424,19 @@ Test(resilience, redis_killed_after_registrations_loses_no_welcome_mail)
 
 	/* Every welcome e-mail arrives: what Redis had taken survived in its append-only file,
 	 * what it had not is still in the user service's outbox. */
-	const char *maildir = test_env("STORE_TEST_MAILDIR");
-	char dir[1200], path[2400], needle[200];
-	bool got[N] = {false};
-	int have = 0;
-	double until = rig_now() + 120;
-	snprintf(dir, sizeof(dir), "%s/new", maildir);
-	while (have < N) {
-		DIR *d = opendir(dir);
-		cr_assert_not_null(d, "%s", dir);
-		for (struct dirent *e; (e = readdir(d));) {
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			char *msg = rig_slurp(path);
-			for (int i = 0; msg && i < N; i++) {
-				snprintf(needle, sizeof(needle), "To: %s", addr[i]);
-				if (!got[i] && strstr(msg, needle)) {
-					got[i] = true;
-					have++;
-				}
-			}
-			free(msg);
-		}
-		closedir(d);
-		if (have < N) {
-			cr_assert_lt(rig_now(), until, "%d of %d welcome e-mails delivered after Redis was killed", have, N);
-			rig_sleep(0.5);
-		}
-	}
+	const char *to[N];
+	for (int i = 0; i < N; i++)
+		to[i] = addr[i];
+	rig_wait_mail_to_all(test_env("STORE_TEST_MAILDIR"), to, N, 120, "welcome e-mails after Redis was killed");
 }
 
 /* #15.10: a product changed while Redis was slow kept its cached copy (the delete timed out),
  * and everyone was served the old price, or a product just withdrawn, for up to 5 minutes. */
 Test(resilience, product_changed_while_redis_stalls_is_never_served_stale)
 {
-	char *admin = admin_token(), sku[64], body[256], path[64];
+	char *admin = admin_token(), path[64];
 	struct http_resp r;
-	snprintf(sku, sizeof(sku), "STALE-%d-%ld", (int)getpid(), (long)time(NULL));
-	snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"Stale %s\",\"price\":700,\"currency\":\"EUR\",\"status\":\"active\"}",
-		 sku, sku);
-	api("POST", "/api/v1/products", body, admin, &r);
-	cr_assert_eq(r.status, 201, "%s", r.body);
-	snprintf(path, sizeof(path), "/api/v1/products/%lld", json_int(&r, "id"));
-	http_resp_free(&r);
+	new_product(admin, "STALE", path);
 	for (int i = 0; i < 2; i++) { /* cached */
 		api("GET", path, NULL, NULL, &r);
 		cr_assert_eq(json_int(&r, "price"), 700);
