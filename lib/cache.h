@@ -1,4 +1,4 @@
-/* cache.h: versioned cache-aside in Redis: a racing reader can never re-cache a value a writer replaced. */
+/* cache.h: cache-aside in Redis for values keyed by a version the database keeps (never invalidated, only superseded). */
 #ifndef STORE_CACHE_H
 #define STORE_CACHE_H
 
@@ -6,29 +6,21 @@
 
 struct redis_conn;
 
-#define CACHE_VER_MAX 24
-
 enum cache_result {
 	CACHE_HIT = 0,  /* value: a malloc copy the caller frees */
-	CACHE_MISS = 1, /* `ver` holds the version to pass to cache_put */
+	CACHE_MISS = 1, /* not cached: read from the database, then cache_put */
 	CACHE_DOWN = -1 /* Redis unreachable: read from the database and do not put */
 };
 
 /*
- * Reads `key` and its version key (`key` + ":v") in one round trip. On CACHE_HIT sets
- * *value and *len; on CACHE_MISS fills `ver` for cache_put.
+ * The key should name the version of the value (e.g. "product:7:v12", the version moved on
+ * by the same UPDATE that changes the row): a change then needs no delete that could fail,
+ * and a copy of an older version is never read again (it expires). On CACHE_HIT sets *value
+ * (caller frees) and *len; otherwise leaves *value NULL.
  */
-enum cache_result cache_get(struct redis_conn *r, const char *key, char **value, size_t *len,
-			    char ver[CACHE_VER_MAX]);
+enum cache_result cache_get(struct redis_conn *r, const char *key, char **value, size_t *len);
 
-/*
- * Stores `value` under `key` for `ttl` seconds, but only if the version is still
- * `ver` (a Lua check-and-set): if a writer invalidated meanwhile, nothing is stored.
- * Returns 0 (stored or skipped) or -1 (Redis unreachable).
- */
-int cache_put(struct redis_conn *r, const char *key, const char *ver, const char *value, size_t len, long ttl);
-
-/* Bumps the version and deletes `key`. Returns 0, or -1 when Redis is unreachable. */
-int cache_invalidate(struct redis_conn *r, const char *key);
+/* Stores `value` under `key` for `ttl` seconds. Returns 0, or -1 (Redis unreachable). */
+int cache_put(struct redis_conn *r, const char *key, const char *value, size_t len, long ttl);
 
 #endif

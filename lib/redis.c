@@ -1,6 +1,7 @@
 /* redis.c: hiredis with timeouts, lazy connect, reconnect after loss, and a back-off while down. */
 #include "redis.h"
 
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -80,52 +81,49 @@ static int ensure(struct redis_conn *r)
 }
 
 /*
- * A connection that was fine when last used fails at once after Redis restarted (the old
- * socket is closed). Such a failure is retried once on a new connection; a server that is
- * really down then fails the reconnect, and the back-off applies from there. (Our commands
- * tolerate a repeat: reads, idempotent writes, and at-least-once job entries.)
+ * Redis sends nothing unasked on a RESP2 connection, so an idle socket that is readable
+ * (end of file, a reset) was closed by the server: restarted, or its idle timeout. Such a
+ * connection is replaced *before* a command is written to it. A command that fails once
+ * written is never sent again: it may have run (a timeout, a reply lost), and sending an
+ * INCR, an XADD or a token rotation twice is not the same as sending it once.
  */
-static bool stale(const struct redis_conn *r)
+static bool closed_by_server(const struct redis_conn *r)
 {
-	return r->c && (r->c->err == REDIS_ERR_EOF || r->c->err == REDIS_ERR_IO);
+	struct pollfd p = {.fd = r->c->fd, .events = POLLIN};
+	return poll(&p, 1, 0) != 0;
+}
+
+static int ready(struct redis_conn *r)
+{
+	if (r->c && closed_by_server(r))
+		drop(r, "closed by the server");
+	return ensure(r);
 }
 
 redisReply *redis_cmd(struct redis_conn *r, const char *fmt, ...)
 {
 	va_list ap;
-	redisReply *reply = NULL;
+	redisReply *reply;
 
-	for (int attempt = 0; attempt < 2 && !reply; attempt++) {
-		if (ensure(r) != 0)
-			return NULL;
-		va_start(ap, fmt);
-		reply = redisvCommand(r->c, fmt, ap);
-		va_end(ap);
-		if (!reply) {
-			bool retry = attempt == 0 && stale(r);
-			drop(r, "command");
-			if (!retry)
-				break;
-		}
-	}
+	if (ready(r) != 0)
+		return NULL;
+	va_start(ap, fmt);
+	reply = redisvCommand(r->c, fmt, ap);
+	va_end(ap);
+	if (!reply)
+		drop(r, "command");
 	return reply;
 }
 
 redisReply *redis_cmd_argv(struct redis_conn *r, int argc, const char **argv, const size_t *lens)
 {
-	redisReply *reply = NULL;
+	redisReply *reply;
 
-	for (int attempt = 0; attempt < 2 && !reply; attempt++) {
-		if (ensure(r) != 0)
-			return NULL;
-		reply = redisCommandArgv(r->c, argc, argv, lens);
-		if (!reply) {
-			bool retry = attempt == 0 && stale(r);
-			drop(r, "command");
-			if (!retry)
-				break;
-		}
-	}
+	if (ready(r) != 0)
+		return NULL;
+	reply = redisCommandArgv(r->c, argc, argv, lens);
+	if (!reply)
+		drop(r, "command");
 	return reply;
 }
 

@@ -23,8 +23,10 @@ void redis_conn_free(struct redis_conn *r);
 
 /*
  * Runs one command (hiredis format). Connects first if needed; after a refused
- * connection, further attempts wait 1 s so a down Redis costs callers nothing. A command
- * that fails on a connection gone stale (Redis restarted) is sent once more on a new one.
+ * connection, further attempts wait 1 s so a down Redis costs callers nothing. A connection
+ * the server has closed (Redis restarted) is replaced before the command is written; once
+ * written, a command is never sent again (it may have run: a timeout is not "not done"),
+ * so callers decide what a retry means.
  * Returns the reply (caller frees with freeReplyObject), an error reply included;
  * or NULL when Redis is unreachable, with r->err set and the connection dropped.
  */

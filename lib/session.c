@@ -8,43 +8,108 @@
 #include "parse.h"
 #include "redis.h"
 
-/* KEYS[1] session, KEYS[2] user set; ARGV uid, role, rt hash, ttl, sid. */
-static const char create_lua[] = "redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'role', ARGV[2], 'rt', ARGV[3]) "
-				 "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
-				 "redis.call('SADD', KEYS[2], ARGV[5]) "
-				 "redis.call('EXPIRE', KEYS[2], ARGV[4]) "
-				 "return 1";
+/*
+ * The per-user index user_sessions:<uid> is a sorted set of sids scored by the time (ms)
+ * each session's refresh lifetime ends: expired entries are pruned by score, and the
+ * session that would end first (least recently signed in or refreshed) is revoked first
+ * when the cap is reached. INDEX_LUA opens every script that touches it: now_ms(), and
+ * zindex(key), which turns an index left as a plain set by an older version into the
+ * sorted set (scored by each session's remaining TTL).
+ */
+#define INDEX_LUA                                                                                              \
+	"local function now_ms() local t = redis.call('TIME') "                                             \
+	"  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) end "                            \
+	"local function zindex(k) "                                                                         \
+	"  if redis.call('TYPE', k).ok ~= 'set' then return end "                                           \
+	"  local m = redis.call('SMEMBERS', k) "                                                            \
+	"  redis.call('DEL', k) "                                                                           \
+	"  for _, s in ipairs(m) do "                                                                       \
+	"    local t = redis.call('PTTL', 'session:' .. s) "                                                \
+	"    if t > 0 then redis.call('ZADD', k, now_ms() + t, s) end "                                     \
+	"  end "                                                                                            \
+	"end "
 
-/* KEYS[1] session; ARGV presented hash, new hash, sid, ttl.
- * Returns {uid, role} when rotated, 0 when unknown, -1 when reused (and revokes). */
-static const char rotate_lua[] = "local s = redis.call('HMGET', KEYS[1], 'uid', 'role', 'rt') "
-				 "if not s[1] then return 0 end "
-				 "if s[3] ~= ARGV[1] then "
-				 "  redis.call('DEL', KEYS[1]) "
-				 "  redis.call('SREM', 'user_sessions:' .. s[1], ARGV[3]) "
-				 "  return -1 "
-				 "end "
-				 "redis.call('HSET', KEYS[1], 'rt', ARGV[2]) "
-				 "redis.call('EXPIRE', KEYS[1], ARGV[4]) "
-				 "redis.call('EXPIRE', 'user_sessions:' .. s[1], ARGV[4]) "
-				 "return {s[1], s[2]}";
+/* KEYS[1] session, KEYS[2] user index, KEYS[3] user generation; ARGV uid, role, rt hash,
+ * ttl, sid, cap, the generation read before the account was. Returns 0 (nothing written)
+ * when the generation moved on since, else 1. Prunes expired index entries, then revokes
+ * the sessions that end first beyond the cap. */
+static const char create_lua[] = INDEX_LUA
+	"if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[7] then return 0 end "
+	"local now = now_ms() "
+	"zindex(KEYS[2]) "
+	"redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'role', ARGV[2], 'rt', ARGV[3]) "
+	"redis.call('EXPIRE', KEYS[1], ARGV[4]) "
+	"redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) "
+	"redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]) * 1000, ARGV[5]) "
+	"redis.call('EXPIRE', KEYS[2], ARGV[4]) "
+	"local over = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6]) "
+	"if over > 0 then "
+	"  for _, s in ipairs(redis.call('ZRANGE', KEYS[2], 0, over)) do "
+	"    if over > 0 and s ~= ARGV[5] then "
+	"      redis.call('DEL', 'session:' .. s) "
+	"      redis.call('ZREM', KEYS[2], s) "
+	"      over = over - 1 "
+	"    end "
+	"  end "
+	"end "
+	"return 1";
+
+/*
+ * KEYS[1] session; ARGV presented hash, successor's hash, sid, ttl, grace (s).
+ * Returns {uid, role} when rotated, 0 when unknown, -1 when reused (and revokes).
+ * The successor is derived from the presented token, so presenting the token that was
+ * just rotated again, while its successor is still unused and within the grace, is a
+ * retry whose answer was lost: it is answered with the same successor. Any other old
+ * token is a second use.
+ */
+static const char rotate_lua[] = INDEX_LUA
+	"local s = redis.call('HMGET', KEYS[1], 'uid', 'role', 'rt', 'prev', 'prev_until') "
+	"if not s[1] then return 0 end "
+	"local idx = 'user_sessions:' .. s[1] "
+	"zindex(idx) "
+	"local now = now_ms() "
+	"if s[3] == ARGV[1] then "
+	"  redis.call('HSET', KEYS[1], 'rt', ARGV[2], 'prev', ARGV[1], 'prev_until', now + tonumber(ARGV[5]) * 1000) "
+	"elseif not (s[4] == ARGV[1] and s[3] == ARGV[2] and tonumber(s[5] or '0') >= now) then "
+	"  redis.call('DEL', KEYS[1]) "
+	"  redis.call('ZREM', idx, ARGV[3]) "
+	"  return -1 "
+	"end "
+	"redis.call('EXPIRE', KEYS[1], ARGV[4]) "
+	"redis.call('ZADD', idx, now + tonumber(ARGV[4]) * 1000, ARGV[3]) "
+	"redis.call('EXPIRE', idx, ARGV[4]) "
+	"return {s[1], s[2]}";
 
 /* KEYS[1] session; ARGV sid. */
-static const char revoke_lua[] = "local uid = redis.call('HGET', KEYS[1], 'uid') "
-				 "redis.call('DEL', KEYS[1]) "
-				 "if uid then redis.call('SREM', 'user_sessions:' .. uid, ARGV[1]) end "
-				 "return 1";
+static const char revoke_lua[] = INDEX_LUA
+	"local uid = redis.call('HGET', KEYS[1], 'uid') "
+	"redis.call('DEL', KEYS[1]) "
+	"if uid then zindex('user_sessions:' .. uid) redis.call('ZREM', 'user_sessions:' .. uid, ARGV[1]) end "
+	"return 1";
 
-/* KEYS[1] user set; ARGV sid to keep ("" for none). */
-static const char revoke_user_lua[] = "local n = 0 "
-				      "for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do "
-				      "  if sid ~= ARGV[1] then "
-				      "    redis.call('DEL', 'session:' .. sid) "
-				      "    redis.call('SREM', KEYS[1], sid) "
-				      "    n = n + 1 "
-				      "  end "
-				      "end "
-				      "return n";
+/*
+ * KEYS[1] user index, KEYS[2] user generation; ARGV sid to keep ("" for none), role whose
+ * sessions are kept ("" for none). Moves the generation on first: a value never used
+ * before (Redis time in µs, above the last one), so even an expired key cannot come back
+ * with a value an earlier sign-in read. Returns the number of sessions ended.
+ */
+static const char revoke_user_lua[] = INDEX_LUA
+	"local t = redis.call('TIME') "
+	"local g = tonumber(t[1]) * 1000000 + tonumber(t[2]) "
+	"local old = tonumber(redis.call('GET', KEYS[2]) or '0') or 0 "
+	"if g <= old then g = old + 1 end "
+	"redis.call('SET', KEYS[2], string.format('%.0f', g), 'EX', 172800) "
+	"zindex(KEYS[1]) "
+	"local n = 0 "
+	"for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
+	"  local skey = 'session:' .. sid "
+	"  if sid ~= ARGV[1] and (ARGV[2] == '' or redis.call('HGET', skey, 'role') ~= ARGV[2]) then "
+	"    redis.call('DEL', skey) "
+	"    redis.call('ZREM', KEYS[1], sid) "
+	"    n = n + 1 "
+	"  end "
+	"end "
+	"return n";
 
 static void hex_random(char *out, size_t nbytes)
 {
@@ -79,10 +144,28 @@ static const char *role_str(enum role role)
 	return role == ROLE_ADMIN ? "admin" : "customer";
 }
 
-int session_create(struct redis_conn *r, int64_t uid, enum role role, long ttl, char sid[SESSION_SID_LEN + 1],
-		   char refresh[SESSION_REFRESH_LEN + 1])
+int session_user_gen(struct redis_conn *r, int64_t uid, char gen[SESSION_GEN_MAX])
 {
-	char secret[65], hash[65], skey[64], ukey[48], uids[24], ttls[24];
+	redisReply *rep = redis_cmd(r, "GET user_gen:%lld", (long long)uid);
+	int rc = -1;
+
+	if (!rep)
+		return -1;
+	if (rep->type == REDIS_REPLY_NIL) {
+		snprintf(gen, SESSION_GEN_MAX, "0");
+		rc = 0;
+	} else if (rep->type == REDIS_REPLY_STRING && rep->len < SESSION_GEN_MAX) {
+		memcpy(gen, rep->str, rep->len + 1);
+		rc = 0;
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+int session_create(struct redis_conn *r, int64_t uid, enum role role, const char *gen, long ttl, long cap,
+		   char sid[SESSION_SID_LEN + 1], char refresh[SESSION_REFRESH_LEN + 1])
+{
+	char secret[65], hash[65], skey[64], ukey[48], gkey[48], uids[24], ttls[24], caps[24];
 	redisReply *rep;
 
 	hex_random(sid, 16);
@@ -93,13 +176,19 @@ int session_create(struct redis_conn *r, int64_t uid, enum role role, long ttl, 
 	snprintf(ukey, sizeof(ukey), "user_sessions:%lld", (long long)uid);
 	snprintf(uids, sizeof(uids), "%lld", (long long)uid);
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
-	rep = redis_cmd(r, "EVAL %s 2 %s %s %s %s %s %s %s", create_lua, skey, ukey, uids, role_str(role), hash, ttls,
-			sid);
-	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
+	snprintf(caps, sizeof(caps), "%ld", cap > 0 ? cap : 1);
+	snprintf(gkey, sizeof(gkey), "user_gen:%lld", (long long)uid);
+	rep = redis_cmd(r, "EVAL %s 3 %s %s %s %s %s %s %s %s %s %s", create_lua, skey, ukey, gkey, uids,
+			role_str(role), hash, ttls, sid, caps, gen);
+	int rc = rep && rep->type == REDIS_REPLY_INTEGER ? (rep->integer == 1 ? 0 : 1) : -1;
 	if (rep)
 		freeReplyObject(rep);
 	sodium_memzero(secret, sizeof(secret));
-	return ok ? 0 : -1;
+	if (rc != 0) {
+		sid[0] = '\0';
+		sodium_memzero(refresh, SESSION_REFRESH_LEN + 1);
+	}
+	return rc;
 }
 
 int session_get(struct redis_conn *r, const char *sid, struct session_info *out)
@@ -122,11 +211,31 @@ int session_get(struct redis_conn *r, const char *sid, struct session_info *out)
 	return rc;
 }
 
-enum session_rotate session_rotate(struct redis_conn *r, const char *refresh, long ttl,
+/*
+ * The successor of a refresh token: BLAKE2b-256 of its secret, keyed with a key derived from
+ * the server's secret (so that only the server can compute it, and a retry gets the same).
+ */
+static void successor(const char *server_secret, const char *secret, char out[65])
+{
+	static const char label[] = "store refresh token successor v1";
+	unsigned char key[crypto_generichash_KEYBYTES], next[32];
+	crypto_generichash_state st;
+
+	crypto_generichash_init(&st, NULL, 0, sizeof(key));
+	crypto_generichash_update(&st, (const unsigned char *)label, sizeof(label));
+	crypto_generichash_update(&st, (const unsigned char *)server_secret, strlen(server_secret));
+	crypto_generichash_final(&st, key, sizeof(key));
+	crypto_generichash(next, sizeof(next), (const unsigned char *)secret, strlen(secret), key, sizeof(key));
+	sodium_bin2hex(out, 65, next, sizeof(next));
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(next, sizeof(next));
+}
+
+enum session_rotate session_rotate(struct redis_conn *r, const char *server_secret, const char *refresh, long ttl,
 				   char refresh_out[SESSION_REFRESH_LEN + 1], char sid_out[SESSION_SID_LEN + 1],
 				   struct session_info *out)
 {
-	char sid[SESSION_SID_LEN + 1], secret[65], hash[65], nhash[65], skey[64], ttls[24];
+	char sid[SESSION_SID_LEN + 1], secret[65], hash[65], nhash[65], skey[64], ttls[24], graces[24];
 	enum session_rotate res = SESSION_DOWN;
 	redisReply *rep;
 
@@ -136,11 +245,12 @@ enum session_rotate session_rotate(struct redis_conn *r, const char *refresh, lo
 	memcpy(sid, refresh, SESSION_SID_LEN);
 	sid[SESSION_SID_LEN] = '\0';
 	hash_secret(refresh + SESSION_SID_LEN + 1, hash);
-	hex_random(secret, 32);
+	successor(server_secret, refresh + SESSION_SID_LEN + 1, secret);
 	hash_secret(secret, nhash);
 	snprintf(skey, sizeof(skey), "session:%s", sid);
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
-	rep = redis_cmd(r, "EVAL %s 1 %s %s %s %s %s", rotate_lua, skey, hash, nhash, sid, ttls);
+	snprintf(graces, sizeof(graces), "%d", SESSION_RETRY_GRACE);
+	rep = redis_cmd(r, "EVAL %s 1 %s %s %s %s %s %s", rotate_lua, skey, hash, nhash, sid, ttls, graces);
 	if (!rep)
 		goto out;
 	if (rep->type == REDIS_REPLY_INTEGER) {
@@ -170,13 +280,25 @@ int session_revoke(struct redis_conn *r, const char *sid)
 	return ok ? 0 : -1;
 }
 
-int session_revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid)
+static int revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid, const char *keep_role)
 {
-	char ukey[48];
+	char ukey[48], gkey[48];
 	snprintf(ukey, sizeof(ukey), "user_sessions:%lld", (long long)uid);
-	redisReply *rep = redis_cmd(r, "EVAL %s 1 %s %s", revoke_user_lua, ukey, keep_sid ? keep_sid : "");
+	snprintf(gkey, sizeof(gkey), "user_gen:%lld", (long long)uid);
+	redisReply *rep = redis_cmd(r, "EVAL %s 2 %s %s %s %s", revoke_user_lua, ukey, gkey, keep_sid ? keep_sid : "",
+				    keep_role);
 	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
 	if (rep)
 		freeReplyObject(rep);
 	return ok ? 0 : -1;
+}
+
+int session_revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid)
+{
+	return revoke_user(r, uid, keep_sid, "");
+}
+
+int session_revoke_user_except_role(struct redis_conn *r, int64_t uid, enum role role)
+{
+	return revoke_user(r, uid, NULL, role_str(role));
 }

@@ -44,9 +44,9 @@ static void not_found(struct request *req)
 	resp_problem(req, 404, "not_found", PRODUCT_NOT_FOUND);
 }
 
-static void cache_key(char *buf, size_t len, int64_t id)
+static void cache_key(char *buf, size_t len, int64_t id, int64_t version)
 {
-	snprintf(buf, len, "product:%lld", (long long)id);
+	snprintf(buf, len, "product:%lld:v%lld", (long long)id, (long long)version);
 }
 
 static bool visible(const struct request *req, struct json_object *p)
@@ -71,26 +71,40 @@ static const char *visible_body(struct request *req, int rc, struct json_object 
 	return json_object_to_json_string_length(p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
 }
 
+/*
+ * The cached copy is keyed by the product's cache version, read from the database first (one
+ * primary-key read): a change moves the version on in its own UPDATE, so once it has answered
+ * no reader looks at an older copy, even when Redis could not be reached to delete it. A copy
+ * put under a version a concurrent change has just replaced is read only by readers that
+ * started before that change answered.
+ */
 void products_get(struct request *req)
 {
-	char key[48], ver[CACHE_VER_MAX], *cached = NULL;
+	char key[64], *cached = NULL;
 	size_t len = 0;
 	struct json_object *p = NULL;
-	int64_t id;
+	int64_t id, version;
+	bool active;
 
 	if (!req_path_id(req, "id", &id)) {
 		not_found(req);
 		return;
 	}
-	cache_key(key, sizeof(key), id);
-	/* Only active products are cached, so a hit is visible to everyone. */
-	enum cache_result cr = cache_get(req->ctx->redis, key, &cached, &len, ver);
-	if (cr == CACHE_HIT) {
-		resp_json_etag(req, cached, len);
-		free(cached);
+	int rc = repo_product_version(req->ctx->db, id, &version, &active);
+	if (resp_lookup_failed(req, req->ctx->db, rc, PRODUCT_NOT_FOUND))
 		return;
+	/* Only active products are cached, so a hit is visible to everyone. */
+	enum cache_result cr = CACHE_DOWN;
+	if (active) {
+		cache_key(key, sizeof(key), id, version);
+		cr = cache_get(req->ctx->redis, key, &cached, &len);
+		if (cr == CACHE_HIT) {
+			resp_json_etag(req, cached, len);
+			free(cached);
+			return;
+		}
 	}
-	int rc = repo_product_get(req->ctx->db, id, false, &p);
+	rc = repo_product_get(req->ctx->db, id, false, &p);
 	const char *body = visible_body(req, rc, p, &len);
 	if (!body) {
 		json_object_put(p);
@@ -98,7 +112,7 @@ void products_get(struct request *req)
 	}
 	const char *status = json_object_get_string(json_object_object_get(p, "status"));
 	if (cr == CACHE_MISS && strcmp(status, "active") == 0 &&
-	    cache_put(req->ctx->redis, key, ver, body, len, CACHE_TTL) != 0)
+	    cache_put(req->ctx->redis, key, body, len, CACHE_TTL) != 0)
 		log_msg(LOG_WARN, req->request_id, "product %lld not cached: %s", (long long)id,
 			req->ctx->redis->errstr);
 	resp_json_etag(req, body, len);
@@ -289,16 +303,6 @@ static void answer_write_error(struct request *req)
 	}
 }
 
-/* Invalidates the cached copy; a failure is logged (the entry also expires after CACHE_TTL). */
-static void invalidate(struct request *req, int64_t id)
-{
-	char key[48];
-	cache_key(key, sizeof(key), id);
-	if (cache_invalidate(req->ctx->redis, key) != 0)
-		log_msg(LOG_WARN, req->request_id, "product %lld: cache not invalidated: %s", (long long)id,
-			req->ctx->redis->errstr);
-}
-
 static void answer_product(struct request *req, int status, int64_t id)
 {
 	struct json_object *p;
@@ -392,8 +396,7 @@ void products_patch(struct request *req)
 			answer_write_error(req);
 		return;
 	}
-	invalidate(req, pt.id);
-	answer_product(req, 200, pt.id);
+	answer_product(req, 200, pt.id); /* the UPDATE moved the cache version on */
 }
 
 void products_delete(struct request *req)
@@ -413,8 +416,7 @@ void products_delete(struct request *req)
 		not_found(req);
 		return;
 	}
-	invalidate(req, id);
-	resp_empty(req, 204);
+	resp_empty(req, 204); /* the UPDATE moved the cache version on */
 }
 
 void internal_products_brief(struct request *req)
@@ -467,6 +469,5 @@ void internal_products_rating(struct request *req)
 		not_found(req);
 		return;
 	}
-	invalidate(req, id);
-	answer_product(req, 200, id);
+	answer_product(req, 200, id); /* the UPDATE moved the cache version on */
 }

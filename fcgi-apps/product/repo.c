@@ -25,13 +25,18 @@ static const char sql_cat_delete[] = "DELETE FROM categories WHERE id = ?";
 
 static const char sql_insert[] = "INSERT INTO products (sku, name, slug, description, price, currency, category_id, "
 				 "status, images, attributes) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/* Every UPDATE of a product moves cache_version on: the cached copy is keyed by it. */
 static const char sql_update[] = "UPDATE products SET sku = ?, name = ?, slug = ?, description = ?, price = ?, "
-				 "currency = ?, category_id = ?, status = ?, images = ?, attributes = ? WHERE id = ?";
+				 "currency = ?, category_id = ?, status = ?, images = ?, attributes = ?, "
+				 "cache_version = cache_version + 1 WHERE id = ?";
 static const char sql_get[] = "SELECT " PRODUCT_COLS " FROM products p WHERE p.id = ?";
 static const char sql_get_lock[] = "SELECT " PRODUCT_COLS " FROM products p WHERE p.id = ? FOR UPDATE";
 static const char sql_by_slug[] = "SELECT " PRODUCT_COLS " FROM products p WHERE p.slug = ?";
-static const char sql_archive[] = "UPDATE products SET status = 'archived' WHERE id = ?";
-static const char sql_rating[] = "UPDATE products SET rating_avg = ?, rating_count = ? WHERE id = ?";
+static const char sql_archive[] =
+	"UPDATE products SET status = 'archived', cache_version = cache_version + 1 WHERE id = ?";
+static const char sql_rating[] =
+	"UPDATE products SET rating_avg = ?, rating_count = ?, cache_version = cache_version + 1 WHERE id = ?";
+static const char sql_version[] = "SELECT cache_version, status = 'active' FROM products WHERE id = ?";
 static const char sql_brief[] =
 	"SELECT p.id, p.name, p.price, p.currency, p.status, p.sku, JSON_VALUE(p.images, '$[0]') FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED "
 	"PATH '$')) AS j JOIN products p ON p.id = j.id ORDER BY p.id";
@@ -297,6 +302,22 @@ int repo_product_brief(struct db_conn *db, const int64_t *ids, size_t n, struct 
 	}
 	db_rows_free(r);
 	return 0;
+}
+
+int repo_product_version(struct db_conn *db, int64_t id, int64_t *version, bool *active)
+{
+	struct db_val key = db_i64(id);
+	struct db_rows *r;
+
+	if (db_query(db, sql_version, &key, 1, &r) != 0)
+		return -1;
+	int rc = r->nrows ? 0 : 1;
+	if (r->nrows) {
+		*version = db_cell_i64(r, 0, 0, 0);
+		*active = db_cell_i64(r, 0, 1, 0) != 0;
+	}
+	db_rows_free(r);
+	return rc;
 }
 
 int repo_product_set_rating(struct db_conn *db, int64_t id, double avg, int64_t count, int *found)

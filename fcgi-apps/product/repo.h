@@ -48,6 +48,13 @@ int repo_product_update(struct db_conn *db, int64_t id, const struct product_in 
  * (inside a transaction). Returns 0, 1 when there is no such product, -1 on error.
  */
 int repo_product_get(struct db_conn *db, int64_t id, bool lock, struct json_object **out);
+
+/*
+ * The cache version of product `id` (moved on by every change of the product, in the same
+ * UPDATE) and whether it is active: one primary-key read. Returns 0 with both set, 1 when
+ * there is no such product, -1 on a database error.
+ */
+int repo_product_version(struct db_conn *db, int64_t id, int64_t *version, bool *active);
 int repo_product_by_slug(struct db_conn *db, const char *slug, struct json_object **out);
 
 /* Sets status 'archived'. *found is 1 or 0. */

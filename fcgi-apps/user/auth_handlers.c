@@ -130,6 +130,8 @@ static void token_pair(struct request *req, int64_t uid, enum role role, const c
 	free(access);
 }
 
+static void start_session(struct request *req, const struct user *checked);
+
 struct new_user {
 	const char *email, *name, *hash, *request_id;
 	int64_t id; /* out */
@@ -205,7 +207,6 @@ void auth_login(struct request *req)
 	struct field_errors errs = {0};
 	const char *email_in = NULL, *password = NULL;
 	char email[EMAIL_MAX + 1];
-	char sid[SESSION_SID_LEN + 1], refresh[SESSION_REFRESH_LEN + 1];
 	struct user u;
 	int found;
 
@@ -248,14 +249,53 @@ void auth_login(struct request *req)
 	}
 	if (password_needs_rehash(u.password_hash)) {
 		char hash[PASSWORD_HASH_MAX];
-		if (password_hash(password, hash) == PW_OK && repo_user_set_password(req->ctx->db, u.id, hash) == 0)
+		if (password_hash(password, hash) == PW_OK &&
+		    repo_user_upgrade_password(req->ctx->db, u.id, u.password_hash, hash) == 0) {
 			log_msg(LOG_INFO, req->request_id, "user %lld: password hash upgraded", (long long)u.id);
+			snprintf(u.password_hash, sizeof(u.password_hash), "%s", hash);
+		}
 	}
-	if (session_create(req->ctx->redis, u.id, u.role, user_settings.refresh_ttl, sid, refresh) != 0) {
-		resp_unavailable(req, "session store");
-		return;
+	start_session(req, &u);
+}
+
+/*
+ * The account was read before the password was checked, which takes a while: an admin may
+ * have disabled or demoted it, or its password changed, meanwhile. So the session is made
+ * from a fresh read taken after the user's session generation, and only if that generation
+ * has not moved on since (session_create): whatever revocation ran after the account
+ * change, this sign-in either saw the change or lost its session to it.
+ */
+static void start_session(struct request *req, const struct user *checked)
+{
+	char gen[SESSION_GEN_MAX], sid[SESSION_SID_LEN + 1], refresh[SESSION_REFRESH_LEN + 1];
+	struct user u;
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		if (session_user_gen(req->ctx->redis, checked->id, gen) != 0)
+			break;
+		int rc = repo_user_by_id(req->ctx->db, checked->id, &u);
+		if (rc < 0) {
+			resp_db_error(req, req->ctx->db);
+			return;
+		}
+		if (rc > 0 || strcmp(u.password_hash, checked->password_hash) != 0) {
+			resp_problem(req, 401, "invalid_credentials", "The e-mail address or password is wrong.");
+			return;
+		}
+		if (u.disabled) {
+			resp_problem(req, 403, "account_disabled", "This account is disabled.");
+			return;
+		}
+		rc = session_create(req->ctx->redis, u.id, u.role, gen, user_settings.refresh_ttl,
+				    user_settings.max_sessions, sid, refresh);
+		if (rc == 0) {
+			token_pair(req, u.id, u.role, sid, refresh);
+			return;
+		}
+		if (rc < 0)
+			break;
 	}
-	token_pair(req, u.id, u.role, sid, refresh);
+	resp_unavailable(req, "session store");
 }
 
 void auth_refresh(struct request *req)
@@ -266,6 +306,8 @@ void auth_refresh(struct request *req)
 	const char *token = NULL;
 	char sid[SESSION_SID_LEN + 1], refresh[SESSION_REFRESH_LEN + 1];
 	struct session_info si;
+	struct user u;
+	int rc;
 
 	if (!body)
 		return;
@@ -275,9 +317,26 @@ void auth_refresh(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
-	switch (session_rotate(req->ctx->redis, token, user_settings.refresh_ttl, refresh, sid, &si)) {
+	switch (session_rotate(req->ctx->redis, req->ctx->cfg->jwt_secret, token, user_settings.refresh_ttl, refresh, sid,
+			       &si)) {
 	case SESSION_ROTATED:
-		token_pair(req, si.uid, si.role, sid, refresh);
+		/* The role and state come from the account, not the session: a session that no longer
+		 * matches it (its account disabled or its role changed, with the revocation not yet
+		 * done) ends here instead of living on. */
+		rc = repo_user_by_id(req->ctx->db, si.uid, &u);
+		if (rc < 0) {
+			resp_db_error(req, req->ctx->db);
+			return;
+		}
+		if (rc > 0 || u.disabled || u.role != si.role) {
+			if (session_revoke(req->ctx->redis, sid) != 0) {
+				resp_unavailable(req, "session store");
+				return;
+			}
+			resp_problem(req, 401, "invalid_token", "The refresh token is not valid; sign in again.");
+			return;
+		}
+		token_pair(req, u.id, u.role, sid, refresh);
 		return;
 	case SESSION_REUSED:
 		log_msg(LOG_WARN, req->request_id, "refresh token reused: session revoked");

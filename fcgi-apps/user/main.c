@@ -35,8 +35,7 @@ static int init(const struct store_config *cfg)
 {
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 
-	(void)cfg;
-	if (password_init(&user_settings, cores) != 0) {
+	if (password_init(&user_settings, cores, cfg->threads) != 0) {
 		fprintf(stderr, "store-user: cannot initialise password hashing\n");
 		return -1;
 	}
@@ -71,7 +70,7 @@ static int create_admin(const char *email_in)
 		fprintf(stderr, "store-user: the password %s\n", why);
 		goto out;
 	}
-	if (password_init(&user_settings, 1) != 0 || password_hash(pw, hash) != PW_OK) {
+	if (password_init(&user_settings, 1, 1) != 0 || password_hash(pw, hash) != PW_OK) {
 		fprintf(stderr, "store-user: cannot hash the password\n");
 		goto out;
 	}

@@ -2,6 +2,7 @@
 #include "password.h"
 #include "settings.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
@@ -10,12 +11,15 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 
 /*
- * Hashes run on a small pool of `cores` threads at a lower scheduling priority (nice +10),
- * never on the request threads: a login storm then uses the cores only when nothing else
- * wants them, so other routes keep their latency, and at most cores*2 logins hold a request
- * thread (running or queued); the rest are refused at once with PW_BUSY.
+ * Hashes run on a small pool of threads at a lower scheduling priority (nice +10), never on
+ * the request threads: a login storm then uses the cores only when nothing else wants them,
+ * so other routes keep their latency. A request thread waits while its hash runs or is
+ * queued; how many may do so is bounded by the cores (two per core) and by the request
+ * threads, some of which always stay free for other routes (password_admit_max); the rest
+ * are refused at once with PW_BUSY.
  */
 #define HASH_NICE 10
 
@@ -35,12 +39,23 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t work_cv = PTHREAD_COND_INITIALIZER, done_cv = PTHREAD_COND_INITIALIZER;
 static struct job *head, *tail;
 static long inflight, nthreads;
+static bool nice_warned;
 
 static void *hasher(void *arg)
 {
 	(void)arg;
-	/* Linux applies a thread's nice to that thread alone. */
-	setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HASH_NICE);
+	/* Linux applies a thread's nice to that thread alone. A seccomp filter or a container may
+	 * refuse it (systemd's @resources group holds setpriority; store-svc@.service allows it
+	 * again): then the hashes compete with requests as equals, which the log says once. */
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), HASH_NICE) != 0) {
+		int e = errno;
+		pthread_mutex_lock(&mu);
+		bool first = !nice_warned;
+		nice_warned = true;
+		pthread_mutex_unlock(&mu);
+		if (first)
+			log_msg(LOG_WARN, NULL, "password hashing runs at normal priority: setpriority: %s", strerror(e));
+	}
 	pthread_mutex_lock(&mu);
 	for (;;) {
 		while (!head)
@@ -62,7 +77,18 @@ static void *hasher(void *arg)
 	return NULL;
 }
 
-int password_init(const struct user_settings *cfg, long cores)
+long password_admit_max(long threads, long cores)
+{
+	if (cores < 1)
+		cores = 1;
+	if (threads < 2)
+		return 1; /* a single request thread: nothing can be kept free */
+	long spare = threads / 4 > 1 ? threads / 4 : 1;
+	long admit = threads - spare;
+	return admit < cores * 2 ? admit : cores * 2;
+}
+
+int password_init(const struct user_settings *cfg, long cores, long threads)
 {
 	if (sodium_init() < 0)
 		return -1;
@@ -71,8 +97,10 @@ int password_init(const struct user_settings *cfg, long cores)
 	opslimit = (unsigned long long)cfg->pwhash_opslimit;
 	memlimit = (size_t)cfg->pwhash_memlimit_kib * 1024;
 	pthread_mutex_lock(&mu);
-	admit_max = cores * 2;
-	for (; nthreads < cores; nthreads++) {
+	admit_max = password_admit_max(threads, cores);
+	/* More hashing threads than admitted hashes would never be busy. */
+	long want = cores < admit_max ? cores : admit_max;
+	for (; nthreads < want; nthreads++) {
 		pthread_t t;
 		if (pthread_create(&t, NULL, hasher, NULL) != 0) {
 			pthread_mutex_unlock(&mu);

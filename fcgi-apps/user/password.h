@@ -17,13 +17,21 @@ enum pw_result {
 };
 
 /*
- * Sets the cost from cfg (argon2id, opslimit, memlimit) and starts `cores` hashing
- * threads at a lower priority (nice +10; once per process). `cores` hashes run at once
- * and as many more may wait; the rest are refused (PW_BUSY) so a login storm leaves
- * request threads and CPU for other routes. Computes the dummy hash used for unknown
- * accounts. Returns 0 or -1.
+ * How many hashes may hold a request thread at once (running or queued) in a service of
+ * `threads` request threads on `cores` cores: at most two per core, and never so many that
+ * fewer than a quarter of the request threads (at least one) stay free for other routes.
+ * With a single request thread, 1. Always at least 1.
  */
-int password_init(const struct user_settings *cfg, long cores);
+long password_admit_max(long threads, long cores);
+
+/*
+ * Sets the cost from cfg (argon2id, opslimit, memlimit) and starts up to `cores` hashing
+ * threads at a lower priority (nice +10, logged once when the system refuses it; started
+ * once per process). password_admit_max(threads, cores) hashes run or wait at once; the
+ * rest are refused (PW_BUSY) so a login storm leaves request threads and CPU for other
+ * routes. Computes the dummy hash used for unknown accounts. Returns 0 or -1.
+ */
+int password_init(const struct user_settings *cfg, long cores, long threads);
 
 /* Hashes `pw` into `out`. */
 enum pw_result password_hash(const char *pw, char out[PASSWORD_HASH_MAX]);

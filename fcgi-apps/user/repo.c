@@ -16,6 +16,7 @@ static const char sql_by_email[] = "SELECT " USER_COLS " FROM users WHERE email 
 static const char sql_by_id[] = "SELECT " USER_COLS " FROM users WHERE id = ?";
 static const char sql_set_name[] = "UPDATE users SET name = ? WHERE id = ?";
 static const char sql_set_password[] = "UPDATE users SET password_hash = ? WHERE id = ?";
+static const char sql_upgrade_password[] = "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?";
 /* Every active admin, locked: two changes of admins run one after the other. Without an
  * index on role this locks the rows it scans; admins change rarely and the step is short. */
 static const char sql_lock_admins[] = "SELECT id FROM users WHERE role = 'admin' AND NOT disabled FOR UPDATE";
@@ -89,6 +90,12 @@ int repo_user_set_name(struct db_conn *db, int64_t id, const char *name)
 int repo_user_set_password(struct db_conn *db, int64_t id, const char *hash)
 {
 	return set(db, sql_set_password, db_str(hash), id);
+}
+
+int repo_user_upgrade_password(struct db_conn *db, int64_t id, const char *old_hash, const char *hash)
+{
+	struct db_val p[] = {db_str(hash), db_i64(id), db_str(old_hash)};
+	return db_exec(db, sql_upgrade_password, p, 3, NULL);
 }
 
 struct access_change {

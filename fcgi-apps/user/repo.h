@@ -31,6 +31,10 @@ int repo_user_by_id(struct db_conn *db, int64_t id, struct user *u);
 int repo_user_set_name(struct db_conn *db, int64_t id, const char *name);
 int repo_user_set_password(struct db_conn *db, int64_t id, const char *hash);
 
+/* Replaces the hash only while it is still `old_hash`: an upgrade at sign-in never undoes a
+ * password change that committed meanwhile. Returns 0 (also when it did not apply) or -1. */
+int repo_user_upgrade_password(struct db_conn *db, int64_t id, const char *old_hash, const char *hash);
+
 /* Outcomes of repo_user_set_access besides -1 (database error). */
 enum repo_access {
 	REPO_ACCESS_OK = 0,

@@ -14,4 +14,6 @@ const struct config_var user_settings_vars[USER_SETTINGS_NVARS] = {
 	/* OWASP's minimum for argon2id: no configuration may go below it. */
 	{"STORE_PWHASH_MEMLIMIT_KIB", INT(pwhash_memlimit_kib), "19456", 19456, 1048576, 0},
 	{"STORE_PWHASH_OPSLIMIT", INT(pwhash_opslimit), "2", 2, 10, 0},
+	/* Sessions per account: a new sign-in beyond it ends the one that would end first. */
+	{"STORE_MAX_SESSIONS", INT(max_sessions), "20", 1, 1000, 0},
 };

@@ -129,11 +129,14 @@ void users_me_patch(struct request *req)
 		resp_db_error(req, req->ctx->db);
 		return;
 	}
-	if (next) {
-		/* Everyone else holding this account's tokens is signed out; this session stays. */
-		if (session_revoke_user(req->ctx->redis, u.id, req->sid) != 0)
-			log_msg(LOG_ERROR, req->request_id, "user %lld: other sessions not revoked: %s", (long long)u.id,
-				req->ctx->redis->errstr);
+	/* Everyone else holding this account's tokens is signed out; this session stays. It runs
+	 * after the commit, and moves the generation on, so a sign-in with the old password that
+	 * is still in flight creates no session after this answer (auth_login re-reads the hash). */
+	if (next && session_revoke_user(req->ctx->redis, u.id, req->sid) != 0) {
+		log_msg(LOG_ERROR, req->request_id, "user %lld: password changed, other sessions not ended: %s",
+			(long long)u.id, req->ctx->redis->errstr);
+		resp_unavailable(req, "session store");
+		return;
 	}
 	answer_user(req, u.id);
 }
@@ -232,15 +235,9 @@ void users_patch(struct request *req)
 		resp_problem(req, 409, "cannot_change_self", "Admins cannot demote or disable their own account.");
 		return;
 	}
-	bool role_changed = has_role && role != u.role, disabled_now = has_disabled && disabled && !u.disabled;
-	/* A disabled account or a changed role ends every session at once: tokens carry the old role.
-	 * Sessions go first: if the database then fails, the user merely signs in again. */
-	if ((role_changed || disabled_now) && session_revoke_user(req->ctx->redis, id, NULL) != 0) {
-		resp_unavailable(req, "session store");
-		return;
-	}
 	/* The rule "at least one active admin stays" is checked and applied in one transaction:
-	 * two admins removing each other at once cannot both pass it. */
+	 * two admins removing each other at once cannot both pass it. A refused change touches
+	 * no session. */
 	switch (repo_user_set_access(req->ctx->db, id, has_role, role, has_disabled, disabled)) {
 	case REPO_ACCESS_OK:
 		break;
@@ -254,5 +251,24 @@ void users_patch(struct request *req)
 		resp_db_error(req, req->ctx->db);
 		return;
 	}
-	answer_user(req, id);
+	rc = repo_user_by_id(req->ctx->db, id, &u);
+	if (resp_lookup_failed(req, req->ctx->db, rc, "No such user."))
+		return;
+	/* Sessions end after the write, from the state now stored: a sign-in that read the
+	 * account before the write cannot create its session after this (the generation moved
+	 * on), and a refresh re-reads the account. Ending them again is harmless, so a request
+	 * answered 503 here is simply retried. */
+	if (has_role || (has_disabled && disabled)) {
+		int revoked = u.disabled ? session_revoke_user(req->ctx->redis, id, NULL)
+					 : session_revoke_user_except_role(req->ctx->redis, id, u.role);
+		if (revoked != 0) {
+			log_msg(LOG_ERROR, req->request_id, "user %lld: access changed, sessions not ended yet: %s",
+				(long long)id, req->ctx->redis->errstr);
+			resp_unavailable(req, "session store");
+			return;
+		}
+	}
+	struct json_object *o = user_json(&u);
+	resp_json(req, 200, o);
+	json_object_put(o);
 }

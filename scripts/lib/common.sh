@@ -41,6 +41,7 @@ set_stack() {
 		AUTH_RATE=${STORE_AUTH_RATE:-$DEFAULT_AUTH_RATE}
 		AUTH_BURST=${STORE_AUTH_BURST:-$DEFAULT_AUTH_BURST}
 	fi
+	CONN_PER_CLIENT=${STORE_CONN_PER_CLIENT:-$DEFAULT_CONN_PER_CLIENT}
 	check_numbers
 	# The local stack listens on loopback only.
 	HTTP_BIND=127.0.0.1 INTERNAL_BIND=127.0.0.1
@@ -54,7 +55,7 @@ set_stack() {
 
 check_numbers() {
 	local v
-	for v in HTTP_PORT INTERNAL_PORT DB_PORT REDIS_PORT SMTP_PORT AUTH_RATE AUTH_BURST; do
+	for v in HTTP_PORT INTERNAL_PORT DB_PORT REDIS_PORT SMTP_PORT AUTH_RATE AUTH_BURST CONN_PER_CLIENT; do
 		[[ ${!v} =~ ^[1-9][0-9]{0,4}$ ]] || die "$v must be a positive integer, not '${!v}'"
 	done
 }

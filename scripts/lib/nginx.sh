@@ -101,7 +101,8 @@ render_nginx() {
 			-e "s|@DOCS_DIR@|$(sed_escape "$9")|g" \
 			-e "s|@FASTCGI_PARAMS@|/etc/nginx/fastcgi_params|g" \
 			-e "s|@AUTH_RATE@|$AUTH_RATE|g" \
-			-e "s|@AUTH_BURST@|$AUTH_BURST|g" >"$tmp"
+			-e "s|@AUTH_BURST@|$AUTH_BURST|g" \
+			-e "s|@CONN_PER_CLIENT@|$CONN_PER_CLIENT|g" >"$tmp"
 	rm -rf "$parts"
 	! grep -n '^[^#]*@[A-Z_]*@' "$tmp" >&2 || die "unrendered placeholder in nginx/store.conf.in"
 	cp "$ROOT/nginx/problem-pages.conf" "$out/problem-pages.conf"
@@ -153,6 +154,7 @@ cmd_gateway_config() {
 	local out=${1:?usage: $PROG gateway-config [--compose] DIR}
 	AUTH_RATE=${STORE_AUTH_RATE:-$DEFAULT_AUTH_RATE}
 	AUTH_BURST=${STORE_AUTH_BURST:-$DEFAULT_AUTH_BURST}
+	CONN_PER_CLIENT=${STORE_CONN_PER_CLIENT:-$DEFAULT_CONN_PER_CLIENT}
 	# Not used by the gateway; set only so that check_numbers passes.
 	# shellcheck disable=SC2034 # read by check_numbers through ${!v}
 	DB_PORT=1 REDIS_PORT=1 SMTP_PORT=1

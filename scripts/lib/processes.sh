@@ -142,12 +142,23 @@ start_redis() {
 	fi
 	check_port "$REDIS_PORT" Redis STORE_REDIS_PORT
 	say "starting redis on 127.0.0.1:$REDIS_PORT"
-	# daemonize: redis forks and writes its own pid file. The RDB snapshot in
-	# var/redis keeps sessions across down/up.
+	# daemonize: redis forks and writes its own pid file. The append-only file in
+	# var/redis (written at once, fsynced every second) keeps sessions and queued
+	# jobs across down/up and a crash of Redis itself (a power loss may cost the
+	# last second); the RDB snapshot is its compact base.
+	# A Redis started with appendonly and no append-only file yet starts empty
+	# (it ignores the snapshot): a stack made before AOF is switched on while
+	# running instead, which writes the file from what was loaded.
+	local aof=yes
+	[[ -e $REDIS_DIR/dump.rdb && ! -d $REDIS_DIR/appendonlydir ]] && aof=no
 	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --protected-mode yes \
 		--dir "$REDIS_DIR" --pidfile "$RUN/redis.pid" --logfile "$LOG/redis.log" \
-		--daemonize yes --save '60 1' --appendonly no >/dev/null
+		--daemonize yes --save '60 1' --appendonly "$aof" --appendfsync everysec >/dev/null
 	wait_for redis "" "$LOG/redis.log" redis_ping
+	if [[ $aof == no ]]; then
+		say "redis: switching the existing data to an append-only file"
+		redis-cli -h 127.0.0.1 -p "$REDIS_PORT" config set appendonly yes >/dev/null
+	fi
 }
 
 redis_ping() { [[ $(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null) == PONG ]]; }

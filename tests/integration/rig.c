@@ -319,42 +319,96 @@ struct json_object *rig_parse_mail(const char *path)
 }
 
 /* Finds the message to `to` in the Maildir within `timeout` s; returns its path (caller frees). */
+/* Calls visit(path, message, arg) for each message in `maildir`/new, its CRs turned into LFs
+ * (the sink may store either line end), until visit returns true; returns whether one did. */
+static bool each_message(const char *maildir, bool (*visit)(const char *, const char *, void *), void *arg)
+{
+	char dir[1200], path[2400];
+	bool stop = false;
+	snprintf(dir, sizeof(dir), "%s/new", maildir);
+	DIR *d = opendir(dir);
+	cr_assert_not_null(d, "%s", dir);
+	for (struct dirent *e; !stop && (e = readdir(d));) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		char *msg = rig_slurp(path);
+		for (char *p = msg; p && *p; p++)
+			if (*p == '\r')
+				*p = '\n';
+		stop = msg && visit(path, msg, arg);
+		free(msg);
+	}
+	closedir(d);
+	return stop;
+}
+
+struct find_to {
+	char needle[300], subject[300]; /* subject "" : any */
+	char *path;
+};
+
+static bool is_to(const char *path, const char *msg, void *arg)
+{
+	struct find_to *f = arg;
+	if (!strstr(msg, f->needle) || (f->subject[0] && !strstr(msg, f->subject)))
+		return false;
+	f->path = strdup(path);
+	return true;
+}
+
+char *rig_find_mail(const char *maildir, const char *to, const char *subject, double timeout)
+{
+	struct find_to f = {.path = NULL};
+	double until = rig_now() + timeout;
+	snprintf(f.needle, sizeof(f.needle), "\nTo: %s\n", to);
+	if (subject)
+		snprintf(f.subject, sizeof(f.subject), "\nSubject: %s\n", subject);
+	while (!each_message(maildir, is_to, &f)) {
+		cr_assert_lt(rig_now(), until, "no message to %s%s%s in %s within %.0f s", to, subject ? " about " : "",
+			     subject ? subject : "", maildir, timeout);
+		rig_sleep(0.2);
+	}
+	return f.path;
+}
+
 char *rig_find_mail_to(const char *maildir, const char *to, double timeout)
 {
 	return rig_find_mail(maildir, to, NULL, timeout);
 }
 
-char *rig_find_mail(const char *maildir, const char *to, const char *subject, double timeout)
+struct all_to {
+	const char *const *to;
+	size_t n, have;
+	bool *got;
+};
+
+static bool mark_to(const char *path, const char *msg, void *arg)
 {
-	char dir[1200], path[2400], needle[300], subj[300];
-	double until = rig_now() + timeout;
-	snprintf(dir, sizeof(dir), "%s/new", maildir);
-	snprintf(needle, sizeof(needle), "\nTo: %s\n", to);
-	snprintf(subj, sizeof(subj), "\nSubject: %s\n", subject ? subject : "");
-	for (;;) {
-		DIR *d = opendir(dir);
-		cr_assert_not_null(d, "%s", dir);
-		for (struct dirent *e; (e = readdir(d));) {
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-			char *msg = rig_slurp(path);
-			/* The sink may store CRLF or LF line ends: compare without the CR. */
-			for (char *p = msg; p && *p; p++)
-				if (*p == '\r')
-					*p = '\n';
-			bool hit = msg && strstr(msg, needle) && (!subject || strstr(msg, subj));
-			free(msg);
-			if (hit) {
-				closedir(d);
-				return strdup(path);
-			}
+	struct all_to *a = arg;
+	char needle[300];
+	(void)path;
+	for (size_t i = 0; i < a->n; i++) {
+		snprintf(needle, sizeof(needle), "\nTo: %s\n", a->to[i]);
+		if (!a->got[i] && strstr(msg, needle)) {
+			a->got[i] = true;
+			a->have++;
 		}
-		closedir(d);
-		cr_assert_lt(rig_now(), until, "no message to %s%s%s in %s within %.0f s", to, subject ? " about " : "",
-			     subject ? subject : "", maildir, timeout);
-		rig_sleep(0.2);
 	}
+	return a->have == a->n;
+}
+
+void rig_wait_mail_to_all(const char *maildir, const char *const *to, size_t n, double timeout, const char *what)
+{
+	struct all_to a = {to, n, 0, calloc(n ? n : 1, sizeof(bool))};
+	double until = rig_now() + timeout;
+	cr_assert_not_null(a.got);
+	while (!each_message(maildir, mark_to, &a)) {
+		cr_assert_lt(rig_now(), until, "%s: %zu of %zu addresses got a message within %.0f s", what, a.have, n,
+			     timeout);
+		rig_sleep(0.5);
+	}
+	free(a.got);
 }
 
 void rig_stop_all(void)

@@ -81,6 +81,10 @@ char *rig_find_mail_to(const char *maildir, const char *to, double timeout);
 /* The same for a message to `to` whose Subject is exactly `subject` (NULL: any). */
 char *rig_find_mail(const char *maildir, const char *to, const char *subject, double timeout);
 
+/* Waits up to `timeout` s until each of the `n` addresses `to` has a message in `maildir`
+ * (`what` names the wait in the failure). */
+void rig_wait_mail_to_all(const char *maildir, const char *const *to, size_t n, double timeout, const char *what);
+
 /* Parses a stored message with Python's email package (an independent MIME reader) into
  * {to, from, subject, message_id, date, mime_version, content_type, defects,
  * parts{type:{charset,body}}}; the caller owns the result (json_object_put). */

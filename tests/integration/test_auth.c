@@ -354,15 +354,32 @@ Test(auth, refresh_rotates_and_reuse_revokes_the_session)
 	http_resp_free(&r);
 	cr_assert_eq(me_status(access2), 200);
 
-	/* The old refresh token is spent; presenting it again revokes the whole session. */
+	/* Presented again before its successor was used, the old token is a retry whose answer
+	 * was lost: it gets the same successor, and the session lives on. */
+	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+	cr_assert_eq(r.status, 200, "a retried refresh: %s", r.body);
+	cr_assert_str_eq(json_str(&r, "refresh_token"), refresh2);
+	http_resp_free(&r);
+	cr_assert_eq(me_status(access2), 200);
+
+	/* Once the successor is used, the old token is spent: presenting it again revokes the
+	 * whole session, the newest tokens included. */
+	char body2[256];
+	snprintf(body2, sizeof(body2), "{\"refresh_token\":\"%s\"}", refresh2);
+	api("POST", "/api/v1/auth/refresh", body2, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	char *access3 = strdup(json_str(&r, "access_token"));
+	snprintf(body2, sizeof(body2), "{\"refresh_token\":\"%s\"}", json_str(&r, "refresh_token"));
+	http_resp_free(&r);
 	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
 	assert_problem(&r, 401, "invalid_token");
 	http_resp_free(&r);
 	cr_assert_eq(me_status(access2), 401);
-	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", refresh2);
-	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+	cr_assert_eq(me_status(access3), 401);
+	api("POST", "/api/v1/auth/refresh", body2, NULL, &r);
 	assert_problem(&r, 401, "invalid_token");
 	http_resp_free(&r);
+	free(access3);
 	free(access);
 	free(refresh);
 	free(access2);
@@ -414,6 +431,61 @@ Test(auth, logout_and_logout_all_take_effect_at_once)
 	free(a1);
 	free(a2);
 	free(a3);
+}
+
+/* #15.4: sessions per account were unbounded and the per-user index was never pruned. */
+Test(auth, sessions_per_account_are_capped_oldest_first_and_the_index_pruned, .timeout = 120)
+{
+	enum { CAP = 20, N = CAP + 2 }; /* STORE_MAX_SESSIONS's default */
+	char email[128], *access[N], key[64];
+	unique_email(email, sizeof(email), "cap");
+	long long id = register_user(email, TEST_PASSWORD, "X");
+	snprintf(key, sizeof(key), "user_sessions:%lld", id);
+	redisContext *c = test_redis();
+
+	for (int i = 0; i < N; i++) {
+		login_user(email, TEST_PASSWORD, &access[i], NULL);
+		usleep(2000); /* distinct end times, so "first to end" is the first signed in */
+	}
+	/* The two that would end first are gone; every later one works. */
+	cr_assert_eq(me_status(access[0]), 401);
+	cr_assert_eq(me_status(access[1]), 401);
+	for (int i = 2; i < N; i++)
+		cr_assert_eq(me_status(access[i]), 200, "session %d of %d", i + 1, N);
+	redisReply *rep = redisCommand(c, "ZCARD %s", key);
+	cr_assert(rep && rep->type == REDIS_REPLY_INTEGER, "the session index is not a sorted set");
+	cr_assert_eq(rep->integer, CAP);
+	freeReplyObject(rep);
+
+	/* An index entry whose session has ended is pruned by the next sign-in, and counts
+	 * against no cap: the newest sessions all survive it. */
+	freeReplyObject(redisCommand(c, "ZADD %s 1 00000000000000000000000000000000", key));
+	char *next;
+	login_user(email, TEST_PASSWORD, &next, NULL);
+	rep = redisCommand(c, "ZSCORE %s 00000000000000000000000000000000", key);
+	cr_assert(rep && rep->type == REDIS_REPLY_NIL, "an ended session stayed in the index");
+	freeReplyObject(rep);
+	rep = redisCommand(c, "ZCARD %s", key);
+	cr_assert_eq(rep->integer, CAP);
+	freeReplyObject(rep);
+	cr_assert_eq(me_status(access[2]), 401, "the oldest live session makes room for the new one");
+	cr_assert_eq(me_status(access[N - 1]), 200);
+	cr_assert_eq(me_status(next), 200);
+
+	/* Logout-all still reaches every one of them. */
+	struct http_resp r;
+	api("POST", "/api/v1/auth/logout-all", NULL, next, &r);
+	cr_assert_eq(r.status, 204, "%s", r.body);
+	http_resp_free(&r);
+	for (int i = 3; i < N; i++)
+		cr_assert_eq(me_status(access[i]), 401);
+	rep = redisCommand(c, "EXISTS %s", key);
+	cr_assert_eq(rep->integer, 0);
+	freeReplyObject(rep);
+	for (int i = 0; i < N; i++)
+		free(access[i]);
+	free(next);
+	redisFree(c);
 }
 
 Test(auth, welcome_job_is_on_the_stream)

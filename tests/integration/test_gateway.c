@@ -1,9 +1,18 @@
 /* test_gateway.c: the gateway and the shared HTTP conventions, driven through NGINX. */
 #include <criterion/criterion.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "client.h"
 
@@ -366,4 +375,124 @@ Test(gateway, docs_serve_swagger_ui_and_each_listeners_spec)
 	cr_assert_eq(r.status, 200);
 	cr_assert(strstr(r.body, "/internal/inventory/reservations:") && !strstr(r.body, "/api/v1/users/me:"));
 	http_resp_free(&r);
+}
+
+/* --- #15.7: a slow-body flood from one client ------------------------------------------------ */
+
+#define FLOOD_CONNS 2200
+
+struct flood {
+	int port;
+	int fd[FLOOD_CONNS];
+	bool sent_header[FLOOD_CONNS];
+	volatile int stop, rounds;
+	int open; /* sockets still open after the last round */
+};
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Opens a connection from 127.0.0.2 to the public listener, not waiting for it; -1 on failure. */
+static int flood_open(int port)
+{
+	struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "127.0.0.2", &src.sin_addr);
+	inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+	dst.sin_port = htons((uint16_t)port);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	if (fd >= 0 && (bind(fd, (struct sockaddr *)&src, sizeof(src)) != 0 ||
+			(connect(fd, (struct sockaddr *)&dst, sizeof(dst)) != 0 && errno != EINPROGRESS))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* One client (127.0.0.2) keeps FLOOD_CONNS connections to the public listener: each sends a
+ * request head announcing a 1000-byte body, then one byte every 2 s (under
+ * client_body_timeout); a connection the gateway closes is opened again at the next round.
+ * Runs until told to stop, then closes them all. */
+static void *flood_run(void *arg)
+{
+	static const char head[] = "POST /api/v1/products HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+				   "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{";
+	struct flood *f = arg;
+	for (int i = 0; i < FLOOD_CONNS; i++)
+		f->fd[i] = -1;
+	while (!f->stop) {
+		int open = 0;
+		for (int i = 0; i < FLOOD_CONNS; i++) {
+			if (f->fd[i] < 0) {
+				f->fd[i] = flood_open(f->port);
+				f->sent_header[i] = false;
+				if (f->fd[i] < 0)
+					continue;
+			}
+			const char *what = f->sent_header[i] ? " " : head;
+			size_t n = f->sent_header[i] ? 1 : sizeof(head) - 1;
+			ssize_t w = send(f->fd[i], what, n, MSG_NOSIGNAL);
+			if (w == (ssize_t)n) {
+				f->sent_header[i] = true;
+			} else if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN) {
+				close(f->fd[i]);
+				f->fd[i] = -1;
+				continue;
+			}
+			open++;
+		}
+		f->open = open;
+		f->rounds++;
+		for (int t = 0; t < 20 && !f->stop; t++)
+			usleep(100000);
+	}
+	for (int i = 0; i < FLOOD_CONNS; i++)
+		if (f->fd[i] >= 0)
+			close(f->fd[i]);
+	return NULL;
+}
+
+/* Times one request; asserts its status and that it took less than `limit` seconds. */
+static void answers_quickly(const char *base, const char *path, long status, double limit)
+{
+	struct http_resp r;
+	double t0 = mono();
+	http_send(base, "GET", path, NULL, 0, NULL, &r);
+	double took = mono() - t0;
+	cr_assert_eq(r.status, status, "%s%s under the flood: %ld %s", base, path, r.status, r.body);
+	cr_assert_lt(took, limit, "%s%s took %.1f s under the flood", base, path, took);
+	http_resp_free(&r);
+}
+
+/* About 2,000 slow connections from one address exhausted nginx's worker connections: the
+ * public and the internal listeners stopped answering everyone until that client left. */
+Test(gateway, slow_body_flood_from_one_client_leaves_others_and_internal_answering, .timeout = 90)
+{
+	struct rlimit rl;
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = rl.rlim_max;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_gt(rl.rlim_cur, FLOOD_CONNS + 100, "too few file descriptors for the flood");
+
+	/* Straight at the gateway: the flood is about nginx, not the contract proxy in front of it. */
+	const char *url = raw_url(), *internal = raw_internal_url();
+	struct flood *f = calloc(1, sizeof(*f));
+	cr_assert_not_null(f);
+	f->port = atoi(strrchr(url, ':') + 1);
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, flood_run, f), 0);
+	while (f->rounds < 2)
+		usleep(50000);
+	for (int check = 0; check < 3; check++) {
+		answers_quickly(url, "/api/v1/products/health", 200, 2.5);
+		answers_quickly(internal, "/internal/inventory/reservations/no-such-order", 404, 2.5);
+		usleep(1500000);
+	}
+	f->stop = 1;
+	pthread_join(t, NULL);
+	free(f);
+	answers_quickly(url, "/api/v1/users/health", 200, 2.5);
 }

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
+#include <mysql.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -600,4 +601,160 @@ Test(inventory, two_instances_expire_each_reservation_exactly_once)
 	cr_assert_eq(reserved, 10, "expired reservations released %lld times too often", 10 - reserved);
 	cr_assert_eq(available, 90);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the second instance did not exit 0 on SIGTERM");
+}
+
+/* --- #15.11: a reservation that loses a deadlock runs again from its original items --------- */
+
+static MYSQL *admin_db(void)
+{
+	MYSQL *m = mysql_init(NULL);
+	cr_assert_not_null(m);
+	cr_assert_not_null(mysql_real_connect(m, NULL, test_env("STORE_TEST_DB_ADMIN_USER"), NULL, NULL, 0,
+					      test_env("STORE_TEST_DB_SOCKET"), 0),
+			   "admin connection: %s", mysql_error(m));
+	return m;
+}
+
+static void sql_ok(MYSQL *m, const char *sql)
+{
+	cr_assert_eq(mysql_query(m, sql), 0, "%s: %s", sql, mysql_error(m));
+	MYSQL_RES *res = mysql_store_result(m);
+	if (res)
+		mysql_free_result(res);
+}
+
+static long long sql_int(MYSQL *m, const char *sql)
+{
+	cr_assert_eq(mysql_query(m, sql), 0, "%s: %s", sql, mysql_error(m));
+	MYSQL_RES *res = mysql_store_result(m);
+	MYSQL_ROW row = res ? mysql_fetch_row(res) : NULL;
+	long long v = row && row[0] ? atoll(row[0]) : -1;
+	if (res)
+		mysql_free_result(res);
+	return v;
+}
+
+struct pending_post {
+	const char *body;
+	struct http_resp r;
+};
+
+static void *post_reservation(void *arg)
+{
+	struct pending_post *pp = arg;
+	internal_post("/internal/inventory/reservations", pp->body, &pp->r);
+	return NULL;
+}
+
+/*
+ * Sends reservation `body` (its items end with product `last`, after `first`) and makes it
+ * the victim of a deadlock on its first run: a transaction of our own, made heavy (InnoDB
+ * rolls back the lighter one), holds `last`'s stock row; once the reservation holds `first`'s
+ * and waits for `last`'s, ours asks for `first`'s. Then ours rolls back, and the reservation
+ * runs again. Fills `r` with its answer.
+ */
+static void reserve_through_a_deadlock(const char *body, long long first, long long last, struct http_resp *r)
+{
+	char sql[256];
+	MYSQL *m = admin_db();
+	long long deadlocks = sql_int(m, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+					 "WHERE VARIABLE_NAME = 'INNODB_DEADLOCKS'");
+	sql_ok(m, "CREATE DATABASE IF NOT EXISTS store_test_scratch");
+	sql_ok(m, "CREATE TABLE IF NOT EXISTS store_test_scratch.ballast (n INT) ENGINE=InnoDB");
+	sql_ok(m, "START TRANSACTION");
+	sql_ok(m, "INSERT INTO store_test_scratch.ballast SELECT seq FROM store_test_scratch.seq_1_to_5000");
+	snprintf(sql, sizeof(sql), "SELECT on_hand FROM store_inventory.stock WHERE product_id = %lld FOR UPDATE", last);
+	sql_ok(m, sql);
+
+	struct pending_post pp = {.body = body};
+	pthread_t t;
+	cr_assert_eq(pthread_create(&t, NULL, post_reservation, &pp), 0);
+	/* Wait until the reservation waits for our row (it holds `first`'s by then). */
+	long long waiting = 0;
+	for (int i = 0; i < 100 && waiting < 1; i++) {
+		usleep(50000);
+		waiting = sql_int(m, "SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'");
+	}
+	cr_assert_geq(waiting, 1, "the reservation never waited for the row we hold");
+	snprintf(sql, sizeof(sql), "SELECT on_hand FROM store_inventory.stock WHERE product_id = %lld FOR UPDATE", first);
+	cr_assert_eq(mysql_query(m, sql), 0, "our transaction, not the reservation, lost the deadlock: %s",
+		     mysql_error(m));
+	mysql_free_result(mysql_store_result(m));
+	usleep(200000); /* the reservation's second run now waits for us */
+	sql_ok(m, "ROLLBACK");
+	pthread_join(t, NULL);
+	cr_assert_gt(sql_int(m, "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS "
+				"WHERE VARIABLE_NAME = 'INNODB_DEADLOCKS'"),
+		     deadlocks, "no deadlock happened");
+	mysql_close(m);
+	*r = pp.r;
+}
+
+/* The bug: a run that found an item short marked it by negating its quantity in the request's
+ * items, and the run after a lost deadlock started from that marked array (it answered 500 and
+ * released units of another order's hold on the way). */
+Test(inventory, reservation_retried_after_a_deadlock_starts_from_its_original_items)
+{
+	long long s = new_product(), a = new_product(), b = new_product(), on_hand, reserved, available;
+	char other[64], ref[64], body[512];
+	struct http_resp r;
+	put_stock(s, 3, 0);
+	put_stock(a, 10, 0);
+	put_stock(b, 10, 0);
+	/* Another order holds 2 of each. */
+	unique_ref(other, sizeof(other));
+	snprintf(body, sizeof(body),
+		 "{\"order_ref\":\"%s\",\"items\":[{\"product_id\":%lld,\"quantity\":2},{\"product_id\":%lld,\"quantity\":2},"
+		 "{\"product_id\":%lld,\"quantity\":2}]}",
+		 other, s, a, b);
+	cr_assert_eq(internal_post("/internal/inventory/reservations", body, &r), 201, "%s", r.body);
+	http_resp_free(&r);
+
+	/* s is short (2 asked, 1 left), and found so before the deadlock on b. */
+	unique_ref(ref, sizeof(ref));
+	snprintf(body, sizeof(body),
+		 "{\"order_ref\":\"%s\",\"items\":[{\"product_id\":%lld,\"quantity\":2},{\"product_id\":%lld,\"quantity\":1},"
+		 "{\"product_id\":%lld,\"quantity\":1}]}",
+		 ref, s, a, b);
+	reserve_through_a_deadlock(body, a, b, &r);
+	assert_problem(&r, 409, "insufficient_stock");
+	struct json_object *items = json_object_object_get(r.json, "items");
+	cr_assert_eq(json_object_array_length(items), 1, "%s", r.body);
+	struct json_object *it = json_object_array_get_idx(items, 0);
+	cr_assert_eq(json_object_get_int64(json_object_object_get(it, "product_id")), s, "%s", r.body);
+	cr_assert_eq(json_object_get_int64(json_object_object_get(it, "requested")), 2, "%s", r.body);
+	cr_assert_eq(json_object_get_int64(json_object_object_get(it, "available")), 1, "%s", r.body);
+	http_resp_free(&r);
+
+	/* Nothing of it was kept, and the other order's holds are whole. */
+	long long pids[] = {s, a, b}, want_on_hand[] = {3, 10, 10};
+	for (int i = 0; i < 3; i++) {
+		test_stock(admin, pids[i], &on_hand, &reserved, &available);
+		cr_assert_eq(on_hand, want_on_hand[i]);
+		cr_assert_eq(reserved, 2, "product %lld: reserved %lld, the other order holds 2", pids[i], reserved);
+	}
+	char path[128];
+	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s", other);
+	http_send(test_env("STORE_TEST_INTERNAL_URL"), "GET", path, NULL, 0, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "active");
+	items = json_object_object_get(r.json, "items");
+	cr_assert_eq(json_object_array_length(items), 3, "%s", r.body);
+	for (size_t i = 0; i < 3; i++)
+		cr_assert_eq(json_object_get_int64(json_object_object_get(json_object_array_get_idx(items, i), "quantity")), 2,
+			     "%s", r.body);
+	http_resp_free(&r);
+
+	/* The same without a short item: the second run reserves everything, once. */
+	unique_ref(ref, sizeof(ref));
+	snprintf(body, sizeof(body),
+		 "{\"order_ref\":\"%s\",\"items\":[{\"product_id\":%lld,\"quantity\":3},{\"product_id\":%lld,\"quantity\":4}]}",
+		 ref, a, b);
+	reserve_through_a_deadlock(body, a, b, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	http_resp_free(&r);
+	test_stock(admin, a, &on_hand, &reserved, &available);
+	cr_assert_eq(reserved, 5);
+	test_stock(admin, b, &on_hand, &reserved, &available);
+	cr_assert_eq(reserved, 6);
 }

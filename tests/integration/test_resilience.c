@@ -1,5 +1,5 @@
-/* test_resilience.c: Redis stopped and MariaDB connections killed under a running stack.
- * One test, phases in order: it stops shared backends, so nothing else may run beside it. */
+/* test_resilience.c: Redis stopped, paused or killed and MariaDB connections killed under a running stack.
+ * Each test stops or stalls shared backends, so each holds an exclusive lock: one at a time. */
 #include <criterion/criterion.h>
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
@@ -7,11 +7,73 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "rig.h"
+
+static int lock_fd = -1;
+
+static void lock_backends(void)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/test_resilience.lock", test_env("STORE_TEST_VAR"));
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600); /* not held by a Redis it starts */
+	cr_assert(lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0, "cannot lock %s", path);
+}
+
+static void unlock_backends(void)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
+}
+
+TestSuite(resilience, .init = lock_backends, .fini = unlock_backends, .timeout = 180);
+
+/* Runs one Redis command on the test stack's Redis from a connection of its own; asserts
+ * that it is not an error. */
+static void redis_do(const char *fmt, const char *arg)
+{
+	redisContext *c = test_redis();
+	redisReply *rep = redisCommand(c, fmt, arg);
+	cr_assert(rep && rep->type != REDIS_REPLY_ERROR, "%s: %s", fmt, rep ? rep->str : c->errstr);
+	freeReplyObject(rep);
+	redisFree(c);
+}
+
+/* Waits up to `seconds` for a `type` job to `recipient` on the job stream. */
+static bool job_on_stream(const char *type, const char *recipient, int seconds)
+{
+	redisContext *c = redisConnect("127.0.0.1", atoi(test_env("STORE_TEST_REDIS_PORT")));
+	bool found = false;
+	cr_assert(c && !c->err);
+	for (int t = 0; t < seconds * 10 && !found; t++) {
+		redisReply *rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 1000");
+		for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements && !found; i++) {
+			redisReply *f = rep->element[i]->element[1];
+			for (size_t k = 0; k + 1 < f->elements; k += 2) {
+				struct json_object *job = json_tokener_parse(f->element[k + 1]->str), *v;
+				if (job && json_object_object_get_ex(job, "recipient", &v) &&
+				    strcmp(json_object_get_string(v), recipient) == 0 &&
+				    json_object_object_get_ex(job, "type", &v) && strcmp(json_object_get_string(v), type) == 0)
+					found = true;
+				json_object_put(job);
+			}
+		}
+		if (rep)
+			freeReplyObject(rep);
+		if (!found)
+			usleep(100000);
+	}
+	redisFree(c);
+	return found;
+}
 
 static void redis_stop(void)
 {
@@ -37,7 +99,8 @@ static void redis_start(void)
 	const char *var = test_env("STORE_TEST_VAR"), *port = test_env("STORE_TEST_REDIS_PORT");
 	snprintf(cmd, sizeof(cmd),
 		 "redis-server --port %s --bind 127.0.0.1 --protected-mode yes --dir %s/redis --pidfile %s/run/redis.pid "
-		 "--logfile %s/log/redis.log --daemonize yes --save '60 1' --appendonly no >/dev/null",
+		 "--logfile %s/log/redis.log --daemonize yes --save '60 1' --appendonly yes --appendfsync everysec "
+		 ">/dev/null",
 		 port, var, var, var);
 	cr_assert_eq(system(cmd), 0);
 	for (int i = 0; i < 50; i++) {
@@ -51,23 +114,95 @@ static void redis_start(void)
 	cr_assert_fail("Redis did not start");
 }
 
+/* GETs `path` until it answers 200 (at most ~5 s); every other answer must be a 503 problem
+ * from the service, or the gateway's 502 problem while a restarted service is not listening yet. */
+static void until_ok(const char *path, const char *token)
+{
+	for (int i = 0; i < 50; i++) {
+		struct http_resp r;
+		api("GET", path, NULL, token, &r);
+		long s = r.status;
+		if (s == 502) {
+			assert_problem(&r, 502, "bad_gateway");
+			cr_assert_not_null(http_header(&r, "Retry-After"), "502 without Retry-After");
+		} else if (s != 200) {
+			assert_problem(&r, 503, NULL);
+			cr_assert_not_null(http_header(&r, "Retry-After"));
+		}
+		http_resp_free(&r);
+		if (s == 200)
+			return;
+		usleep(100000);
+	}
+	cr_assert_fail("%s never recovered", path);
+}
+
 /* The id at the end of "/api/v1/products/<id>". */
 static long long json_int_path(const char *path)
 {
 	return atoll(strrchr(path, '/') + 1);
 }
 
-Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
+/* SIGTERMs the program started by scripts/store (its pid file) and waits until it is gone. */
+static void program_stop(const char *name)
 {
-	char *admin = admin_token(), sku[64], body[256], path[64];
+	char file[1024];
+	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
+	FILE *f = fopen(file, "r");
+	long pid = 0;
+	cr_assert(f && fscanf(f, "%ld", &pid) == 1, "no pid file %s", file);
+	fclose(f);
+	cr_assert_eq(kill((pid_t)pid, SIGTERM), 0);
+	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
+		usleep(100000);
+	waitpid((pid_t)pid, NULL, WNOHANG);
+}
+
+static void service_stop(const char *name)
+{
+	program_stop(name);
+}
+
+/* Starts program `name` (`bin`: its path in the checkout) again as scripts/store does: its
+ * env file, its log and pid file. */
+static void program_start(const char *name, const char *bin)
+{
+	char cmd[4096];
+	const char *store = test_env("STORE_TEST_STORE"), *var = test_env("STORE_TEST_VAR");
+	snprintf(cmd, sizeof(cmd),
+		 "(set -a; . '%s/env/%s.env'; set +a; exec setsid '%.*s/../%s' "
+		 ">>'%s/log/%s.log' 2>&1 </dev/null) & echo $! >'%s/run/%s.pid'",
+		 var, name, (int)(strrchr(store, '/') - store), store, bin, var, name, var, name);
+	cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+/* Starts the service again: its socket comes from its env file. */
+static void service_start(const char *name)
+{
+	char bin[256];
+	snprintf(bin, sizeof(bin), "fcgi-apps/%s/store-%s", name, name);
+	program_start(name, bin);
+}
+
+/* Creates an active product priced 700 (sku and name from `tag`) and writes its path. */
+static void new_product(const char *admin, const char *tag, char path[64])
+{
+	char body[256];
 	struct http_resp r;
-	snprintf(sku, sizeof(sku), "RES-%d-%ld", (int)getpid(), (long)time(NULL));
-	snprintf(body, sizeof(body), "{\"sku\":\"%s\",\"name\":\"Resilient %s\",\"price\":700,\"currency\":\"EUR\",\"status\":\"active\"}",
-		 sku, sku);
+	snprintf(body, sizeof(body),
+		 "{\"sku\":\"%s-%d-%ld\",\"name\":\"%s %d-%ld\",\"price\":700,\"currency\":\"EUR\",\"status\":\"active\"}",
+		 tag, (int)getpid(), (long)time(NULL), tag, (int)getpid(), (long)time(NULL));
 	api("POST", "/api/v1/products", body, admin, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
-	snprintf(path, sizeof(path), "/api/v1/products/%lld", json_int(&r, "id"));
+	snprintf(path, 64, "/api/v1/products/%lld", json_int(&r, "id"));
 	http_resp_free(&r);
+}
+
+Test(resilience, redis_down_and_database_connections_lost)
+{
+	char *admin = admin_token(), body[256], path[64];
+	struct http_resp r;
+	new_product(admin, "RES", path);
 	api("GET", path, NULL, NULL, &r); /* warms the cache */
 	http_resp_free(&r);
 
@@ -97,9 +232,9 @@ Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
 
 	/* Redis back: the sessions were saved, the same token works again within seconds. */
 	redis_start();
-	cr_assert(test_job_on_stream("welcome", email, 15), "the welcome e-mail of a registration made while Redis was down was lost");
-	test_until_ok("/api/v1/users/me", admin);
-	test_until_ok("/api/v1/products/health", NULL);
+	cr_assert(job_on_stream("welcome", email, 15), "the welcome e-mail of a registration made while Redis was down was lost");
+	until_ok("/api/v1/users/me", admin);
+	until_ok("/api/v1/products/health", NULL);
 	/* A thread that failed to reach Redis waits 1 s before trying again (lib/redis.c), so
 	 * a down Redis costs requests nothing; after that every thread is back. */
 	usleep(1100000);
@@ -138,7 +273,7 @@ Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
 	api("PUT", stock, body, admin, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	http_resp_free(&r);
-	test_service_stop("product");
+	service_stop("product");
 	/* The gateway's own answer for a service that is not listening: 502, retryable like a 503. */
 	api("GET", "/api/v1/products/health", NULL, NULL, &r);
 	assert_problem(&r, 502, "bad_gateway");
@@ -157,8 +292,190 @@ Test(resilience, redis_down_and_database_connections_lost, .timeout = 120)
 	api("PUT", stock, body, admin, &r);
 	assert_problem(&r, 503, "unavailable");
 	http_resp_free(&r);
-	test_service_start("product");
-	test_until_ok("/api/v1/products/health", NULL);
-	test_until_ok(stock, NULL);
+	service_start("product");
+	until_ok("/api/v1/products/health", NULL);
+	until_ok(stock, NULL);
+	free(admin);
+}
+
+/*
+ * Keeps Redis itself busy for `ms` (a script that spins on TIME: unlike CLIENT PAUSE, which
+ * drops the command of a client that hangs up meanwhile, commands that arrive are read and
+ * run afterwards, as after any stall). Returns at once; redis_stall_end waits for the end.
+ */
+static redisContext *redis_stall(int ms)
+{
+	static const char spin[] = "local s = redis.call('TIME') "
+				   "local e = tonumber(s[1]) * 1000000 + tonumber(s[2]) + tonumber(ARGV[1]) * 1000 "
+				   "repeat s = redis.call('TIME') until tonumber(s[1]) * 1000000 + tonumber(s[2]) >= e "
+				   "return 1";
+	char mss[16];
+	int done = 0;
+	redisContext *c = test_redis();
+	snprintf(mss, sizeof(mss), "%d", ms);
+	cr_assert_eq(redisAppendCommand(c, "EVAL %s 0 %s", spin, mss), REDIS_OK);
+	while (!done)
+		cr_assert_eq(redisBufferWrite(c, &done), REDIS_OK);
+	usleep(50000); /* the script has started */
+	return c;
+}
+
+static void redis_stall_end(redisContext *c)
+{
+	struct timeval tv = {10, 0};
+	void *rep = NULL;
+	redisSetTimeout(c, tv);
+	cr_assert_eq(redisGetReply(c, &rep), REDIS_OK, "%s", c->errstr);
+	freeReplyObject(rep);
+	redisFree(c);
+}
+
+/* #15.2: Redis stalled past the services' timeout (500 ms) while a refresh ran: the rotation
+ * still happened once Redis went on, and the automatic resend on a new connection looked
+ * like token reuse, so the session was revoked after the client had been told "503, retry". */
+Test(resilience, refresh_answered_503_can_be_retried_with_the_same_token)
+{
+	char email[128], *refresh, body[256];
+	struct http_resp r;
+	unique_email(email, sizeof(email), "retryref");
+	register_user(email, TEST_PASSWORD, "X");
+	login_user(email, TEST_PASSWORD, NULL, &refresh);
+	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", refresh);
+
+	/* Redis busy for 1.5 s: the rotation is read and run when it is free again, long after the
+	 * service gave up waiting for its answer. */
+	redisContext *stall = redis_stall(1500);
+	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+	assert_problem(&r, 503, "unavailable");
+	cr_assert_not_null(http_header(&r, "Retry-After"));
+	http_resp_free(&r);
+	redis_stall_end(stall);
+
+	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+	cr_assert_eq(r.status, 200, "the retry of a refresh answered 503: %s", r.body);
+	char *access = strdup(json_str(&r, "access_token")), *next = strdup(json_str(&r, "refresh_token"));
+	http_resp_free(&r);
+	api("GET", "/api/v1/users/me", NULL, access, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	/* The pair is a real one: its refresh token goes on working. */
+	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", next);
+	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	free(access);
+	free(next);
+	free(refresh);
+}
+
+/* The pid in the stack's var/run/NAME.pid. */
+static long pid_of(const char *name)
+{
+	char file[1024];
+	long pid = 0;
+	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
+	FILE *f = fopen(file, "r");
+	cr_assert(f && fscanf(f, "%ld", &pid) == 1, "no pid file %s", file);
+	fclose(f);
+	return pid;
+}
+
+static void *register_many(void *arg)
+{
+	char **emails = arg;
+	for (int i = 0; emails[i]; i++)
+		register_user(emails[i], TEST_PASSWORD, "Durable");
+	return NULL;
+}
+
+/* #15.9: Redis ran with RDB snapshots only (one a minute at best): jobs queued since the last
+ * one vanished when it crashed, after the outbox had marked them delivered. */
+Test(resilience, redis_killed_after_registrations_loses_no_welcome_mail)
+{
+	enum { N = 100, T = 4 };
+	char addr[N][128], *lists[T][N / T + 1];
+	pthread_t t[T];
+	/* A session made before the kill. */
+	char *access = customer_token(NULL);
+	/* The worker is stopped, so the jobs wait on the stream when Redis is killed. */
+	program_stop("worker");
+	for (int i = 0; i < N; i++) {
+		unique_email(addr[i], sizeof(addr[i]), "aof");
+		lists[i % T][i / T] = addr[i];
+	}
+	for (int k = 0; k < T; k++) {
+		lists[k][N / T] = NULL;
+		cr_assert_eq(pthread_create(&t[k], NULL, register_many, lists[k]), 0);
+	}
+	for (int k = 0; k < T; k++)
+		pthread_join(t[k], NULL);
+
+	/* The last relay round has run (it polls): the outbox holds nothing that Redis lacks. */
+	rig_sleep(1.5);
+	long pid = pid_of("redis");
+	cr_assert_eq(kill((pid_t)pid, SIGKILL), 0);
+	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
+		usleep(50000);
+	redis_start();
+	program_start("worker", "worker/store-worker");
+	/* The session survived too (services reconnect within a second or so). */
+	until_ok("/api/v1/users/me", access);
+	free(access);
+
+	/* Every welcome e-mail arrives: what Redis had taken survived in its append-only file,
+	 * what it had not is still in the user service's outbox. */
+	const char *to[N];
+	for (int i = 0; i < N; i++)
+		to[i] = addr[i];
+	rig_wait_mail_to_all(test_env("STORE_TEST_MAILDIR"), to, N, 120, "welcome e-mails after Redis was killed");
+}
+
+/* #15.10: a product changed while Redis was slow kept its cached copy (the delete timed out),
+ * and everyone was served the old price, or a product just withdrawn, for up to 5 minutes. */
+Test(resilience, product_changed_while_redis_stalls_is_never_served_stale)
+{
+	char *admin = admin_token(), path[64];
+	struct http_resp r;
+	new_product(admin, "STALE", path);
+	for (int i = 0; i < 2; i++) { /* cached */
+		api("GET", path, NULL, NULL, &r);
+		cr_assert_eq(json_int(&r, "price"), 700);
+		http_resp_free(&r);
+	}
+
+	/* Writes to Redis stall past the services' 500 ms timeout while the price changes. */
+	double t0 = rig_now();
+	redis_do("CLIENT PAUSE %s WRITE", "1500");
+	api("PATCH", path, "{\"price\":900}", admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_eq(json_int(&r, "price"), 900, "the old price after the change answered: %s", r.body);
+	http_resp_free(&r);
+	rig_sleep(1.6 - (rig_now() - t0));
+	for (int i = 0; i < 2; i++) {
+		api("GET", path, NULL, NULL, &r);
+		cr_assert_eq(json_int(&r, "price"), 900, "%s", r.body);
+		http_resp_free(&r);
+	}
+
+	/* Withdrawn while Redis stalls: gone for shoppers at once, still there for staff. */
+	t0 = rig_now();
+	redis_do("CLIENT PAUSE %s WRITE", "1500");
+	api("PATCH", path, "{\"status\":\"draft\"}", admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	api("GET", path, NULL, NULL, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	rig_sleep(1.6 - (rig_now() - t0));
+	api("GET", path, NULL, NULL, &r);
+	assert_problem(&r, 404, "not_found");
+	http_resp_free(&r);
+	api("GET", path, NULL, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "draft");
+	http_resp_free(&r);
 	free(admin);
 }

@@ -44,6 +44,7 @@ static void unlock_admins(void)
 	lock_fd = -1;
 }
 
+
 TestSuite(users, .init = lock_shared, .fini = unlock_admins);
 TestSuite(last_admin, .init = lock_exclusive, .fini = unlock_admins);
 
@@ -243,6 +244,140 @@ Test(users, admin_reads_and_changes_a_user)
 	free(cust);
 }
 
+/* --- #15.1: sign-ins and refreshes racing an access change ------------------------------ */
+
+#define RACE_THREADS 3 /* below the lockout's 5, and leaving hash slots to the tests beside */
+#define RACE_TOKENS 128
+
+struct racer {
+	const char *email;
+	volatile int *stop;
+	char *access[RACE_TOKENS], *refresh[RACE_TOKENS];
+	int n;
+};
+
+/* Signs in (and refreshes each new session once) until told to stop, keeping every pair. */
+static void *sign_in_loop(void *arg)
+{
+	struct racer *rc = arg;
+	char body[512];
+	while (!*rc->stop && rc->n < RACE_TOKENS) {
+		struct http_resp r;
+		snprintf(body, sizeof(body), "{\"email\":\"%s\",\"password\":\"%s\"}", rc->email, TEST_PASSWORD);
+		api("POST", "/api/v1/auth/login", body, NULL, &r);
+		if (r.status == 200) {
+			snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", json_str(&r, "refresh_token"));
+			rc->access[rc->n] = strdup(json_str(&r, "access_token"));
+			rc->refresh[rc->n++] = strdup(json_str(&r, "refresh_token"));
+			http_resp_free(&r);
+			api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+			if (r.status == 200 && rc->n < RACE_TOKENS) {
+				rc->access[rc->n] = strdup(json_str(&r, "access_token"));
+				rc->refresh[rc->n++] = strdup(json_str(&r, "refresh_token"));
+			}
+		}
+		http_resp_free(&r);
+	}
+	return NULL;
+}
+
+/*
+ * Runs RACE_THREADS sign-in loops of `email` and, while they run, the admin's PATCH `body`
+ * on `path` (must answer 200). Returns when every sign-in in flight has finished; the
+ * pairs they got are in `rc` (caller frees with free_racers).
+ */
+static void race_change(const char *email, const char *path, const char *body, const char *admin,
+			struct racer rc[RACE_THREADS])
+{
+	volatile int stop = 0;
+	pthread_t t[RACE_THREADS];
+	struct http_resp r;
+	for (int i = 0; i < RACE_THREADS; i++) {
+		rc[i] = (struct racer){.email = email, .stop = &stop};
+		cr_assert_eq(pthread_create(&t[i], NULL, sign_in_loop, &rc[i]), 0);
+	}
+	usleep(400000);
+	api("PATCH", path, body, admin, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	stop = 1;
+	for (int i = 0; i < RACE_THREADS; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void free_racers(struct racer rc[RACE_THREADS])
+{
+	for (int i = 0; i < RACE_THREADS; i++)
+		for (int k = 0; k < rc[i].n; k++) {
+			free(rc[i].access[k]);
+			free(rc[i].refresh[k]);
+		}
+}
+
+/* A sign-in that read the account before the disable used to create its session after the
+ * revocation had run: that session lived on, however disabled the account. */
+Test(users, disable_during_sign_ins_leaves_no_session, .timeout = 120)
+{
+	char *admin = admin_token(), email[128], path[64], body[512];
+	struct racer rc[RACE_THREADS];
+	int total = 0;
+	for (int round = 0; round < 3; round++) {
+		unique_email(email, sizeof(email), "racedis");
+		snprintf(path, sizeof(path), "/api/v1/users/%lld", register_user(email, TEST_PASSWORD, "Racer"));
+		race_change(email, path, "{\"disabled\":true}", admin, rc);
+		for (int i = 0; i < RACE_THREADS; i++)
+			for (int k = 0; k < rc[i].n; k++, total++) {
+				struct http_resp r;
+				api("GET", "/api/v1/users/me", NULL, rc[i].access[k], &r);
+				cr_assert_eq(r.status, 401, "round %d: a session outlived the disable: %s", round, r.body);
+				http_resp_free(&r);
+				snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rc[i].refresh[k]);
+				api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+				cr_assert_eq(r.status, 401, "round %d: a disabled account refreshed: %s", round, r.body);
+				http_resp_free(&r);
+			}
+		free_racers(rc);
+	}
+	cr_assert_gt(total, 0, "no sign-in succeeded before the disable");
+	free(admin);
+}
+
+/* The same race with a demotion: no session may keep the admin role once it has answered. */
+Test(users, demotion_during_sign_ins_leaves_no_admin_session, .timeout = 120)
+{
+	char *admin = admin_token(), email[128], path[64], body[512], sql[512], id[32];
+	struct racer rc[RACE_THREADS];
+	int total = 0;
+	for (int round = 0; round < 3; round++) {
+		unique_email(email, sizeof(email), "racedem");
+		make_admin(email, TEST_PASSWORD);
+		snprintf(sql, sizeof(sql), "SELECT id FROM users WHERE email = '%s'", email);
+		test_sql("store_user", sql, id, sizeof(id));
+		snprintf(path, sizeof(path), "/api/v1/users/%s", id);
+		race_change(email, path, "{\"role\":\"customer\"}", admin, rc);
+		for (int i = 0; i < RACE_THREADS; i++)
+			for (int k = 0; k < rc[i].n; k++, total++) {
+				struct http_resp r;
+				api("GET", "/api/v1/users?limit=1", NULL, rc[i].access[k], &r);
+				cr_assert_neq(r.status, 200, "round %d: a session kept the admin role", round);
+				http_resp_free(&r);
+				snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", rc[i].refresh[k]);
+				api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+				if (r.status == 200) {
+					char *a = strdup(json_str(&r, "access_token"));
+					http_resp_free(&r);
+					api("GET", "/api/v1/users?limit=1", NULL, a, &r);
+					cr_assert_neq(r.status, 200, "round %d: a refresh gave back the admin role", round);
+					free(a);
+				}
+				http_resp_free(&r);
+			}
+		free_racers(rc);
+	}
+	cr_assert_gt(total, 0, "no sign-in succeeded before the demotion");
+	free(admin);
+}
+
 Test(users, admin_cannot_demote_or_disable_self)
 {
 	char *admin = admin_token();
@@ -387,7 +522,8 @@ Test(last_admin, last_active_admin_cannot_be_removed)
 	test_sql("store_user", sql, n, sizeof(n));
 	snprintf(pa, sizeof(pa), "/api/v1/users/%s", n);
 	long long a = atoll(n);
-	char *tb;
+	char *ta, *tb;
+	login_user(ea, TEST_PASSWORD, &ta, NULL);
 	login_user(eb, TEST_PASSWORD, &tb, NULL);
 	/* B keeps its live admin session while its row says disabled: A is the last active admin. */
 	snprintf(sql, sizeof(sql),
@@ -401,11 +537,16 @@ Test(last_admin, last_active_admin_cannot_be_removed)
 	api("PATCH", pa, "{\"disabled\":true}", tb, &r);
 	assert_problem(&r, 409, "last_admin");
 	http_resp_free(&r);
+	/* A refused change signs nobody out (sessions used to be ended before the database said no). */
+	api("GET", "/api/v1/users?limit=1", NULL, ta, &r);
+	cr_assert_eq(r.status, 200, "the 409 signed the admin out: %s", r.body);
+	http_resp_free(&r);
 	/* Changes that keep it an active admin still pass. */
 	api("PATCH", pa, "{\"role\":\"admin\",\"disabled\":false}", tb, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	http_resp_free(&r);
 	snprintf(sql, sizeof(sql), "UPDATE users SET disabled = FALSE WHERE id IN (%s)", others);
 	test_sql("store_user", sql, NULL, 0);
+	free(ta);
 	free(tb);
 }

@@ -225,3 +225,101 @@ Test(redis, auth_accepted)
 	redis_conn_free(r);
 	server_stop(&s);
 }
+
+/* --- #15.2: what happens to a command once written ----------------------------------------- */
+
+/* A server that accepts any number of connections and counts the commands it reads (one per
+ * "*<digit>" that opens a line: an argument "*" is "$1\r\n*\r\n"). `close_after` > 0: it answers +PONG and closes each connection
+ * after that many commands; 0: it never answers. */
+struct counting_server {
+	int lfd, port, close_after;
+	volatile int commands, connections;
+	pthread_t thread;
+};
+
+static void *count_serve(void *arg)
+{
+	struct counting_server *s = arg;
+	int fd;
+	while ((fd = accept(s->lfd, NULL, NULL)) >= 0) {
+		char buf[4096];
+		int here = 0;
+		ssize_t n;
+		s->connections++;
+		while ((n = read(fd, buf, sizeof(buf))) > 0) {
+			for (ssize_t i = 0; i < n; i++)
+				if (buf[i] == '*' && (i == 0 || buf[i - 1] == '\n') && i + 1 < n && buf[i + 1] >= '1' &&
+				    buf[i + 1] <= '9') {
+					s->commands++;
+					here++;
+				}
+			if (s->close_after > 0) {
+				if (write(fd, "+PONG\r\n", 7) < 0)
+					break;
+				if (here >= s->close_after)
+					break;
+			}
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void counting_start(struct counting_server *s, int close_after)
+{
+	struct sockaddr_in a = {0};
+	socklen_t alen = sizeof(a);
+	memset(s, 0, sizeof(*s));
+	s->close_after = close_after;
+	s->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(eq(int, bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0));
+	cr_assert(eq(int, listen(s->lfd, 8), 0));
+	cr_assert(eq(int, getsockname(s->lfd, (struct sockaddr *)&a, &alen), 0));
+	s->port = ntohs(a.sin_port);
+	cr_assert(eq(int, pthread_create(&s->thread, NULL, count_serve, s), 0));
+	cfg.redis_port = s->port;
+}
+
+static void counting_stop(struct counting_server *s)
+{
+	shutdown(s->lfd, SHUT_RDWR);
+	close(s->lfd);
+	pthread_join(s->thread, NULL);
+}
+
+/* A command that timed out may have run (Redis was slow, not down): sending it again on a new
+ * connection counted a lockout attempt twice and turned a token rotation into "reuse". */
+Test(redis, a_command_that_timed_out_is_never_sent_again)
+{
+	struct counting_server s;
+	counting_start(&s, 0);
+	cfg.redis_timeout_ms = 100;
+	struct redis_conn *r = redis_conn_new(&cfg);
+	cr_assert(zero(ptr, redis_cmd(r, "INCR %s", "login_fail:x")));
+	const char *argv[] = {"XADD", "jobs", "*", "job", "{}"};
+	cr_assert(zero(ptr, redis_cmd_argv(r, 5, argv, NULL)));
+	usleep(100 * 1000);
+	cr_assert(eq(int, s.commands, 2), "%d commands reached the server for 2 calls", s.commands);
+	redis_conn_free(r);
+	counting_stop(&s);
+}
+
+/* A connection the server closed while idle (a restart) is replaced before the next command,
+ * which then runs once. */
+Test(redis, a_connection_closed_by_the_server_is_replaced_before_sending)
+{
+	struct counting_server s;
+	counting_start(&s, 1);
+	struct redis_conn *r = redis_conn_new(&cfg);
+	cr_assert(eq(int, redis_ping(r), 0));
+	usleep(100 * 1000); /* the server has closed the connection by now */
+	redisReply *reply = redis_cmd(r, "PING");
+	cr_assert(not(zero(ptr, reply)), "a stale connection failed the next command: %s", r->errstr);
+	freeReplyObject(reply);
+	cr_assert(eq(int, s.commands, 2));
+	cr_assert(eq(int, s.connections, 2));
+	redis_conn_free(r);
+	counting_stop(&s);
+}
