@@ -115,6 +115,12 @@ static bool contract_refused(const struct http_resp *r)
 {
 	static const char prefix[] = "https://stoplight.io/prism/errors#";
 	const char *type = json_str(r, "type");
+	struct json_object *err, *code;
+	/* A body that is not JSON never reaches Prism's validation: its parser answers
+	 * {"error":{"code":"invalid_json",...}} itself. */
+	if (r->json && json_object_object_get_ex(r->json, "error", &err) && json_object_object_get_ex(err, "code", &code) &&
+	    json_object_is_type(code, json_type_string) && strcmp(json_object_get_string(code), "invalid_json") == 0)
+		return true;
 	return type && strncmp(type, prefix, sizeof(prefix) - 1) == 0 && strcmp(type + sizeof(prefix) - 1, "VIOLATIONS") != 0;
 }
 
