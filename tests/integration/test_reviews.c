@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -343,14 +344,115 @@ Test(reviews, second_review_of_a_product_is_409_with_the_first_ones_location)
 	free(t);
 }
 
+/* --- verified buyers: these need the order service (on its own branch until merged) --------------- */
+
+#define CARD_OK "{\"number\":\"4242 4242 4242 4242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}"
+#define CHECKOUT                                                                                        \
+	"{\"shipping_address\":{\"name\":\"Ada Lovelace\",\"line1\":\"1 Main Street\",\"city\":\"Berlin\"," \
+	"\"postal_code\":\"10115\",\"country\":\"DE\"}}"
+
+/* `method` `path` with a bearer token and a fresh Idempotency-Key. */
+static void send_idem(const char *method, const char *path, const char *body, const char *token, struct http_resp *r)
+{
+	static int n;
+	char auth[4200], key[96];
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+	snprintf(key, sizeof(key), "Idempotency-Key: review-test-%d-%ld-%d", (int)getpid(), (long)time(NULL), ++n);
+	const char *h[] = {auth, key, NULL};
+	http_send(test_env("STORE_TEST_URL"), method, path, body, strlen(body), h, r);
+}
+
+/* Buys one unit of `pid` as `shopper` through the real cart, order and payment path, and, with
+ * `deliver`, has staff ship and deliver it. Returns the order's id. */
+static long long buy(const char *shopper, long long pid, bool deliver)
+{
+	char path[96], body[256];
+	struct http_resp r;
+	test_put_stock(admin, pid, 10, 0);
+	snprintf(path, sizeof(path), "/api/v1/cart/items/%lld", pid);
+	api("PUT", path, "{\"quantity\":1}", shopper, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	send_idem("POST", "/api/v1/orders", CHECKOUT, shopper, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	long long oid = json_int(&r, "id");
+	http_resp_free(&r);
+	snprintf(body, sizeof(body), "{\"order_id\":%lld,\"card\":" CARD_OK "}", oid);
+	send_idem("POST", "/api/v1/payments", body, shopper, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	http_resp_free(&r);
+	/* The payment tells the order through its outbox: paid a moment later. */
+	snprintf(path, sizeof(path), "/api/v1/orders/%lld", oid);
+	bool paid = false;
+	for (int i = 0; i < 100 && !paid; i++) {
+		api("GET", path, NULL, shopper, &r);
+		paid = r.status == 200 && json_str(&r, "status") && strcmp(json_str(&r, "status"), "paid") == 0;
+		http_resp_free(&r);
+		if (!paid)
+			usleep(100 * 1000);
+	}
+	cr_assert(paid, "order %lld never became paid", oid);
+	if (deliver) {
+		snprintf(path, sizeof(path), "/api/v1/orders/%lld/ship", oid);
+		api("POST", path, "{\"carrier\":\"DHL\",\"tracking_number\":\"JD0001\"}", admin, &r);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		http_resp_free(&r);
+		snprintf(path, sizeof(path), "/api/v1/orders/%lld/deliver", oid);
+		api("POST", path, "{}", admin, &r);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		http_resp_free(&r);
+	}
+	return oid;
+}
+
 Test(reviews, verified_buyer_reviews_after_a_delivered_order)
 {
 	if (!order_service_present())
 		cr_skip_test("order service not in the stack");
-	/* FIXME: with the order service merged, place, pay, ship and deliver an order through
-	 * the API here, then review (201), and check the 403 cases: no order, paid but not
-	 * delivered, an order of another product. */
-	cr_assert_fail("write this test with the order service");
+	char path[96], location[64];
+	struct http_resp r;
+	long long uid;
+	char *t = customer_token(&uid);
+	long long pid = test_product(admin, 1200, "EUR");
+	buy(t, pid, true);
+	reviews_path(path, sizeof(path), pid, NULL);
+	api("POST", path, "{\"rating\":4,\"title\":\"Holds heat well\",\"body\":\"Tea stays hot.\"}", t, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	long long id = json_int(&r, "id");
+	snprintf(location, sizeof(location), "/api/v1/reviews/%lld", id);
+	cr_assert_str_eq(http_header(&r, "Location"), location);
+	cr_assert_eq(json_int(&r, "user_id"), uid);
+	http_resp_free(&r);
+	long long count, avg;
+	public_aggregate(pid, &count, &avg);
+	cr_assert_eq(count, 1);
+	cr_assert_eq(avg, 400);
+	cr_assert(product_rating_is(pid, 1, 400, 15));
+	api("POST", path, "{\"rating\":5,\"title\":\"again\"}", t, &r);
+	assert_problem(&r, 409, "already_reviewed");
+	http_resp_free(&r);
+	free(t);
+}
+
+Test(reviews, paid_but_not_delivered_or_another_product_is_403)
+{
+	if (!order_service_present())
+		cr_skip_test("order service not in the stack");
+	char path[96];
+	struct http_resp r;
+	char *paid = customer_token(NULL), *other = customer_token(NULL);
+	long long pid = test_product(admin, 1200, "EUR"), elsewhere = test_product(admin, 900, "EUR");
+	buy(paid, pid, false);
+	buy(other, elsewhere, true);
+	reviews_path(path, sizeof(path), pid, NULL);
+	api("POST", path, "{\"rating\":5,\"title\":\"not here yet\"}", paid, &r);
+	assert_problem(&r, 403, "not_a_verified_buyer");
+	http_resp_free(&r);
+	api("POST", path, "{\"rating\":5,\"title\":\"bought something else\"}", other, &r);
+	assert_problem(&r, 403, "not_a_verified_buyer");
+	http_resp_free(&r);
+	free(paid);
+	free(other);
 }
 
 Test(reviews, shopper_without_a_delivered_order_is_403)
