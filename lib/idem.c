@@ -73,7 +73,7 @@ bool idem_begin(struct request *req, struct db_conn *db, int64_t caller, const c
 		return false;
 	}
 	if (!idem_key_valid(key)) {
-		resp_problem(req, 422, "invalid_idempotency_key",
+		resp_problem(req, 400, "bad_idempotency_key",
 			     "The Idempotency-Key must be 1 to 255 visible ASCII characters.");
 		return false;
 	}

@@ -27,7 +27,7 @@ struct idem {
  * should go on (a new key, or one whose earlier run died without answering: its lease ran
  * out); it must then end with idem_finish() or idem_release().
  * Returns false when the answer is already written:
- *   400 idempotency_key_required (no header) or 422 (malformed header),
+ *   400 idempotency_key_required (no header) or bad_idempotency_key (malformed),
  *   the stored answer (same status, body and Location) for a replay of the same request,
  *   422 idempotency_mismatch for the same key with another body,
  *   409 idempotency_in_flight while the first request still runs,

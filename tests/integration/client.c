@@ -139,7 +139,8 @@ void http_send(const char *base, const char *method, const char *path, const cha
 	 * it on. It goes to the gateway, which must refuse it too: accepting a request the contract
 	 * forbids is a contract violation of its own. Each one is logged for the Prism step. */
 	char why[256];
-	snprintf(why, sizeof(why), "%s", json_str(out, "type") + 34);
+	const char *type = json_str(out, "type");
+	snprintf(why, sizeof(why), "%s", type ? type + 34 : "invalid_json");
 	http_resp_free(out);
 	send_once(gateway, method, path, body, body_len, headers, out);
 	const char *log = getenv("STORE_TEST_CONTRACT_LOG");

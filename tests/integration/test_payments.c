@@ -110,7 +110,7 @@ Test(payments, idempotency_key_required_and_checked)
 	memset(longkey, 'k', 256);
 	longkey[256] = '\0';
 	pay(t, longkey, "{\"order_id\":1,\"card\":" CARD_OK "}", &r);
-	assert_problem(&r, 422, "invalid_idempotency_key");
+	assert_problem(&r, 400, "bad_idempotency_key");
 	http_resp_free(&r);
 	free(t);
 }
