@@ -24,6 +24,10 @@
 #define NOTE_MAX 1000
 
 /*
+ * FIXME: step 1 is lib/idem.c's job (payments use it); this service keeps its own copy because
+ * a take-over must also release the crashed attempt's reservation. Fold it onto lib/idem (an
+ * attempt counter and a take-over hook there) so that one module owns Idempotency-Key.
+ *
  * How one POST /orders runs (docs/API.md "Placing an order"):
  *   1. claim the (caller, Idempotency-Key) row: a new key is held by attempt 1 with a lease; a
  *      done key replays its answer; a running key is 409 while its lease lasts, and is taken
