@@ -90,6 +90,14 @@ static int set_one(void *dest, const struct config_var *v, const char *val, char
 	return 0;
 }
 
+bool config_host_is_loopback(const char *host)
+{
+	if (!host)
+		return true;
+	return strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
+	       (strncmp(host, "127.", 4) == 0 && strspn(host, "0123456789.") == strlen(host));
+}
+
 /* Loads a table into `dest` asking for `need`; on error frees what it set and returns -1. */
 static int load_table(const struct config_var *tab, size_t n, void *dest, unsigned need, char *err, size_t errlen)
 {
@@ -140,6 +148,12 @@ int config_load(struct store_config *cfg, unsigned need, char *err, size_t errle
 	memset(cfg, 0, sizeof(*cfg));
 	if (load_table(vars, NVARS, cfg, need, err, errlen) != 0)
 		goto fail;
+	/* Redis holds sessions: one reachable beyond this host must not be open to whoever can reach it. */
+	if (!config_host_is_loopback(cfg->redis_host) && !cfg->redis_password) {
+		snprintf(err, errlen, "STORE_REDIS_PASSWORD is required when STORE_REDIS_HOST (%.100s) is not loopback",
+			 cfg->redis_host);
+		goto fail;
+	}
 	const char *store_listen = getenv("STORE_LISTEN"), *fds = getenv("LISTEN_FDS");
 	/* Empty counts as unset here too, as in the table. */
 	if ((need & CONFIG_NEED_LISTEN) && !(store_listen && *store_listen) && !(fds && *fds)) {

@@ -45,11 +45,15 @@ struct store_config {
 };
 
 /*
- * Fills `cfg` from the environment. Variables flagged by `need` must be set.
+ * Fills `cfg` from the environment. Variables flagged by `need` must be set, and
+ * STORE_REDIS_PASSWORD whenever STORE_REDIS_HOST is not loopback.
  * Returns 0, or -1 with a one-line message naming the variable in `err`;
  * on error `cfg` holds nothing that needs freeing. Free with config_free().
  */
 int config_load(struct store_config *cfg, unsigned need, char *err, size_t errlen);
+
+/* true for "localhost", "::1" and 127.0.0.0/8 (a dotted address starting "127.", digits and dots only). */
+bool config_host_is_loopback(const char *host);
 
 /* Frees the strings of `cfg` (not `cfg` itself); accepts a zeroed struct. */
 void config_free(struct store_config *cfg);

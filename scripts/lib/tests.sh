@@ -177,8 +177,8 @@ test_compose() {
 	cd "$ROOT"
 	local name services rc=0
 	for name in $(service_names); do export "STORE_DB_PASSWORD_${name^^}=$(random_hex 16)"; done
-	STORE_JWT_SECRET=$(random_hex 32) STORE_DB_ROOT_PASSWORD=$(random_hex 16)
-	export STORE_JWT_SECRET STORE_DB_ROOT_PASSWORD
+	STORE_JWT_SECRET=$(random_hex 32) STORE_DB_ROOT_PASSWORD=$(random_hex 16) STORE_REDIS_PASSWORD=$(random_hex 24)
+	export STORE_JWT_SECRET STORE_DB_ROOT_PASSWORD STORE_REDIS_PASSWORD
 	docker-compose -f docker-compose.yml config -q
 	echo "docker-compose.yml: valid"
 	# Every service runs in compose too: a container, migrated, behind the gateway.

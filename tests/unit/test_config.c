@@ -454,3 +454,33 @@ Test(config, job_stream_is_shared)
 	cr_assert(eq(str, cfg.job_stream, "jobs:test"));
 	config_free(&cfg);
 }
+
+/* --- #15.15: Redis beyond loopback needs credentials ----------------------------------------- */
+
+Test(config, redis_beyond_loopback_requires_a_password)
+{
+	struct store_config cfg;
+	setenv("STORE_REDIS_HOST", "redis", 1);
+	load_fails_naming(0, "STORE_REDIS_PASSWORD");
+	setenv("STORE_REDIS_HOST", "10.0.0.7", 1);
+	load_fails_naming(0, "STORE_REDIS_PASSWORD");
+	setenv("STORE_REDIS_PASSWORD", "s3cret-enough", 1);
+	load_ok(&cfg, 0);
+	cr_assert(eq(str, cfg.redis_password, "s3cret-enough"));
+	config_free(&cfg);
+}
+
+Test(config, redis_on_loopback_may_go_without)
+{
+	static const char *const hosts[] = {"127.0.0.1", "127.1.2.3", "localhost", "::1"};
+	for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+		struct store_config cfg;
+		setenv("STORE_REDIS_HOST", hosts[i], 1);
+		load_ok(&cfg, 0);
+		config_free(&cfg);
+	}
+	cr_assert(config_host_is_loopback(NULL));
+	cr_assert(not(config_host_is_loopback("127.example.com")), "a name, not an address");
+	cr_assert(not(config_host_is_loopback("127example")));
+	cr_assert(not(config_host_is_loopback("10.127.0.1")));
+}
