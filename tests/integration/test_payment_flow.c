@@ -234,3 +234,4 @@ Test(payflow, staff_cancel_of_a_paid_order_refunds_it_in_full)
 	http_resp_free(&r);
 	free(s.token);
 }
+
