@@ -1,7 +1,9 @@
 /* test_payment_outage.c: the order service down when a charge succeeds (a program of its own: it kills a service). */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -10,7 +12,27 @@
 #include "client.h"
 #include "order_kit.h"
 
-TestSuite(payoutage, .init = order_suite_init, .fini = order_suite_fini, .timeout = 180);
+/* Both tests kill the order service: one at a time (Criterion runs tests side by side). */
+static int lock_fd = -1;
+
+static void outage_init(void)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/test_payment_outage.lock", test_env("STORE_TEST_VAR"));
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert(lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0, "cannot lock %s", path);
+	order_suite_init();
+}
+
+static void outage_fini(void)
+{
+	order_suite_fini();
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
+}
+
+TestSuite(payoutage, .init = outage_init, .fini = outage_fini, .timeout = 180);
 
 static void unique_key(char *buf, size_t len)
 {
@@ -60,12 +82,17 @@ static long pay(const char *token, const char *key, long long order_id, const ch
  * the order's row (the payment service's read of the order is a plain read and passes it; the
  * order service's UPDATE waits behind it), and the order service is killed while it waits.
  */
-Test(payoutage, order_service_down_after_the_charge_ends_paid_exactly_once, .timeout = 150)
+/*
+ * Pays order `oid` with the success card while the order service cannot take the "paid" call:
+ * a transaction of the test holds the order's row (the payment service's read of the order is a
+ * plain read and passes it; the order service's UPDATE waits behind it) and the order service is
+ * killed while it waits. Returns the payment's id with the order service down, the lock gone and
+ * the relay's first retries spent on the gateway's 502 (its backoff is then several seconds).
+ */
+static long long pay_while_the_order_service_dies(struct shopper *s, long long oid)
 {
-	struct shopper s;
 	struct http_resp r;
 	char key[96], cmd[1024], sql[256], out[64];
-	long long oid = placed_order(&s, 1500, 1, NULL);
 
 	snprintf(cmd, sizeof(cmd),
 		 "(mariadb --no-defaults --socket='%s' -u '%s' store_order -e \"START TRANSACTION; SELECT id FROM orders "
@@ -74,7 +101,7 @@ Test(payoutage, order_service_down_after_the_charge_ends_paid_exactly_once, .tim
 	cr_assert_eq(system(cmd), 0);
 	usleep(500000);
 	unique_key(key, sizeof(key));
-	cr_assert_eq(pay(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
+	cr_assert_eq(pay(s->token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
 	long long payment = json_int(&r, "id");
 	http_resp_free(&r);
 	usleep(1000000); /* the relay's call now waits behind the test's lock */
@@ -83,7 +110,17 @@ Test(payoutage, order_service_down_after_the_charge_ends_paid_exactly_once, .tim
 	snprintf(sql, sizeof(sql), "SELECT status FROM orders WHERE id = %lld", oid);
 	test_sql("store_order", sql, out, sizeof(out));
 	cr_assert_str_eq(out, "pending_payment", "nothing marked the order paid while its service was down");
-	sleep(2); /* a retry or two meet the gateway's 502 */
+	sleep(2); /* more retries meet the gateway's 502 */
+	return payment;
+}
+
+Test(payoutage, order_service_down_after_the_charge_ends_paid_exactly_once, .timeout = 150)
+{
+	struct shopper s;
+	char sql[256], out[64];
+	long long oid = placed_order(&s, 1500, 1, NULL);
+	long long payment = pay_while_the_order_service_dies(&s, oid);
+
 	test_service_start("order");
 	test_until_ok("/api/v1/orders/health", NULL);
 	/* The relay backs off (1, 2, 4 ... s): wait long enough for the next attempt. */
@@ -100,5 +137,53 @@ Test(payoutage, order_service_down_after_the_charge_ends_paid_exactly_once, .tim
 	snprintf(sql, sizeof(sql), "SELECT payment_id FROM orders WHERE id = %lld", oid);
 	test_sql("store_order", sql, out, sizeof(out));
 	cr_assert_eq(atoll(out), payment, "the order is paid by this payment");
+	free(s.token);
+}
+
+/*
+ * Issue 12: an order that expires while its payment is in flight. The charge succeeded, but the
+ * order's expiry sweeper gets there before the "paid" call (the relay is between retries): the
+ * order service refuses the call, and the payment service refunds the whole charge on its own,
+ * tells the shopper, and the stock the order held is back.
+ */
+Test(payoutage, order_expired_while_its_payment_was_in_flight_is_refunded, .timeout = 150)
+{
+	struct shopper s;
+	char sql[256], path[96];
+	struct http_resp r;
+	long long pid, oid = placed_order(&s, 1200, 3, &pid);
+	long long before = stock_available(staff, pid);
+	long long payment = pay_while_the_order_service_dies(&s, oid);
+
+	/* Its time is up: the sweeper expires it as soon as the service is back, seconds before the
+	 * relay's next attempt. */
+	snprintf(sql, sizeof(sql), "UPDATE orders SET expires_at = NOW() - INTERVAL 1 MINUTE WHERE id = %lld", oid);
+	test_sql("store_order", sql, NULL, 0);
+	test_service_start("order");
+	test_until_ok("/api/v1/orders/health", NULL);
+	snprintf(path, sizeof(path), "/api/v1/payments/%lld", payment);
+	const char *st = NULL;
+	for (int i = 0; i < 600; i++) {
+		api("GET", path, NULL, s.token, &r);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		st = json_str(&r, "status");
+		bool done = st && strcmp(st, "refunded") == 0;
+		if (done) {
+			cr_assert_eq(json_int(&r, "refunded"), json_int(&r, "amount"), "refunded in full: %s", r.body);
+		}
+		http_resp_free(&r);
+		if (done)
+			break;
+		usleep(100000);
+	}
+	char ost[32];
+	order_status(oid, s.token, ost, sizeof(ost));
+	cr_assert_str_eq(ost, "expired", "the order expired (it was never paid)");
+	api("GET", path, NULL, s.token, &r);
+	cr_assert_str_eq(json_str(&r, "status"), "refunded", "the charge was not given back: %s", r.body);
+	http_resp_free(&r);
+	cr_assert(test_job_on_stream("payment_refunded", s.email, 20), "no payment_refunded e-mail for %s", s.email);
+	wait_stock(staff, pid, 100, 0); /* the 3 units the order held are available again */
+	cr_assert_eq(stock_available(staff, pid), before + 3);
 	free(s.token);
 }
