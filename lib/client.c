@@ -169,3 +169,35 @@ out:
 	curl_slist_free_all(h);
 	return rc;
 }
+
+bool client_json_i64(struct json_object *o, const char *key, int64_t *out)
+{
+	struct json_object *v;
+	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
+		return false;
+	*out = json_object_get_int64(v);
+	return true;
+}
+
+bool client_json_str(struct json_object *o, const char *key, char *dst, size_t cap, bool optional)
+{
+	struct json_object *v;
+	dst[0] = '\0';
+	if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+		return optional;
+	if (!json_object_is_type(v, json_type_string) || (size_t)json_object_get_string_len(v) >= cap)
+		return false;
+	memcpy(dst, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
+	return true;
+}
+
+bool client_path_ids(char *buf, size_t len, const char *prefix, const int64_t *ids, size_t n)
+{
+	int w = snprintf(buf, len, "%s", prefix);
+	size_t o = w < 0 ? len : (size_t)w;
+	for (size_t i = 0; i < n && o < len; i++) {
+		w = snprintf(buf + o, len - o, "%s%lld", i ? "," : "", (long long)ids[i]);
+		o = w < 0 ? len : o + (size_t)w;
+	}
+	return o < len;
+}

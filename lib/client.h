@@ -2,7 +2,9 @@
 #ifndef STORE_CLIENT_H
 #define STORE_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct json_object;
 struct store_config;
@@ -38,6 +40,20 @@ void client_free(struct client *c);
  */
 int client_call(struct client *c, const char *request_id, const char *method, const char *path,
 		struct json_object *body, struct client_reply *out);
+
+/* --- reading another service's answer (for the typed clients) --------------------------- */
+
+/* The member `key` of `o` as an integer (a JSON integer, nothing else) into *out. Returns false
+ * when it is absent or of another type (*out untouched). `o` may be NULL. */
+bool client_json_i64(struct json_object *o, const char *key, int64_t *out);
+
+/* The string member `key` of `o` copied into dst (`cap` bytes with the NUL). Absent or null: dst
+ * is "" and it returns `optional`; another type, or longer than cap - 1: false. */
+bool client_json_str(struct json_object *o, const char *key, char *dst, size_t cap, bool optional);
+
+/* Writes `prefix` followed by ids[0..n) comma-separated ("...?ids=1,2,3") into buf. Returns false
+ * when it does not fit. */
+bool client_path_ids(char *buf, size_t len, const char *prefix, const int64_t *ids, size_t n);
 
 /* Frees out->body and resets `r`; accepts NULL. */
 void client_reply_free(struct client_reply *r);

@@ -17,15 +17,6 @@ int64_t stock_level_available(const struct stock_level *l, size_t n, int64_t id)
 	return 0;
 }
 
-static bool get_i64(struct json_object *o, const char *key, int64_t *out)
-{
-	struct json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return false;
-	*out = json_object_get_int64(v);
-	return true;
-}
-
 int inventory_client_levels(struct client *c, const char *request_id, const int64_t *ids, size_t n,
 			    struct stock_level *out, size_t *found)
 {
@@ -38,10 +29,8 @@ int inventory_client_levels(struct client *c, const char *request_id, const int6
 		return 0;
 	if (n > INVENTORY_LEVELS_MAX)
 		return -1;
-	size_t o = (size_t)snprintf(path, sizeof(path), "/internal/inventory/levels?ids=");
-	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(path + o, sizeof(path) - o, "%s%lld", i ? "," : "", (long long)ids[i]);
-	if (client_call(c, request_id, "GET", path, NULL, &r) != 0)
+	if (!client_path_ids(path, sizeof(path), "/internal/inventory/levels?ids=", ids, n) ||
+	    client_call(c, request_id, "GET", path, NULL, &r) != 0)
 		return -1;
 	struct json_object *items = NULL;
 	if (r.status != 200 || !json_object_object_get_ex(r.body, "items", &items) ||
@@ -52,7 +41,7 @@ int inventory_client_levels(struct client *c, const char *request_id, const int6
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct json_object *it = json_object_array_get_idx(items, i);
 		struct stock_level *l = &out[*found];
-		if (!get_i64(it, "product_id", &l->product_id) || !get_i64(it, "available", &l->available)) {
+		if (!client_json_i64(it, "product_id", &l->product_id) || !client_json_i64(it, "available", &l->available)) {
 			log_msg(LOG_ERROR, request_id, "inventory service: malformed level at index %zu", i);
 			*found = 0;
 			goto out;
@@ -82,8 +71,8 @@ static bool read_shorts(struct json_object *problem, struct reserve_short *short
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct json_object *it = json_object_array_get_idx(items, i);
 		struct reserve_short *s = &shorts[i];
-		if (!get_i64(it, "product_id", &s->product_id) || !get_i64(it, "requested", &s->requested) ||
-		    !get_i64(it, "available", &s->available))
+		if (!client_json_i64(it, "product_id", &s->product_id) || !client_json_i64(it, "requested", &s->requested) ||
+		    !client_json_i64(it, "available", &s->available))
 			return false;
 	}
 	*nshort = json_object_array_length(items);

@@ -8,25 +8,6 @@
 #include "client.h"
 #include "log.h"
 
-static bool get_i64(struct json_object *o, const char *key, int64_t *out)
-{
-	struct json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return false;
-	*out = json_object_get_int64(v);
-	return true;
-}
-
-static bool get_str(struct json_object *o, const char *key, char *dst, size_t cap)
-{
-	struct json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string) ||
-	    (size_t)json_object_get_string_len(v) >= cap)
-		return false;
-	memcpy(dst, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
-	return true;
-}
-
 int order_port_get(struct client *c, const char *request_id, int64_t id, struct order_brief *out)
 {
 	char path[64];
@@ -41,9 +22,9 @@ int order_port_get(struct client *c, const char *request_id, int64_t id, struct 
 		goto out;
 	}
 	memset(out, 0, sizeof(*out));
-	if (r.status != 200 || !get_i64(r.body, "id", &out->id) || !get_i64(r.body, "user_id", &out->user_id) ||
-	    !get_i64(r.body, "total", &out->total) || !get_str(r.body, "currency", out->currency, sizeof(out->currency)) ||
-	    !get_str(r.body, "status", out->status, sizeof(out->status))) {
+	if (r.status != 200 || !client_json_i64(r.body, "id", &out->id) || !client_json_i64(r.body, "user_id", &out->user_id) ||
+	    !client_json_i64(r.body, "total", &out->total) || !client_json_str(r.body, "currency", out->currency, sizeof(out->currency), false) ||
+	    !client_json_str(r.body, "status", out->status, sizeof(out->status), false)) {
 		log_msg(LOG_ERROR, request_id, "order service: unexpected answer %ld to an order read", r.status);
 		goto out;
 	}

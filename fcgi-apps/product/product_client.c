@@ -22,28 +22,6 @@ const struct product_brief *product_brief_find(const struct product_brief *b, si
 }
 
 /* Copies a string member into dst; false when it is missing, not a string or too long. */
-static bool copy_str(struct json_object *o, const char *key, char *dst, size_t cap, bool optional)
-{
-	struct json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null)) {
-		dst[0] = '\0';
-		return optional;
-	}
-	if (!json_object_is_type(v, json_type_string) || (size_t)json_object_get_string_len(v) >= cap)
-		return false;
-	memcpy(dst, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
-	return true;
-}
-
-static bool get_i64(struct json_object *o, const char *key, int64_t *out)
-{
-	struct json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return false;
-	*out = json_object_get_int64(v);
-	return true;
-}
-
 int product_client_briefs(struct client *c, const char *request_id, const int64_t *ids, size_t n,
 			  struct product_brief *out, size_t *found)
 {
@@ -56,10 +34,8 @@ int product_client_briefs(struct client *c, const char *request_id, const int64_
 		return 0;
 	if (n > PRODUCT_BRIEF_MAX)
 		return -1;
-	size_t o = (size_t)snprintf(path, sizeof(path), "/internal/product/products?ids=");
-	for (size_t i = 0; i < n; i++)
-		o += (size_t)snprintf(path + o, sizeof(path) - o, "%s%lld", i ? "," : "", (long long)ids[i]);
-	if (client_call(c, request_id, "GET", path, NULL, &r) != 0)
+	if (!client_path_ids(path, sizeof(path), "/internal/product/products?ids=", ids, n) ||
+	    client_call(c, request_id, "GET", path, NULL, &r) != 0)
 		return -1;
 	struct json_object *items = NULL;
 	if (r.status != 200 || !json_object_object_get_ex(r.body, "items", &items) ||
@@ -70,12 +46,12 @@ int product_client_briefs(struct client *c, const char *request_id, const int64_
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct json_object *it = json_object_array_get_idx(items, i);
 		struct product_brief *b = &out[*found];
-		if (!get_i64(it, "id", &b->id) || !get_i64(it, "price", &b->price) ||
-		    !copy_str(it, "name", b->name, sizeof(b->name), false) ||
-		    !copy_str(it, "sku", b->sku, sizeof(b->sku), false) ||
-		    !copy_str(it, "image", b->image, sizeof(b->image), true) ||
-		    !copy_str(it, "currency", b->currency, sizeof(b->currency), false) ||
-		    !copy_str(it, "status", b->status, sizeof(b->status), false)) {
+		if (!client_json_i64(it, "id", &b->id) || !client_json_i64(it, "price", &b->price) ||
+		    !client_json_str(it, "name", b->name, sizeof(b->name), false) ||
+		    !client_json_str(it, "sku", b->sku, sizeof(b->sku), false) ||
+		    !client_json_str(it, "image", b->image, sizeof(b->image), true) ||
+		    !client_json_str(it, "currency", b->currency, sizeof(b->currency), false) ||
+		    !client_json_str(it, "status", b->status, sizeof(b->status), false)) {
 			log_msg(LOG_ERROR, request_id, "product service: malformed brief at index %zu", i);
 			*found = 0;
 			goto out;

@@ -8,15 +8,6 @@
 #include "client.h"
 #include "log.h"
 
-static bool get_i64(struct json_object *o, const char *key, int64_t *out)
-{
-	struct json_object *v;
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_int))
-		return false;
-	*out = json_object_get_int64(v);
-	return true;
-}
-
 enum order_delivered order_port_delivered(struct client *c, const char *request_id, int64_t user_id,
 					  int64_t product_id)
 {
@@ -30,7 +21,7 @@ enum order_delivered order_port_delivered(struct client *c, const char *request_
 		 (long long)product_id);
 	if (client_call(c, request_id, "GET", path, NULL, &r) != 0)
 		return ORDER_DELIVERED_UNAVAILABLE;
-	if (r.status != 200 || !get_i64(r.body, "user_id", &uid) || !get_i64(r.body, "product_id", &pid) ||
+	if (r.status != 200 || !client_json_i64(r.body, "user_id", &uid) || !client_json_i64(r.body, "product_id", &pid) ||
 	    uid != user_id || pid != product_id || !json_object_object_get_ex(r.body, "delivered", &v) ||
 	    !json_object_is_type(v, json_type_boolean)) {
 		log_msg(LOG_ERROR, request_id, "order service: unexpected answer %ld to a delivered check", r.status);

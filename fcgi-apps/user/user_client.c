@@ -8,16 +8,6 @@
 #include "client.h"
 #include "log.h"
 
-static bool copy_str(struct json_object *o, const char *key, char *dst, size_t cap)
-{
-	struct json_object *v;
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string) ||
-	    (size_t)json_object_get_string_len(v) >= cap)
-		return false;
-	memcpy(dst, json_object_get_string(v), (size_t)json_object_get_string_len(v) + 1);
-	return true;
-}
-
 int user_client_get(struct client *c, const char *request_id, int64_t id, struct user_brief *out)
 {
 	char path[64];
@@ -34,8 +24,8 @@ int user_client_get(struct client *c, const char *request_id, int64_t id, struct
 	}
 	memset(out, 0, sizeof(*out));
 	if (r.status != 200 || !json_object_object_get_ex(r.body, "id", &v) || !json_object_is_type(v, json_type_int) ||
-	    !copy_str(r.body, "email", out->email, sizeof(out->email)) ||
-	    !copy_str(r.body, "name", out->name, sizeof(out->name))) {
+	    !client_json_str(r.body, "email", out->email, sizeof(out->email), false) ||
+	    !client_json_str(r.body, "name", out->name, sizeof(out->name), false)) {
 		log_msg(LOG_ERROR, request_id, "user service: unexpected answer %ld to a user read", r.status);
 		goto out;
 	}

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -114,4 +115,42 @@ void expect_transition_refused(struct http_resp *r, const char *current)
 void wait_mail(const char *to, const char *subject)
 {
 	free(rig_find_mail(test_env("STORE_TEST_MAILDIR"), to, subject, 20));
+}
+
+void order_unique_key(char *buf, size_t len)
+{
+	static int n;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(buf, len, "key-%d-%ld%09ld-%d", (int)getpid(), (long)ts.tv_sec, ts.tv_nsec, ++n);
+}
+
+long long order_placed_by_new_shopper(struct shopper *s, long long price, int qty, long long *pid_out)
+{
+	char path[64], body[32], key[96];
+	struct http_resp r;
+	long long pid = test_product(staff, price, "EUR");
+	test_put_stock(staff, pid, 100, 0);
+	new_shopper(s);
+	snprintf(path, sizeof(path), "/api/v1/cart/items/%lld", pid);
+	snprintf(body, sizeof(body), "{\"quantity\":%d}", qty);
+	api("PUT", path, body, s->token, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s->token, key, &r), 201, "%s", r.body);
+	long long id = json_int(&r, "id");
+	http_resp_free(&r);
+	if (pid_out)
+		*pid_out = pid;
+	return id;
+}
+
+long order_pay_by_card(const char *token, const char *key, long long order_id, const char *number, struct http_resp *r)
+{
+	char body[256];
+	snprintf(body, sizeof(body),
+		 "{\"order_id\":%lld,\"card\":{\"number\":\"%s\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}}",
+		 order_id, number);
+	return send_order("POST", "/api/v1/payments", body, token, key, r);
 }

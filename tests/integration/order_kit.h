@@ -56,4 +56,14 @@ void expect_transition_refused(struct http_resp *r, const char *current);
 /* Waits up to 20 s for a message to `to` with exactly this subject. */
 void wait_mail(const char *to, const char *subject);
 
+/* A fresh Idempotency-Key ("key-<pid>-<time>-<n>") into buf. */
+void order_unique_key(char *buf, size_t len);
+
+/* A new shopper (into *s) whose cart holds `qty` units of a new product at `price` EUR (stock
+ * 100), checked out: returns the order's id, and the product's in *pid_out (may be NULL). */
+long long order_placed_by_new_shopper(struct shopper *s, long long price, int qty, long long *pid_out);
+
+/* POST /api/v1/payments of `order_id` with card `number` (valid through 12/2031, CVC 123). */
+long order_pay_by_card(const char *token, const char *key, long long order_id, const char *number, struct http_resp *r);
+
 #endif

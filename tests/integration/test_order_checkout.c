@@ -47,14 +47,6 @@ static long long cart_lines(const char *token)
 	return n;
 }
 
-static void unique_key(char *buf, size_t len)
-{
-	static int n;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(buf, len, "key-%d-%ld%09ld-%d", (int)getpid(), (long)ts.tv_sec, ts.tv_nsec, ++n);
-}
-
 static long long orders_of(long long uid)
 {
 	struct db_val p[] = {db_i64(uid)};
@@ -76,7 +68,7 @@ Test(checkout, register_cart_order_pay_ship_deliver_with_emails)
 	test_put_stock(staff, b, 10, 0);
 	cart_put(s.token, a, 2);
 	cart_put(s.token, b, 1);
-	unique_key(key, sizeof(key));
+	order_unique_key(key, sizeof(key));
 
 	cr_assert_eq(send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, key, &r), 201, "%s", r.body);
 	long long id = json_int(&r, "id");
@@ -144,7 +136,7 @@ Test(checkout, empty_cart_is_409_and_kept_under_its_key)
 	struct http_resp r;
 	char key[96];
 	new_shopper(&s);
-	unique_key(key, sizeof(key));
+	order_unique_key(key, sizeof(key));
 	send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, key, &r);
 	assert_problem(&r, 409, "cart_empty");
 	http_resp_free(&r);
@@ -162,7 +154,7 @@ Test(checkout, out_of_stock_lists_the_lines_and_holds_nothing)
 	test_put_stock(staff, b, 1, 0);
 	cart_put(s.token, a, 2);
 	cart_put(s.token, b, 3);
-	unique_key(key, sizeof(key));
+	order_unique_key(key, sizeof(key));
 	send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, key, &r);
 	assert_problem(&r, 409, "out_of_stock");
 	cr_assert(strstr(r.body, "\"available\":1"), "%s", r.body);
@@ -195,7 +187,7 @@ static int stampede(struct buyer *buyers, int n, long long pid)
 	for (int i = 0; i < n; i++) {
 		new_shopper(&buyers[i].s);
 		cart_put(buyers[i].s.token, pid, 1);
-		unique_key(buyers[i].key, sizeof(buyers[i].key));
+		order_unique_key(buyers[i].key, sizeof(buyers[i].key));
 	}
 	for (int i = 0; i < n; i++)
 		pthread_create(&t[i], NULL, checkout_once, &buyers[i]);
@@ -264,7 +256,7 @@ Test(checkout, killed_mid_checkout_then_retried_with_the_same_keys)
 	for (int i = 0; i < N; i++) {
 		new_shopper(&b[i].s);
 		cart_put(b[i].s.token, pid, 1);
-		unique_key(b[i].key, sizeof(b[i].key));
+		order_unique_key(b[i].key, sizeof(b[i].key));
 	}
 	for (int i = 0; i < N; i++)
 		pthread_create(&t[i], NULL, checkout_once, &b[i]);

@@ -13,45 +13,6 @@
 
 TestSuite(payflow, .init = order_suite_init, .fini = order_suite_fini, .timeout = 180);
 
-static void unique_key(char *buf, size_t len)
-{
-	static int n;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(buf, len, "pay-%d-%ld%09ld-%d", (int)getpid(), (long)ts.tv_sec, ts.tv_nsec, ++n);
-}
-
-/* A shopper with a placed order of `qty` units of a new product at `price`; returns the order id. */
-static long long placed_order(struct shopper *s, long long price, int qty, long long *pid_out)
-{
-	char path[64], body[32], key[96];
-	struct http_resp r;
-	long long pid = test_product(staff, price, "EUR");
-	test_put_stock(staff, pid, 100, 0);
-	new_shopper(s);
-	snprintf(path, sizeof(path), "/api/v1/cart/items/%lld", pid);
-	snprintf(body, sizeof(body), "{\"quantity\":%d}", qty);
-	api("PUT", path, body, s->token, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	http_resp_free(&r);
-	unique_key(key, sizeof(key));
-	cr_assert_eq(send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s->token, key, &r), 201, "%s", r.body);
-	long long id = json_int(&r, "id");
-	http_resp_free(&r);
-	if (pid_out)
-		*pid_out = pid;
-	return id;
-}
-
-static long pay(const char *token, const char *key, long long order_id, const char *number, struct http_resp *r)
-{
-	char body[256];
-	snprintf(body, sizeof(body),
-		 "{\"order_id\":%lld,\"card\":{\"number\":\"%s\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}}",
-		 order_id, number);
-	return send_order("POST", "/api/v1/payments", body, token, key, r);
-}
-
 /* Waits up to 10 s for the order to reach `want` (the order service hears through the outbox). */
 static void wait_order(long long id, const char *token, const char *want)
 {
@@ -70,22 +31,22 @@ Test(payflow, success_card_pays_the_order_once_and_replays)
 	struct shopper s;
 	struct http_resp r, again;
 	char key[96];
-	long long pid, oid = placed_order(&s, 1299, 2, &pid);
+	long long pid, oid = order_placed_by_new_shopper(&s, 1299, 2, &pid);
 
-	unique_key(key, sizeof(key));
-	cr_assert_eq(pay(s.token, key, oid, "4242 4242 4242 4242", &r), 201, "%s", r.body);
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242 4242 4242 4242", &r), 201, "%s", r.body);
 	cr_assert_str_eq(json_str(&r, "status"), "succeeded");
 	cr_assert_eq(json_int(&r, "amount"), 2 * 1299 + 490, "the amount is the order's total");
 	cr_assert_not_null(http_header(&r, "Location"));
 	cr_assert_null(strstr(r.body, "4242424242424242"));
 	long long payment = json_int(&r, "id");
 	/* The same key and body: the first answer again, no second charge. */
-	cr_assert_eq(pay(s.token, key, oid, "4242 4242 4242 4242", &again), 201);
+	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242 4242 4242 4242", &again), 201);
 	cr_assert_eq(json_int(&again, "id"), payment);
 	cr_assert_str_eq(http_header(&again, "Idempotent-Replayed"), "true");
 	http_resp_free(&again);
 	/* The same key for another card: a mismatch. */
-	pay(s.token, key, oid, "5555 5555 5555 4444", &again);
+	order_pay_by_card(s.token, key, oid, "5555 5555 5555 4444", &again);
 	assert_problem(&again, 422, "idempotency_mismatch");
 	http_resp_free(&again);
 	http_resp_free(&r);
@@ -93,8 +54,8 @@ Test(payflow, success_card_pays_the_order_once_and_replays)
 	wait_order(oid, s.token, "paid");
 	wait_stock(staff, pid, 98, 0); /* the reservation was committed: 2 units sold */
 	/* A second payment of a paid order, with a new key: refused. */
-	unique_key(key, sizeof(key));
-	pay(s.token, key, oid, "4242424242424242", &r);
+	order_unique_key(key, sizeof(key));
+	order_pay_by_card(s.token, key, oid, "4242424242424242", &r);
 	cr_assert_eq(r.status, 409, "%s", r.body);
 	http_resp_free(&r);
 	/* Exactly one payment took money. */
@@ -112,14 +73,14 @@ Test(payflow, declined_cards_are_402_and_the_order_stays_payable)
 	struct shopper s;
 	struct http_resp r;
 	char key[96], st[32];
-	long long oid = placed_order(&s, 500, 1, NULL);
+	long long oid = order_placed_by_new_shopper(&s, 500, 1, NULL);
 	static const struct {
 		const char *number, *code;
 	} cards[] = {{"4000 0000 0000 0002", "card_declined"}, {"4000000000009995", "insufficient_funds"}};
 
 	for (size_t i = 0; i < 2; i++) {
-		unique_key(key, sizeof(key));
-		pay(s.token, key, oid, cards[i].number, &r);
+		order_unique_key(key, sizeof(key));
+		order_pay_by_card(s.token, key, oid, cards[i].number, &r);
 		assert_problem(&r, 402, cards[i].code);
 		cr_assert_gt(json_int(&r, "payment_id"), 0);
 		http_resp_free(&r);
@@ -127,12 +88,12 @@ Test(payflow, declined_cards_are_402_and_the_order_stays_payable)
 	order_status(oid, s.token, st, sizeof(st));
 	cr_assert_str_eq(st, "pending_payment");
 	/* The provider failing for a moment: 502, nothing charged; a new key then succeeds. */
-	unique_key(key, sizeof(key));
-	pay(s.token, key, oid, "4000 0000 0000 0119", &r);
+	order_unique_key(key, sizeof(key));
+	order_pay_by_card(s.token, key, oid, "4000 0000 0000 0119", &r);
 	assert_problem(&r, 502, "provider_unavailable");
 	http_resp_free(&r);
-	unique_key(key, sizeof(key));
-	cr_assert_eq(pay(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
 	http_resp_free(&r);
 	wait_order(oid, s.token, "paid");
 	cr_assert(test_job_on_stream("payment_failed", s.email, 10), "no payment_failed e-mail for %s", s.email);
@@ -144,10 +105,10 @@ Test(payflow, another_users_order_is_404)
 	struct shopper s, other;
 	struct http_resp r;
 	char key[96];
-	long long oid = placed_order(&s, 700, 1, NULL);
+	long long oid = order_placed_by_new_shopper(&s, 700, 1, NULL);
 	new_shopper(&other);
-	unique_key(key, sizeof(key));
-	pay(other.token, key, oid, "4242424242424242", &r);
+	order_unique_key(key, sizeof(key));
+	order_pay_by_card(other.token, key, oid, "4242424242424242", &r);
 	assert_problem(&r, 404, "not_found");
 	http_resp_free(&r);
 	free(s.token);
@@ -176,9 +137,9 @@ Test(payflow, concurrent_partial_refunds_never_exceed_the_charge)
 	struct shopper s;
 	struct http_resp r;
 	char key[96], path[96];
-	long long oid = placed_order(&s, 1000, 1, NULL); /* 1000 + 490 shipping */
-	unique_key(key, sizeof(key));
-	cr_assert_eq(pay(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
+	long long oid = order_placed_by_new_shopper(&s, 1000, 1, NULL); /* 1000 + 490 shipping */
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
 	long long payment = json_int(&r, "id");
 	http_resp_free(&r);
 
@@ -216,9 +177,9 @@ Test(payflow, staff_cancel_of_a_paid_order_refunds_it_in_full)
 	struct shopper s;
 	struct http_resp r;
 	char key[96], path[96];
-	long long oid = placed_order(&s, 2000, 1, NULL);
-	unique_key(key, sizeof(key));
-	cr_assert_eq(pay(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
+	long long oid = order_placed_by_new_shopper(&s, 2000, 1, NULL);
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
 	long long payment = json_int(&r, "id");
 	http_resp_free(&r);
 	wait_order(oid, s.token, "paid");

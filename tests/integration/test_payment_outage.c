@@ -34,46 +34,6 @@ static void outage_fini(void)
 
 TestSuite(payoutage, .init = outage_init, .fini = outage_fini, .timeout = 180);
 
-static void unique_key(char *buf, size_t len)
-{
-	static int n;
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(buf, len, "pay-%d-%ld%09ld-%d", (int)getpid(), (long)ts.tv_sec, ts.tv_nsec, ++n);
-}
-
-/* A shopper with a placed order of `qty` units of a new product at `price`; returns the order id. */
-static long long placed_order(struct shopper *s, long long price, int qty, long long *pid_out)
-{
-	char path[64], body[32], key[96];
-	struct http_resp r;
-	long long pid = test_product(staff, price, "EUR");
-	test_put_stock(staff, pid, 100, 0);
-	new_shopper(s);
-	snprintf(path, sizeof(path), "/api/v1/cart/items/%lld", pid);
-	snprintf(body, sizeof(body), "{\"quantity\":%d}", qty);
-	api("PUT", path, body, s->token, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	http_resp_free(&r);
-	unique_key(key, sizeof(key));
-	cr_assert_eq(send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s->token, key, &r), 201, "%s", r.body);
-	long long id = json_int(&r, "id");
-	http_resp_free(&r);
-	if (pid_out)
-		*pid_out = pid;
-	return id;
-}
-
-static long pay(const char *token, const char *key, long long order_id, const char *number, struct http_resp *r)
-{
-	char body[256];
-	snprintf(body, sizeof(body),
-		 "{\"order_id\":%lld,\"card\":{\"number\":\"%s\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}}",
-		 order_id, number);
-	return send_order("POST", "/api/v1/payments", body, token, key, r);
-}
-
-
 /*
  * Issue 12: the order service is down at the moment a charge succeeds. The payment is taken
  * and answered 201; the "order paid" call waits in the payment service's outbox and is retried
@@ -100,8 +60,8 @@ static long long pay_while_the_order_service_dies(struct shopper *s, long long o
 		 test_env("STORE_TEST_DB_SOCKET"), test_env("STORE_TEST_DB_ADMIN_USER"), oid);
 	cr_assert_eq(system(cmd), 0);
 	usleep(500000);
-	unique_key(key, sizeof(key));
-	cr_assert_eq(pay(s->token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(order_pay_by_card(s->token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
 	long long payment = json_int(&r, "id");
 	http_resp_free(&r);
 	usleep(1000000); /* the relay's call now waits behind the test's lock */
@@ -118,7 +78,7 @@ Test(payoutage, order_service_down_after_the_charge_ends_paid_exactly_once, .tim
 {
 	struct shopper s;
 	char sql[256], out[64];
-	long long oid = placed_order(&s, 1500, 1, NULL);
+	long long oid = order_placed_by_new_shopper(&s, 1500, 1, NULL);
 	long long payment = pay_while_the_order_service_dies(&s, oid);
 
 	test_service_start("order");
@@ -151,7 +111,7 @@ Test(payoutage, order_expired_while_its_payment_was_in_flight_is_refunded, .time
 	struct shopper s;
 	char sql[256], path[96];
 	struct http_resp r;
-	long long pid, oid = placed_order(&s, 1200, 3, &pid);
+	long long pid, oid = order_placed_by_new_shopper(&s, 1200, 3, &pid);
 	long long before = stock_available(staff, pid);
 	long long payment = pay_while_the_order_service_dies(&s, oid);
 

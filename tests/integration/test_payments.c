@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "order_kit.h"
 
 #define CARD_OK "{\"number\":\"4242 4242 4242 4242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}"
 
@@ -25,12 +26,6 @@ static void pay(const char *token, const char *key, const char *body, struct htt
 		headers[n++] = idem;
 	}
 	http_send(test_env("STORE_TEST_URL"), "POST", "/api/v1/payments", body, strlen(body), headers, r);
-}
-
-static void unique_key(char *buf, size_t len)
-{
-	static int n;
-	snprintf(buf, len, "pay-test-%d-%ld-%d", (int)getpid(), (long)time(NULL), ++n);
 }
 
 Test(payments, signed_in_callers_only)
@@ -68,7 +63,7 @@ Test(payments, bad_bodies_are_422_and_name_the_field)
 		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\",\"pin\":\"1\"}}", "card"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		unique_key(key, sizeof(key));
+		order_unique_key(key, sizeof(key));
 		pay(t, key, cases[i].body, &r);
 		assert_problem(&r, 422, "validation_failed");
 		cr_assert(strstr(r.body, cases[i].field) != NULL, "case %zu: %s does not name %s", i, r.body, cases[i].field);
