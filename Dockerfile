@@ -72,4 +72,7 @@ COPY --from=docs /out/docs/ /etc/store/nginx/docs/
 # Unprivileged: listens on 8080/8081, pid and temp files in /tmp.
 USER www-data
 EXPOSE 8080 8081
-CMD ["nginx", "-c", "/etc/store/nginx/nginx.conf", "-e", "stderr", "-g", "daemon off;"]
+# The services' names are resolved again as the answers expire (5 s), through the name server
+# the engine gives the container (127.0.0.11 under Docker, the network's gateway under podman):
+# a service container recreated with a new address is found again without restarting the gateway.
+CMD ["sh", "-c", "ns=$(awk '$1 == \"nameserver\" { print $2; exit }' /etc/resolv.conf); case $ns in *:*) ns=\"[$ns]\" ;; esac; printf 'resolver %s valid=5s ipv6=off;\\n' \"${ns:?no nameserver in /etc/resolv.conf}\" >/tmp/store-resolver.conf && exec nginx -c /etc/store/nginx/nginx.conf -e stderr -g 'daemon off;'"]

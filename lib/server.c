@@ -4,7 +4,9 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <mysql.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -38,6 +40,7 @@ struct server {
 	const struct service *svc;
 	struct store_config cfg;
 	int listen_fd;
+	int wake[2]; /* a pipe: written once at shutdown, it stays readable and wakes every accepting thread */
 	atomic_int stopping;
 	atomic_int busy;  /* requests between accept and finish */
 	atomic_int alive; /* request threads still in their loop */
@@ -120,6 +123,32 @@ static void handle(struct worker *w, FCGX_Request *fr)
 	request_cleanup(&req);
 }
 
+/*
+ * Waits until the listening socket has a connection to take, or the server stops. The
+ * listening socket is non-blocking, so a thread that loses the race for a connection comes
+ * back here instead of blocking in accept(). The socket itself is never shut down or closed
+ * to stop the threads (systemd lends it, and keeps queueing connections on it for the next
+ * start): the wake pipe does that. Returns true when a connection may be waiting.
+ */
+static bool listener_ready(struct server *srv)
+{
+	struct pollfd p[2] = {{.fd = srv->listen_fd, .events = POLLIN}, {.fd = srv->wake[0], .events = POLLIN}};
+
+	if (poll(p, 2, -1) < 0) {
+		if (errno != EINTR)
+			clock_sleep_ms(10);
+		return false;
+	}
+	if (p[1].revents || atomic_load(&srv->stopping))
+		return false;
+	if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+		log_msg(LOG_ERROR, NULL, "the listening socket failed (poll events %#x)", (unsigned)p[0].revents);
+		clock_sleep_ms(100);
+		return false;
+	}
+	return (p[0].revents & POLLIN) != 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -132,8 +161,16 @@ static void *worker_main(void *arg)
 		goto out;
 	}
 	while (!atomic_load(&srv->stopping)) {
-		if (FCGX_Accept_r(&fr) < 0)
+		/* A connection NGINX keeps open (fastcgi_keep_conn) brings its next request itself. */
+		if (fr.ipcFd < 0 && !listener_ready(srv))
+			continue;
+		int rc = FCGX_Accept_r(&fr);
+		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED)
+			continue; /* another thread took the connection, or the client left first */
+		if (rc < 0) {
+			log_msg(LOG_ERROR, NULL, "thread %d: accept: %s", w->ctx.thread_no, strerror(-rc));
 			break;
+		}
 		atomic_fetch_add(&srv->busy, 1);
 		handle(w, &fr);
 		FCGX_Finish_r(&fr);
@@ -242,6 +279,11 @@ int server_main(const struct service *svc)
 	srv.listen_fd = open_listener(&srv.cfg);
 	if (srv.listen_fd < 0)
 		goto out;
+	int fl = fcntl(srv.listen_fd, F_GETFL);
+	if (fl < 0 || fcntl(srv.listen_fd, F_SETFL, fl | O_NONBLOCK) != 0 || pipe2(srv.wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		fprintf(stderr, "store-%s: cannot set up the listening socket: %s\n", svc->name, strerror(errno));
+		goto out;
+	}
 
 	/* Only the main thread takes signals, with sigwait; workers never see them. */
 	sigemptyset(&sigs);
@@ -299,8 +341,11 @@ int server_main(const struct service *svc)
 	rc = 0;
 stop:
 	atomic_store(&srv.stopping, 1);
-	/* Wakes every thread blocked in accept(); they see `stopping` and leave their loop. */
-	shutdown(srv.listen_fd, SHUT_RDWR);
+	/* Wakes every thread waiting for a connection; they see `stopping` and leave their loop.
+	 * Connections that arrive from now on wait in the socket's queue for the next start
+	 * (socket activation), or are refused when this process made the socket itself. */
+	if (write(srv.wake[1], "x", 1) != 1)
+		log_msg(LOG_ERROR, NULL, "cannot wake the request threads: %s", strerror(errno));
 	for (long waited = 0; waited < SHUTDOWN_GRACE_MS; waited += 10) {
 		bool bg = atomic_load(&srv.bg_running);
 		if (atomic_load(&srv.alive) == 0 && !bg)

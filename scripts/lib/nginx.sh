@@ -25,14 +25,31 @@ check_services() {
 	done
 }
 
-# nginx_upstreams FORMAT: an upstream block per service; FORMAT is its server
-# address with %s for the service's name (unix:/run/store/%s.sock, %s:9000).
+# How the locations name a service's address: "store_<name>", an upstream block (a host,
+# where the sockets never move), or, with GATEWAY_RESOLVER_CONF set (compose), "$store_<name>",
+# a variable holding <name>:9000, which nginx resolves again as the resolver's answers expire:
+# an upstream block's names are resolved once at start, and compose gives a recreated
+# container a new address (#18.6).
+GATEWAY_RESOLVER_CONF=""
+pass_prefix() { [[ -n $GATEWAY_RESOLVER_CONF ]] && printf '$'; return 0; }
+
+# nginx_upstreams FORMAT: what each service's name stands for; FORMAT is its server address
+# with %s for the service's name (unix:/run/store/%s.sock, %s:9000).
 nginx_upstreams() {
 	local entry name
+	if [[ -n $GATEWAY_RESOLVER_CONF ]]; then
+		printf '    # resolver <the container'"'"'s name server> valid=...: written at container start\n'
+		printf '    include %s;\n' "$GATEWAY_RESOLVER_CONF"
+	fi
 	for entry in "${SERVICES[@]}"; do
 		name=$(svc_name "$entry")
-		# shellcheck disable=SC2059 # the format is the caller's address pattern
-		printf "    upstream store_%s {\n        server $1;\n    }\n" "$name" "$name"
+		if [[ -n $GATEWAY_RESOLVER_CONF ]]; then
+			# shellcheck disable=SC2059 # the format is the caller's address pattern
+			printf "    map \$host \$store_%s { default $1; }\n" "$name" "$name"
+		else
+			# shellcheck disable=SC2059 # the format is the caller's address pattern
+			printf "    upstream store_%s {\n        server $1;\n    }\n" "$name" "$name"
+		fi
 	done
 }
 
@@ -45,17 +62,17 @@ nginx_public_locations() {
 		for route in $(svc_routes "$entry"); do
 			case $route in
 			~*)
-				printf '        location ~ "%s" { fastcgi_pass store_%s; }\n' "${route#\~}" "$name"
+				printf '        location ~ "%s" { fastcgi_pass %sstore_%s; }\n' "${route#\~}" "$(pass_prefix)" "$name"
 				;;
 			*:*)
 				path=${route%:*} zone=${route##*:}
-				printf '        location = %s { fastcgi_pass store_%s; }\n' "$path" "$name"
-				printf '        location %s/ {\n            limit_req zone=%s burst=%s nodelay;\n            fastcgi_pass store_%s;\n        }\n' \
-					"$path" "$zone" "$AUTH_BURST" "$name"
+				printf '        location = %s { fastcgi_pass %sstore_%s; }\n' "$path" "$(pass_prefix)" "$name"
+				printf '        location %s/ {\n            limit_req zone=%s burst=%s nodelay;\n            fastcgi_pass %sstore_%s;\n        }\n' \
+					"$path" "$zone" "$AUTH_BURST" "$(pass_prefix)" "$name"
 				;;
 			*)
-				printf '        location = %s { fastcgi_pass store_%s; }\n' "$route" "$name"
-				printf '        location %s/ { fastcgi_pass store_%s; }\n' "$route" "$name"
+				printf '        location = %s { fastcgi_pass %sstore_%s; }\n' "$route" "$(pass_prefix)" "$name"
+				printf '        location %s/ { fastcgi_pass %sstore_%s; }\n' "$route" "$(pass_prefix)" "$name"
 				;;
 			esac
 		done
@@ -66,7 +83,7 @@ nginx_public_locations() {
 nginx_internal_locations() {
 	local name
 	for name in $(service_names); do
-		printf '        location /internal/%s/ { fastcgi_pass store_%s; }\n' "$name" "$name"
+		printf '        location /internal/%s/ { fastcgi_pass %sstore_%s; }\n' "$name" "$(pass_prefix)" "$name"
 	done
 }
 
@@ -107,6 +124,9 @@ render_nginx() {
 	! grep -n '^[^#]*@[A-Z_]*@' "$tmp" >&2 || die "unrendered placeholder in nginx/store.conf.in"
 	cp "$ROOT/nginx/problem-pages.conf" "$out/problem-pages.conf"
 	cp "$ROOT/nginx/docs-location.conf" "$out/docs-location.conf"
+	# Readable by the user nginx runs as (www-data under systemd), whatever the umask and
+	# mktemp's 0600: the configuration holds no secret.
+	chmod 0644 "$tmp" "$out/problem-pages.conf" "$out/docs-location.conf"
 	mv "$tmp" "$out/nginx.conf"
 }
 
@@ -173,6 +193,7 @@ cmd_gateway_config() {
 	check_numbers
 	mkdir -p "$out/conf.d"
 	if [[ $compose == yes ]]; then
+		local GATEWAY_RESOLVER_CONF=/tmp/store-resolver.conf
 		render_nginx "$out" /tmp/nginx.pid stderr /dev/stdout /tmp "$out/conf.d" "%s:9000" \
 			"# user: the image's USER (www-data)" "$out/docs"
 	else
@@ -181,6 +202,9 @@ cmd_gateway_config() {
 		render_nginx "$out" /run/store-gateway/nginx.pid stderr /var/log/store-gateway/access.log \
 			/var/cache/store-gateway "$out/conf.d" "unix:/run/store/%s.sock" "# user: set by the systemd unit (User=)" \
 			"$out/docs"
+		# nginx reads all of it as www-data (store-gateway.service), also when written with umask 077.
+		chmod 0755 "$out" "$out/conf.d"
+		find "$out/docs" -type d -exec chmod 0755 {} + -o -type f -exec chmod 0644 {} +
 	fi
 	say "wrote $out/nginx.conf, problem-pages.conf, docs-location.conf and docs/"
 }

@@ -140,6 +140,14 @@ test_sanitizers() {
 	echo "no sanitizer reports in $LOG/*.log"
 }
 
+# A service on the socket systemd lends it (store-svc@.socket) is stopped with SIGTERM and
+# killed with SIGKILL under a steady load, and started again each time: every request must be
+# answered (#18.3). Every service shares lib/server.c; the product service stands for them.
+test_inherited_socket() {
+	python3 "$ROOT/tests/integration/inherited_socket.py" "$(service_binary product)" "$ENVDIR/product.env" \
+		/api/v1/products/health "$LOG/inherited-socket.log"
+}
+
 # systemd-analyze verify checks that ExecStart's binary exists. The units name
 # their installed paths (/usr/local/bin/store-*), so the check runs on copies
 # whose binary paths point at this build: for each service in SERVICES an
@@ -164,6 +172,10 @@ test_systemd() {
 		sed_args+=(-e "s|/usr/local/bin/$name\\b|$(worker_binary "$entry")|g")
 	done
 	for f in "$ROOT"/systemd/*.service "$ROOT"/systemd/*.socket; do
+		# Restart=on-failure with RestartSec=2s never reaches systemd's default start limit (#18.5).
+		if grep -q '^Restart=' "$f" && ! grep -q '^StartLimitBurst=' "$f"; then
+			echo "${f##*/}: restarts without an explicit start limit"; rc=1
+		fi
 		[[ ${f##*/} == *@.* ]] && continue # templates: verified through their instances above
 		sed "${sed_args[@]}" "$f" >"$tmp/${f##*/}"
 		units+=("${f##*/}")
@@ -172,6 +184,15 @@ test_systemd() {
 	# allow-list entry takes setpriority out of the denied @resources group).
 	grep -qx 'SystemCallFilter=setpriority' "$ROOT/systemd/store-svc@.service" ||
 		{ echo "store-svc@.service denies setpriority (@resources) without allowing it again"; rc=1; }
+	# The gateway runs as www-data: what gateway-config writes must be readable by it, also
+	# when an operator's umask is 077 (#18.2: a 0600 nginx.conf kept the gateway from starting).
+	local unreadable
+	(umask 077 && cmd_gateway_config "$tmp/gateway" >/dev/null 2>&1) || { echo "gateway-config failed"; rc=1; }
+	unreadable=$(find "$tmp/gateway" \( -type d ! -perm -o=rx \) -o \( -type f ! -perm -o=r \))
+	[[ -z $unreadable ]] || { printf 'gateway-config wrote files nginx (www-data) cannot read:\n%s\n' "$unreadable"; rc=1; }
+	# A service's socket outlives the service (#18.3): no PartOf= that would restart it with the service.
+	! grep -q '^PartOf=' "$ROOT/systemd/store-svc@.socket" ||
+		{ echo "store-svc@.socket is PartOf= its service: a restart would close the socket"; rc=1; }
 	# verify exits 0 on unknown keys and bad values (it only warns), so any output fails.
 	out=$(cd "$tmp" && systemd-analyze verify "${units[@]/#/./}" 2>&1) || rc=1
 	rm -rf "$tmp"
@@ -203,8 +224,16 @@ test_compose() {
 	local tmp
 	tmp=$(mktemp -d)
 	cmd_gateway_config --compose "$tmp/gateway" >/dev/null
-	sed -E -e 's/server [a-z]+:9000;/server 127.0.0.1:9000;/' \
-		-e "s#/tmp/(nginx\.pid|client_body|fastcgi|proxy|scgi|uwsgi)\b#$tmp/\1#g" \
+	# Compose recreates containers with new addresses: the gateway must resolve the services'
+	# names again (variables and a resolver), never once at start in an upstream block (#18.6).
+	if grep -qE '^[[:space:]]*(upstream |server [a-z]+:9000)' "$tmp/gateway/nginx.conf" ||
+		! grep -qE 'fastcgi_pass [$]store_[a-z]+;' "$tmp/gateway/nginx.conf"; then
+		echo "the compose gateway resolves the services' names once, at start"; rc=1
+	fi
+	# The secrets the compose docs put in .env never reach an image layer (#18.7).
+	grep -qx '.env' .dockerignore || { echo ".dockerignore does not keep .env out of the build context"; rc=1; }
+	printf 'resolver 127.0.0.1 valid=5s ipv6=off;\n' >"$tmp/store-resolver.conf"
+	sed -E -e "s#/tmp/(nginx\.pid|client_body|fastcgi|proxy|scgi|uwsgi|store-resolver\.conf)\b#$tmp/\1#g" \
 		"$tmp/gateway/nginx.conf" >"$tmp/gateway/nginx-t.conf"
 	if nginx -t -q -c "$tmp/gateway/nginx-t.conf" -e stderr; then
 		echo "gateway image configuration (gateway-config --compose): valid"
@@ -327,6 +356,7 @@ cmd_test() {
 		step "integration: ${t##*/}" run_integration_test "$t"
 	done < <(integration_programs)
 	step "contract (Prism): zero violations" test_contract_verdict
+	step "restart and kill on an inherited socket: zero failed requests" test_inherited_socket
 	step "docs in headless Chromium" test_docs_browser
 	step "generated TypeScript client" test_ts_client
 	step "no card data at rest (databases, Redis, logs, mail)" test_no_card_data
