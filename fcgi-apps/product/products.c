@@ -25,6 +25,8 @@
 #define PRODUCT_NAME_MAX 200
 #define DESCRIPTION_MAX 10000
 #define CACHE_TTL 300
+/* Short: every distinct query is a page in Redis for this long (docs/OPERATIONS.md: its memory). */
+#define LIST_CACHE_TTL 60
 #define Q_MAX 100
 
 static const char *const statuses[] = {"draft", "active", "archived", NULL};
@@ -216,12 +218,37 @@ void products_list(struct request *req)
 	}
 	f.limit = lp.limit;
 	f.offset = lp.offset;
+
+	/* The public view (active products only) is cached under the catalogue's version, read
+	 * from the database first: every product or category write moves it on in its own
+	 * transaction, so once a change has answered no reader looks at a page from before it,
+	 * even when Redis could not be reached or is slow (lib/cache.h). Staff lists are not cached. */
+	char key[LIST_KEY_MAX], *cached = NULL;
+	size_t len = 0;
+	enum cache_result cr = CACHE_DOWN;
+	if (req->role != ROLE_ADMIN) {
+		int64_t version;
+		if (repo_catalog_version(req->ctx->db, &version) != 0) {
+			resp_db_error(req, req->ctx->db);
+			return;
+		}
+		product_list_key(key, version, &f);
+		cr = cache_get(req->ctx->redis, key, &cached, &len);
+		if (cr == CACHE_HIT) {
+			resp_json_raw(req, 200, cached, len);
+			free(cached);
+			return;
+		}
+	}
 	if (repo_product_list(req->ctx->db, &f, &items, &total) != 0) {
 		resp_db_error(req, req->ctx->db);
 		return;
 	}
 	struct json_object *o = list_envelope(items, total, &lp);
-	resp_json(req, 200, o);
+	const char *body = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (cr == CACHE_MISS && cache_put(req->ctx->redis, key, body, len, LIST_CACHE_TTL) != 0)
+		log_msg(LOG_WARN, req->request_id, "product list not cached: %s", req->ctx->redis->errstr);
+	resp_json_raw(req, 200, body, len);
 	json_object_put(o);
 }
 

@@ -78,6 +78,64 @@ static const char *const sql_count[2][2] = {
 	{COUNT_SQL(IN_CATEGORY, ""), COUNT_SQL(IN_CATEGORY, MATCHING)},
 };
 
+/* The catalogue's version (sql/product/003_catalog_version.sql): list and search pages are
+ * cached under it (products.c), and every write below moves it on in its own transaction. */
+static const char sql_catalog_version[] = "SELECT version FROM catalog_version WHERE id = 1";
+static const char sql_catalog_bump[] = "UPDATE catalog_version SET version = version + 1 WHERE id = 1";
+
+struct catalog_write {
+	const char *sql;
+	const struct db_val *p;
+	size_t n;
+	struct db_exec_result res; /* out: rewritten by every run */
+};
+
+static int catalog_write_tx(struct db_conn *db, void *arg)
+{
+	struct catalog_write *w = arg;
+	if (db_exec(db, w->sql, w->p, w->n, &w->res) != 0)
+		return -1;
+	return w->res.affected > 0 ? db_exec(db, sql_catalog_bump, NULL, 0, NULL) : 0;
+}
+
+/* One write of the catalogue and, when it changed a row, the move of the catalogue version,
+ * in one transaction: once the write has committed, no reader can find a page cached under
+ * the version before it. Returns 0 with res filled, or -1 (db->err set). */
+static int catalog_exec(struct db_conn *db, const char *sql, const struct db_val *p, size_t n,
+			struct db_exec_result *res)
+{
+	struct catalog_write w = {sql, p, n, {0}};
+	if (db_tx(db, catalog_write_tx, &w) != 0)
+		return -1;
+	if (res)
+		*res = w.res;
+	return 0;
+}
+
+/* As catalog_exec for a write inside a transaction the caller runs (a patch). */
+static int catalog_exec_in_tx(struct db_conn *db, const char *sql, const struct db_val *p, size_t n)
+{
+	if (db_exec(db, sql, p, n, NULL) != 0)
+		return -1;
+	return db_exec(db, sql_catalog_bump, NULL, 0, NULL);
+}
+
+int repo_catalog_version(struct db_conn *db, int64_t *version)
+{
+	struct db_rows *r;
+	if (db_query(db, sql_catalog_version, NULL, 0, &r) != 0)
+		return -1;
+	int rc = r->nrows ? 0 : -1;
+	if (r->nrows)
+		*version = db_cell_i64(r, 0, 0, 0);
+	else {
+		db->err = DB_ERROR;
+		snprintf(db->errstr, sizeof(db->errstr), "catalog_version has no row (migration 003)");
+	}
+	db_rows_free(r);
+	return rc;
+}
+
 static struct db_val opt_id(int64_t id)
 {
 	return id > 0 ? db_i64(id) : db_null();
@@ -93,7 +151,7 @@ int repo_category_insert(struct db_conn *db, const char *name, const char *slug,
 {
 	struct db_val p[] = {db_str(name), db_str(slug), opt_id(parent_id), db_i64(max)};
 	struct db_exec_result res;
-	if (db_exec(db, sql_cat_insert, p, 4, &res) != 0)
+	if (catalog_exec(db, sql_cat_insert, p, 4, &res) != 0)
 		return -1;
 	if (res.affected == 0)
 		return 1;
@@ -104,14 +162,18 @@ int repo_category_insert(struct db_conn *db, const char *name, const char *slug,
 int repo_category_update(struct db_conn *db, int64_t id, const char *name, const char *slug, int64_t parent_id)
 {
 	struct db_val p[] = {db_str(name), db_str(slug), opt_id(parent_id), db_i64(id)};
-	return db_exec(db, sql_cat_update, p, 4, NULL);
+	return catalog_exec_in_tx(db, sql_cat_update, p, 4);
 }
 
+/* A catalogue write whose only result is whether it found its row (*found 1 or 0). */
 static int exec_found(struct db_conn *db, const char *sql, const struct db_val *p, size_t n, int *found)
 {
-	long changed = db_exec_affected(db, sql, p, n);
-	*found = changed > 0;
-	return changed < 0 ? -1 : 0;
+	struct db_exec_result res;
+	*found = 0;
+	if (catalog_exec(db, sql, p, n, &res) != 0)
+		return -1;
+	*found = res.affected > 0;
+	return 0;
 }
 
 int repo_category_delete(struct db_conn *db, int64_t id, int *deleted)
@@ -139,7 +201,7 @@ int repo_product_insert(struct db_conn *db, const struct product_in *in, int64_t
 	struct db_val p[10];
 	struct db_exec_result res;
 	product_params(in, p);
-	if (db_exec(db, sql_insert, p, 10, &res) != 0)
+	if (catalog_exec(db, sql_insert, p, 10, &res) != 0)
 		return -1;
 	*id = (int64_t)res.insert_id;
 	return 0;
@@ -150,7 +212,7 @@ int repo_product_update(struct db_conn *db, int64_t id, const struct product_in 
 	struct db_val p[11];
 	product_params(in, p);
 	p[10] = db_i64(id);
-	return db_exec(db, sql_update, p, 11, NULL);
+	return catalog_exec_in_tx(db, sql_update, p, 11);
 }
 
 /* A JSON column parsed back into a value; `fallback` when the text is somehow not JSON. */

@@ -27,6 +27,14 @@ struct product_filter {
 	int64_t limit, offset;
 };
 
+/*
+ * Every write below moves the catalogue's version on in the same transaction (its own, or,
+ * for the two updates, the caller's: they are called inside db_tx), so that a list or search
+ * page cached under an older version is never read once the write has committed.
+ * repo_catalog_version reads it (one primary-key read). Returns 0 or -1.
+ */
+int repo_catalog_version(struct db_conn *db, int64_t *version);
+
 /* All categories: columns id, name, slug, parent_id, created_at, updated_at. 0 or -1.
  * `lock` takes them FOR UPDATE (inside a transaction) so a re-parenting cannot race another. */
 int repo_categories_all(struct db_conn *db, bool lock, struct db_rows **out);
@@ -35,12 +43,13 @@ int repo_categories_all(struct db_conn *db, bool lock, struct db_rows **out);
  * a parent that does not exist). */
 int repo_category_insert(struct db_conn *db, const char *name, const char *slug, int64_t parent_id, int64_t max,
 			 int64_t *id);
-/* Returns 0 (also for an unknown id: check existence first) or -1. */
+/* Returns 0 (also for an unknown id: check existence first) or -1. Inside a transaction. */
 int repo_category_update(struct db_conn *db, int64_t id, const char *name, const char *slug, int64_t parent_id);
 /* *deleted is 1 or 0; -1 with DB_FOREIGN_KEY while products or children refer to it. */
 int repo_category_delete(struct db_conn *db, int64_t id, int *deleted);
 
 int repo_product_insert(struct db_conn *db, const struct product_in *p, int64_t *id);
+/* Inside a transaction. */
 int repo_product_update(struct db_conn *db, int64_t id, const struct product_in *p);
 
 /*

@@ -1,12 +1,15 @@
-/* validate.c: slugs, SKUs, ISO 4217 codes, https image URLs and flat attribute objects. */
+/* validate.c: slugs, SKUs, ISO 4217 codes, https image URLs, flat attribute objects, list cache keys. */
 #include "validate.h"
 
 #include <ctype.h>
 #include <json-c/json.h>
+#include <sodium.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "parse.h"
 #include "problem.h"
+#include "repo.h"
 
 bool slugify(const char *name, char *out, size_t max)
 {
@@ -180,4 +183,24 @@ struct json_object *attributes_field(struct json_object *body, const char *key, 
 		}
 	}
 	return v;
+}
+
+void product_list_key(char out[LIST_KEY_MAX], int64_t version, const struct product_filter *f)
+{
+	unsigned char hash[16];
+	char hex[sizeof(hash) * 2 + 1];
+	crypto_generichash_state st;
+	char head[256];
+
+	/* The words come last: whatever they hold, the fields before them stay unambiguous. */
+	int n = snprintf(head, sizeof(head), "c=%lld\nmin=%lld\nmax=%lld\nst=%s\ns=%d\nl=%lld\no=%lld\nq=",
+			 (long long)f->category_id, (long long)f->min_price, (long long)f->max_price,
+			 f->status ? f->status : "*", (int)f->sort, (long long)f->limit, (long long)f->offset);
+	crypto_generichash_init(&st, NULL, 0, sizeof(hash));
+	crypto_generichash_update(&st, (const unsigned char *)head, (unsigned long long)n);
+	if (f->q)
+		crypto_generichash_update(&st, (const unsigned char *)f->q, strlen(f->q));
+	crypto_generichash_final(&st, hash, sizeof(hash));
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	snprintf(out, LIST_KEY_MAX, "plist:v%lld:%s", (long long)version, hex);
 }

@@ -4,9 +4,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct json_object;
 struct field_errors;
+struct product_filter;
 
 #define SLUG_MAX 120
 #define PRODUCT_SLUG_MAX 220
@@ -17,6 +19,15 @@ struct field_errors;
 #define ATTR_KEY_MAX 40
 #define ATTR_VALUE_MAX 200
 #define PRICE_MAX 1000000000000000LL /* 10^15 minor units */
+#define LIST_KEY_MAX 64 /* "plist:v<20 digits>:<32 hex>" and its NUL */
+
+/*
+ * The cache key of a list or search page: "plist:v<version>:<32 hex digits>", the hex a
+ * BLAKE2b-128 of every parameter that shapes the page (category, price bounds, status, sort,
+ * search words, limit, offset). The same page under the same catalogue version has the same
+ * key; any other parameter or version, another key.
+ */
+void product_list_key(char out[LIST_KEY_MAX], int64_t version, const struct product_filter *f);
 
 /*
  * Derives a slug from `name`: ASCII letters and digits lower-cased, every other run

@@ -610,3 +610,123 @@ Test(category_cap, categories_are_bounded_and_listed_in_linear_time, .timeout = 
 	test_sql("store_product", sql, NULL, 0);
 	cr_assert_lt(best, 0.15, "GET /categories took %.3f s at %d categories", best, CATEGORIES_MAX);
 }
+
+/* Reads `path` twice (so the page is in the cache when a change follows) and asserts its ids and
+ * total after `when` (a change just answered, or "before"). */
+static void page_is(const char *path, const char *want, long long total, const char *when)
+{
+	char got[512];
+	for (int i = 0; i < 2; i++) {
+		struct http_resp r;
+		api("GET", path, NULL, NULL, &r);
+		cr_assert_eq(r.status, 200, "%s: %s", path, r.body);
+		ids_of(&r, got, sizeof(got));
+		cr_assert_str_eq(got, want, "%s after %s: stale page (read %d)", path, when, i + 1);
+		cr_assert_eq(json_int(&r, "total"), total, "%s after %s: stale total (read %d)", path, when, i + 1);
+		http_resp_free(&r);
+	}
+}
+
+static void change(const char *method, const char *path, const char *body, const char *base)
+{
+	struct http_resp r;
+	if (base)
+		http_send(base, method, path, body, body ? strlen(body) : 0, NULL, &r);
+	else
+		api(method, path, body, admin, &r);
+	cr_assert(r.status == 200 || r.status == 204, "%s %s: %ld %s", method, path, r.status, r.body);
+	http_resp_free(&r);
+}
+
+/* List and search pages are cached under the catalogue's version: each kind of change moves it
+ * on, and the next read of every page it touches shows it, totals included (issue 16). Each page
+ * is read twice before each change, so a cached copy exists when the change comes. */
+Test(products, list_cache_shows_every_change_at_once)
+{
+	char n[64], w[64], sku[64], name[128], path[256], want[256], body[256];
+	char root_page[128], search_page[128], rating_page[128], other_page[128];
+	const char *internal = test_env("STORE_TEST_INTERNAL_URL");
+
+	tag(n, sizeof(n), "Cache Root ");
+	long long root = create_category(n, 0);
+	tag(n, sizeof(n), "Cache Leaf ");
+	long long leaf = create_category(n, root);
+	tag(n, sizeof(n), "Cache Other ");
+	long long other = create_category(n, 0);
+	tag(w, sizeof(w), "quuxlist");
+	snprintf(root_page, sizeof(root_page), "/api/v1/products?category=%lld&sort=price", root);
+	snprintf(search_page, sizeof(search_page), "/api/v1/products?q=%s&sort=price", w);
+	snprintf(rating_page, sizeof(rating_page), "/api/v1/products?category=%lld&sort=-rating", root);
+	snprintf(other_page, sizeof(other_page), "/api/v1/products?category=%lld&sort=price", other);
+
+	tag(sku, sizeof(sku), "LC-");
+	snprintf(name, sizeof(name), "Anvil %s", w);
+	long long a = create_product(sku, name, 100, leaf, "active");
+	tag(sku, sizeof(sku), "LC-");
+	snprintf(name, sizeof(name), "Bucket %s", w);
+	long long b = create_product(sku, name, 200, root, "active");
+	snprintf(want, sizeof(want), "%lld,%lld", a, b);
+	page_is(root_page, want, 2, "before");
+	page_is(search_page, want, 2, "before");
+	page_is(other_page, "", 0, "before");
+
+	/* 1. a new active product, in the leaf (a subcategory counts) */
+	tag(sku, sizeof(sku), "LC-");
+	snprintf(name, sizeof(name), "Chisel %s", w);
+	long long c = create_product(sku, name, 150, leaf, "active");
+	snprintf(want, sizeof(want), "%lld,%lld,%lld", a, c, b);
+	page_is(root_page, want, 3, "a create");
+	page_is(search_page, want, 3, "a create");
+
+	/* 2. a price change re-sorts at once */
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", a);
+	change("PATCH", path, "{\"price\":300}", NULL);
+	snprintf(want, sizeof(want), "%lld,%lld,%lld", c, b, a);
+	page_is(root_page, want, 3, "a price change");
+
+	/* 3. a rename out of the search */
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", b);
+	change("PATCH", path, "{\"name\":\"Bucket renamed\"}", NULL);
+	snprintf(want, sizeof(want), "%lld,%lld", c, a);
+	page_is(search_page, want, 2, "a rename");
+
+	/* 4. a rating update (from the review service) reorders the rating sort */
+	snprintf(want, sizeof(want), "%lld,%lld,%lld", c, b, a); /* all unrated: newest first */
+	page_is(rating_page, want, 3, "before ratings");
+	snprintf(path, sizeof(path), "/internal/product/products/%lld/rating", a);
+	change("POST", path, "{\"rating_avg\":4.5,\"rating_count\":2}", internal);
+	snprintf(want, sizeof(want), "%lld,%lld,%lld", a, c, b);
+	page_is(rating_page, want, 3, "a rating update");
+
+	/* 5. a product set to draft vanishes from every page and total */
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", c);
+	change("PATCH", path, "{\"status\":\"draft\"}", NULL);
+	snprintf(want, sizeof(want), "%lld,%lld", b, a);
+	page_is(root_page, want, 2, "a change to draft");
+	snprintf(want, sizeof(want), "%lld", a);
+	page_is(search_page, want, 1, "a change to draft");
+
+	/* 6. a product moved to another category */
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", b);
+	snprintf(body, sizeof(body), "{\"category_id\":%lld}", other);
+	change("PATCH", path, body, NULL);
+	snprintf(want, sizeof(want), "%lld", a);
+	page_is(root_page, want, 1, "a category move");
+	snprintf(want, sizeof(want), "%lld", b);
+	page_is(other_page, want, 1, "a category move");
+
+	/* 7. a category moved under another: its products follow it */
+	snprintf(path, sizeof(path), "/api/v1/categories/%lld", leaf);
+	snprintf(body, sizeof(body), "{\"parent_id\":%lld}", other);
+	change("PATCH", path, body, NULL);
+	page_is(root_page, "", 0, "a category re-parented");
+	snprintf(want, sizeof(want), "%lld,%lld", b, a);
+	page_is(other_page, want, 2, "a category re-parented");
+
+	/* 8. a product deleted (archived) */
+	snprintf(path, sizeof(path), "/api/v1/products/%lld", a);
+	change("DELETE", path, NULL, NULL);
+	snprintf(want, sizeof(want), "%lld", b);
+	page_is(other_page, want, 1, "a delete");
+	page_is(search_page, "", 0, "a delete");
+}

@@ -1,9 +1,10 @@
-/* test_product_validate.c: slugs, SKUs, currencies, image URLs and attributes of the product service. */
+/* test_product_validate.c: slugs, SKUs, currencies, image URLs, attributes and list cache keys of the product service. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 #include <string.h>
 
 #include "problem.h"
+#include "repo.h"
 #include "validate.h"
 
 Test(slug, derived_from_names)
@@ -100,4 +101,53 @@ Test(fields, images_and_attributes)
 		cr_assert_eq(e.n, 1, "%s", bad[i]);
 		json_object_put(b);
 	}
+}
+
+/* A list page's cache key names every parameter that shapes the page, and the catalogue version. */
+Test(list_key, every_parameter_and_the_version_make_another_key)
+{
+	const struct product_filter base = {.category_id = 7, .min_price = -1, .max_price = -1, .q = NULL,
+					    .status = "active", .sort = SORT_PRICE, .limit = 20, .offset = 0};
+	char k0[LIST_KEY_MAX], k1[LIST_KEY_MAX];
+
+	product_list_key(k0, 42, &base);
+	cr_assert_eq(strncmp(k0, "plist:v42:", 10), 0, "%s", k0);
+	cr_assert_eq(strlen(k0), 10 + 32, "%s", k0);
+	product_list_key(k1, 42, &base);
+	cr_assert_str_eq(k0, k1, "the same page, the same key");
+
+	product_list_key(k1, 43, &base);
+	cr_assert_str_neq(k0, k1, "a new catalogue version");
+	struct product_filter f;
+	const char *why[] = {"category", "min_price", "max_price", "status", "no status", "sort", "limit", "offset",
+			     "words", "other words"};
+	for (size_t i = 0; i < sizeof(why) / sizeof(why[0]); i++) {
+		f = base;
+		switch (i) {
+		case 0: f.category_id = 8; break;
+		case 1: f.min_price = 0; break;
+		case 2: f.max_price = 0; break;
+		case 3: f.status = "draft"; break;
+		case 4: f.status = NULL; break;
+		case 5: f.sort = SORT_PRICE_DESC; break;
+		case 6: f.limit = 21; break;
+		case 7: f.offset = 20; break;
+		case 8: f.q = "lamp"; break;
+		case 9: f.q = "lamps"; break;
+		}
+		product_list_key(k1, 42, &f);
+		cr_assert_str_neq(k0, k1, "%s: the same key", why[i]);
+	}
+	/* Words cannot be confused with the fields before them. */
+	f = base;
+	f.q = "";
+	product_list_key(k1, 42, &f);
+	cr_assert_str_eq(k0, k1, "no words and empty words are the same search");
+	struct product_filter a = base, b = base;
+	a.q = "x\nl=20";
+	b.limit = 2;
+	b.q = "0\nx\nl=20";
+	product_list_key(k0, 1, &a);
+	product_list_key(k1, 1, &b);
+	cr_assert_str_neq(k0, k1);
 }
