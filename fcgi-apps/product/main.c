@@ -13,7 +13,7 @@ static const struct route routes[] = {
 	{"PATCH", "/api/v1/categories/{id}", categories_patch, ROLE_ADMIN, 0, NULL},
 	{"DELETE", "/api/v1/categories/{id}", categories_delete, ROLE_ADMIN, 0, NULL},
 	{"GET", "/api/v1/products", products_list, ROLE_OPTIONAL, 0,
-	 "category min_price max_price q status sort limit offset"},
+	 "category min_price max_price q status sort limit offset cursor"},
 	{"POST", "/api/v1/products", products_create, ROLE_ADMIN, 0, NULL},
 	{"GET", "/api/v1/products/by-slug/{slug}", products_by_slug, ROLE_OPTIONAL, 0, NULL},
 	{"GET", "/api/v1/products/{id}", products_get, ROLE_OPTIONAL, 0, NULL},

@@ -203,6 +203,17 @@ void products_list(struct request *req)
 	}
 	if ((v = req_query(req, "sort")) != NULL && !parse_sort(v, &f.sort))
 		problem_add(&errs, "sort", "must be one of price, -price, name, -created_at, -rating");
+	struct product_cursor after;
+	const char *cursor = req_query(req, "cursor");
+	if (cursor) {
+		if (!product_cursor_decode(cursor, &after))
+			problem_add(&errs, "cursor", "is not a cursor this list gave (next_cursor)");
+		else if (after.sort != (int)f.sort)
+			problem_add(&errs, "cursor", "was made for another sort: give the sort of the page it came from");
+		if (req_query(req, "offset"))
+			problem_add(&errs, "offset", "give either offset or cursor");
+		f.after = &after;
+	}
 	if ((v = req_query(req, "status")) != NULL) {
 		if (req->role != ROLE_ADMIN)
 			problem_add(&errs, "status", "only staff may filter by status");
@@ -240,11 +251,13 @@ void products_list(struct request *req)
 			return;
 		}
 	}
-	if (repo_product_list(req->ctx->db, &f, &items, &total) != 0) {
+	char next[CURSOR_MAX + 1];
+	if (repo_product_list(req->ctx->db, &f, &items, &total, next) != 0) {
 		resp_db_error(req, req->ctx->db);
 		return;
 	}
 	struct json_object *o = list_envelope(items, total, &lp);
+	json_object_object_add(o, "next_cursor", next[0] ? json_object_new_string(next) : NULL);
 	const char *body = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
 	if (cr == CACHE_MISS && cache_put(req->ctx->redis, key, body, len, LIST_CACHE_TTL) != 0)
 		log_msg(LOG_WARN, req->request_id, "product list not cached: %s", req->ctx->redis->errstr);

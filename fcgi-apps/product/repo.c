@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "validate.h"
 
 #define PRODUCT_COLS                                                                                           \
 	"p.id, p.sku, p.name, p.slug, p.description, p.price, p.currency, p.category_id, p.status, p.images, "  \
@@ -56,22 +57,52 @@ static const char sql_subtree[] = "WITH RECURSIVE sub (id) AS (SELECT id FROM ca
 #define IN_CATEGORY                                                                                            \
 	" p.category_id IN (SELECT j.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j) AND "
 #define MATCHING " AND MATCH (p.name, p.description) AGAINST (? IN NATURAL LANGUAGE MODE)"
+/* Beyond PRODUCT_COLS, what a keyset cursor needs of the last row: created_at in full. */
+#define CURSOR_COLS ", DATE_FORMAT(p.created_at, '%Y-%m-%d %H:%i:%s.%f')"
+#define COL_CREATED_FULL 15
 #define LIST_SQL(where, match, order)                                                                          \
-	"SELECT " PRODUCT_COLS " FROM products p WHERE " where FILTERS match " ORDER BY " order " LIMIT ? OFFSET ?"
+	"SELECT " PRODUCT_COLS CURSOR_COLS " FROM products p WHERE " where FILTERS match " ORDER BY " order       \
+	" LIMIT ? OFFSET ?"
+/* A keyset page: the rows after the cursor's (its values, then the id, in the sort's order). */
+#define SEEK_SQL(where, match, seek, order)                                                                    \
+	"SELECT " PRODUCT_COLS CURSOR_COLS " FROM products p WHERE " where FILTERS match " AND (" seek           \
+	") ORDER BY " order " LIMIT ?"
+#define ORDER_CREATED_DESC "p.created_at DESC, p.id DESC"
+#define ORDER_PRICE "p.price, p.id"
+#define ORDER_PRICE_DESC "p.price DESC, p.id DESC"
+#define ORDER_NAME "p.name, p.id"
+#define ORDER_RATING_DESC "p.rating_avg DESC, p.rating_count DESC, p.id DESC"
+#define SEEK_CREATED_DESC "p.created_at < ? OR (p.created_at = ? AND p.id < ?)"
+#define SEEK_PRICE "p.price > ? OR (p.price = ? AND p.id > ?)"
+#define SEEK_PRICE_DESC "p.price < ? OR (p.price = ? AND p.id < ?)"
+#define SEEK_NAME "p.name > ? OR (p.name = ? AND p.id > ?)"
+#define SEEK_RATING_DESC                                                                                       \
+	"p.rating_avg < ? OR (p.rating_avg = ? AND (p.rating_count < ? OR (p.rating_count = ? AND p.id < ?)))"
 #define LIST_SORTS(where, match)                                                                               \
 	{                                                                                                      \
-		[SORT_CREATED_DESC] = LIST_SQL(where, match, "p.created_at DESC, p.id DESC"),                  \
-		[SORT_PRICE] = LIST_SQL(where, match, "p.price, p.id"),                                        \
-		[SORT_PRICE_DESC] = LIST_SQL(where, match, "p.price DESC, p.id DESC"),                         \
-		[SORT_NAME] = LIST_SQL(where, match, "p.name, p.id"),                                          \
-		[SORT_RATING_DESC] = LIST_SQL(where, match, "p.rating_avg DESC, p.rating_count DESC, p.id DESC"), \
+		[SORT_CREATED_DESC] = LIST_SQL(where, match, ORDER_CREATED_DESC),                              \
+		[SORT_PRICE] = LIST_SQL(where, match, ORDER_PRICE),                                            \
+		[SORT_PRICE_DESC] = LIST_SQL(where, match, ORDER_PRICE_DESC),                                  \
+		[SORT_NAME] = LIST_SQL(where, match, ORDER_NAME),                                              \
+		[SORT_RATING_DESC] = LIST_SQL(where, match, ORDER_RATING_DESC),                                \
+	}
+#define SEEK_SORTS(where, match)                                                                               \
+	{                                                                                                      \
+		[SORT_CREATED_DESC] = SEEK_SQL(where, match, SEEK_CREATED_DESC, ORDER_CREATED_DESC),           \
+		[SORT_PRICE] = SEEK_SQL(where, match, SEEK_PRICE, ORDER_PRICE),                                \
+		[SORT_PRICE_DESC] = SEEK_SQL(where, match, SEEK_PRICE_DESC, ORDER_PRICE_DESC),                 \
+		[SORT_NAME] = SEEK_SQL(where, match, SEEK_NAME, ORDER_NAME),                                   \
+		[SORT_RATING_DESC] = SEEK_SQL(where, match, SEEK_RATING_DESC, ORDER_RATING_DESC),              \
 	}
 #define COUNT_SQL(where, match) "SELECT COUNT(*) FROM products p WHERE " where FILTERS match
 
-/* [in a category subtree?][full-text search?]: the subtree's JSON comes first, the words last. */
-static const char *const sql_list[2][2][5] = {
-	{LIST_SORTS("", ""), LIST_SORTS("", MATCHING)},
-	{LIST_SORTS(IN_CATEGORY, ""), LIST_SORTS(IN_CATEGORY, MATCHING)},
+/* [keyset page?][in a category subtree?][full-text search?]: the subtree's JSON comes first, the
+ * words after the filters, the cursor's values after them. */
+static const char *const sql_list[2][2][2][5] = {
+	{{LIST_SORTS("", ""), LIST_SORTS("", MATCHING)},
+	 {LIST_SORTS(IN_CATEGORY, ""), LIST_SORTS(IN_CATEGORY, MATCHING)}},
+	{{SEEK_SORTS("", ""), SEEK_SORTS("", MATCHING)},
+	 {SEEK_SORTS(IN_CATEGORY, ""), SEEK_SORTS(IN_CATEGORY, MATCHING)}},
 };
 static const char *const sql_count[2][2] = {
 	{COUNT_SQL("", ""), COUNT_SQL("", MATCHING)},
@@ -299,10 +330,55 @@ static size_t list_params(const struct product_filter *f, const char *cats, stru
 	return n;
 }
 
-int repo_product_list(struct db_conn *db, const struct product_filter *f, struct json_object **items,
-		      int64_t *total)
+/* The cursor's values in SEEK_<sort>'s order. Returns how many it filled. */
+static size_t seek_params(const struct product_cursor *c, struct db_val *p)
 {
-	struct db_val p[12];
+	switch (c->sort) {
+	case SORT_PRICE:
+	case SORT_PRICE_DESC:
+		p[0] = db_i64(c->num), p[1] = db_i64(c->num), p[2] = db_i64(c->id);
+		return 3;
+	case SORT_RATING_DESC:
+		p[0] = db_str(c->text), p[1] = db_str(c->text);
+		p[2] = db_i64(c->num), p[3] = db_i64(c->num), p[4] = db_i64(c->id);
+		return 5;
+	default: /* name, created_at */
+		p[0] = db_str(c->text), p[1] = db_str(c->text), p[2] = db_i64(c->id);
+		return 3;
+	}
+}
+
+/* The cursor after the last row of a page, into next[CURSOR_MAX + 1]. */
+static bool last_row_cursor(const struct db_rows *r, enum product_sort sort, char *next)
+{
+	size_t last = r->nrows - 1;
+	struct product_cursor c = {.sort = (int)sort, .id = db_cell_i64(r, last, 0, 0)};
+	const char *text = NULL;
+	switch (sort) {
+	case SORT_PRICE:
+	case SORT_PRICE_DESC:
+		c.num = db_cell_i64(r, last, 5, 0);
+		break;
+	case SORT_NAME:
+		text = db_cell(r, last, 2);
+		break;
+	case SORT_CREATED_DESC:
+		text = db_cell(r, last, COL_CREATED_FULL);
+		break;
+	case SORT_RATING_DESC:
+		text = db_cell(r, last, 11);
+		c.num = db_cell_i64(r, last, 12, 0);
+		break;
+	}
+	if (text)
+		snprintf(c.text, sizeof(c.text), "%s", text);
+	return product_cursor_encode(&c, next);
+}
+
+int repo_product_list(struct db_conn *db, const struct product_filter *f, struct json_object **items,
+		      int64_t *total, char *next)
+{
+	struct db_val p[16];
 	struct db_rows *r;
 	char *cats = NULL;
 	int rc = -1;
@@ -319,18 +395,32 @@ int repo_product_list(struct db_conn *db, const struct product_filter *f, struct
 			return -1;
 	}
 	size_t n = list_params(f, cats, p);
-	bool words = f->q && *f->q;
+	bool words = f->q && *f->q, seek = f->after != NULL;
 	if (db_query(db, sql_count[cats != NULL][words], p, n, &r) != 0)
 		goto out;
 	*total = db_cell_i64(r, 0, 0, 0);
 	db_rows_free(r);
-	p[n] = db_i64(f->limit);
-	p[n + 1] = db_i64(f->offset);
-	if (db_query(db, sql_list[cats != NULL][words][f->sort], p, n + 2, &r) != 0)
+	if (seek)
+		n += seek_params(f->after, p + n);
+	p[n++] = db_i64(f->limit);
+	if (!seek)
+		p[n++] = db_i64(f->offset);
+	if (db_query(db, sql_list[seek][cats != NULL][words][f->sort], p, n, &r) != 0)
 		goto out;
 	*items = json_object_new_array_ext((int)r->nrows);
 	for (size_t i = 0; i < r->nrows; i++)
 		json_object_array_add(*items, product_json(r, i));
+	if (next) {
+		next[0] = '\0';
+		if (r->nrows > 0 && (int64_t)r->nrows == f->limit && !last_row_cursor(r, f->sort, next)) {
+			db->err = DB_ERROR;
+			snprintf(db->errstr, sizeof(db->errstr), "the next page's cursor does not fit");
+			db_rows_free(r);
+			json_object_put(*items);
+			*items = NULL;
+			goto out;
+		}
+	}
 	db_rows_free(r);
 	rc = 0;
 out:

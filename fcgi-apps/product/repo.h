@@ -9,6 +9,7 @@
 struct db_conn;
 struct db_rows;
 struct json_object;
+struct product_cursor;
 
 /* Every column a write sets. category_id 0 is "no category"; images/attributes are JSON text. */
 struct product_in {
@@ -25,6 +26,7 @@ struct product_filter {
 	const char *status;         /* NULL: any status (staff only) */
 	enum product_sort sort;
 	int64_t limit, offset;
+	const struct product_cursor *after; /* NULL, or a keyset page: the rows after this one (offset 0) */
 };
 
 /*
@@ -69,9 +71,11 @@ int repo_product_by_slug(struct db_conn *db, const char *slug, struct json_objec
 /* Sets status 'archived'. *found is 1 or 0. */
 int repo_product_archive(struct db_conn *db, int64_t id, int *found);
 
-/* One page of products (a new array in *items) and the number matching in *total. */
+/* One page of products (a new array in *items) and the number matching in *total. When the
+ * page is full, *next (when not NULL) is the cursor of the page after it (product_cursor_encode),
+ * else "". */
 int repo_product_list(struct db_conn *db, const struct product_filter *f, struct json_object **items,
-		      int64_t *total);
+		      int64_t *total, char *next);
 
 /* {id, name, price, currency, status} of each existing id among ids[0..n) (a new array). */
 int repo_product_brief(struct db_conn *db, const int64_t *ids, size_t n, struct json_object **items);

@@ -2,6 +2,7 @@
 #include "validate.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <json-c/json.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -193,14 +194,142 @@ void product_list_key(char out[LIST_KEY_MAX], int64_t version, const struct prod
 	char head[256];
 
 	/* The words come last: whatever they hold, the fields before them stay unambiguous. */
-	int n = snprintf(head, sizeof(head), "c=%lld\nmin=%lld\nmax=%lld\nst=%s\ns=%d\nl=%lld\no=%lld\nq=",
+	int n = snprintf(head, sizeof(head), "c=%lld\nmin=%lld\nmax=%lld\nst=%s\ns=%d\nl=%lld\no=%lld\n",
 			 (long long)f->category_id, (long long)f->min_price, (long long)f->max_price,
 			 f->status ? f->status : "*", (int)f->sort, (long long)f->limit, (long long)f->offset);
 	crypto_generichash_init(&st, NULL, 0, sizeof(hash));
 	crypto_generichash_update(&st, (const unsigned char *)head, (unsigned long long)n);
+	/* A keyset page: the cursor's values, each ended by a newline the values cannot hold
+	 * (the name is the only text that might: its length goes first). */
+	if (f->after) {
+		n = snprintf(head, sizeof(head), "after=%d:%lld:%lld:%zu:", f->after->sort, (long long)f->after->num,
+			     (long long)f->after->id, strlen(f->after->text));
+		crypto_generichash_update(&st, (const unsigned char *)head, (unsigned long long)n);
+		crypto_generichash_update(&st, (const unsigned char *)f->after->text, strlen(f->after->text));
+	}
+	crypto_generichash_update(&st, (const unsigned char *)"\nq=", 3);
 	if (f->q)
 		crypto_generichash_update(&st, (const unsigned char *)f->q, strlen(f->q));
 	crypto_generichash_final(&st, hash, sizeof(hash));
 	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
 	snprintf(out, LIST_KEY_MAX, "plist:v%lld:%s", (long long)version, hex);
+}
+
+/* "YYYY-MM-DD HH:MM:SS.ffffff" */
+static bool cursor_time_valid(const char *s)
+{
+	static const char shape[] = "dddd-dd-dd dd:dd:dd.dddddd";
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != shape[i])
+			return false;
+	return true;
+}
+
+/* "d.dd", 0.00 to 5.00 */
+static bool cursor_rating_valid(const char *s)
+{
+	return strlen(s) == 4 && s[0] >= '0' && s[0] <= '5' && s[1] == '.' && isdigit((unsigned char)s[2]) &&
+	       isdigit((unsigned char)s[3]) && (s[0] < '5' || (s[2] == '0' && s[3] == '0'));
+}
+
+bool product_cursor_encode(const struct product_cursor *c, char *out)
+{
+	struct json_object *a = json_object_new_array();
+	json_object_array_add(a, json_object_new_int(c->sort));
+	switch (c->sort) {
+	case SORT_PRICE:
+	case SORT_PRICE_DESC:
+		json_object_array_add(a, json_object_new_int64(c->num));
+		break;
+	case SORT_RATING_DESC:
+		json_object_array_add(a, json_object_new_string(c->text));
+		json_object_array_add(a, json_object_new_int64(c->num));
+		break;
+	default:
+		json_object_array_add(a, json_object_new_string(c->text));
+	}
+	json_object_array_add(a, json_object_new_int64(c->id));
+	size_t len;
+	const char *j = json_object_to_json_string_length(a, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	bool ok = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_URLSAFE_NO_PADDING) <= CURSOR_MAX + 1;
+	if (ok)
+		sodium_bin2base64(out, CURSOR_MAX + 1, (const unsigned char *)j, len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	json_object_put(a);
+	return ok;
+}
+
+static bool cursor_int(struct json_object *v, int64_t lo, int64_t hi, int64_t *out)
+{
+	if (!json_object_is_type(v, json_type_int))
+		return false;
+	errno = 0;
+	int64_t n = json_object_get_int64(v);
+	if (errno != 0 || n < lo || n > hi)
+		return false;
+	*out = n;
+	return true;
+}
+
+static bool cursor_text(struct json_object *v, char *out)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return false;
+	size_t n = (size_t)json_object_get_string_len(v);
+	const char *s = json_object_get_string(v);
+	if (n == 0 || n > CURSOR_VALUE_MAX || memchr(s, '\0', n) || !parse_utf8_valid(s, n))
+		return false;
+	memcpy(out, s, n + 1);
+	return true;
+}
+
+bool product_cursor_decode(const char *in, struct product_cursor *c)
+{
+	unsigned char bin[CURSOR_MAX];
+	size_t n = 0, len = strlen(in);
+	int64_t sort;
+	bool ok = false;
+
+	memset(c, 0, sizeof(*c));
+	if (len == 0 || len > CURSOR_MAX ||
+	    sodium_base642bin(bin, sizeof(bin) - 1, in, len, NULL, &n, NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0)
+		return false;
+	bin[n] = '\0';
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *a = tok ? json_tokener_parse_ex(tok, (const char *)bin, (int)n) : NULL;
+	if (!a || json_tokener_get_error(tok) != json_tokener_success || tok->char_offset != (int)n ||
+	    !json_object_is_type(a, json_type_array))
+		goto out;
+	size_t k = json_object_array_length(a);
+	if (k < 3 || !cursor_int(json_object_array_get_idx(a, 0), SORT_CREATED_DESC, SORT_RATING_DESC, &sort))
+		goto out;
+	c->sort = (int)sort;
+	struct json_object *v1 = json_object_array_get_idx(a, 1), *last = json_object_array_get_idx(a, k - 1);
+	if (!cursor_int(last, 1, INT64_MAX, &c->id))
+		goto out;
+	switch (c->sort) {
+	case SORT_PRICE:
+	case SORT_PRICE_DESC:
+		ok = k == 3 && cursor_int(v1, 0, PRICE_MAX, &c->num);
+		break;
+	case SORT_NAME:
+		ok = k == 3 && cursor_text(v1, c->text);
+		break;
+	case SORT_CREATED_DESC:
+		ok = k == 3 && cursor_text(v1, c->text) && cursor_time_valid(c->text);
+		break;
+	case SORT_RATING_DESC:
+		ok = k == 4 && cursor_text(v1, c->text) && cursor_rating_valid(c->text) &&
+		     cursor_int(json_object_array_get_idx(a, 2), 0, INT32_MAX, &c->num);
+		break;
+	}
+out:
+	json_object_put(a);
+	if (tok)
+		json_tokener_free(tok);
+	/* Only the form this code writes: one text per position (spaces, escapes or a leading
+	 * zero elsewhere make another text for the same values). */
+	char again[CURSOR_MAX + 1];
+	return ok && product_cursor_encode(c, again) && strcmp(again, in) == 0;
 }

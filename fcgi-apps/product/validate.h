@@ -20,6 +20,29 @@ struct product_filter;
 #define ATTR_VALUE_MAX 200
 #define PRICE_MAX 1000000000000000LL /* 10^15 minor units */
 #define LIST_KEY_MAX 64 /* "plist:v<20 digits>:<32 hex>" and its NUL */
+#define CURSOR_VALUE_MAX 800 /* bytes of the text a cursor holds: a product name (200 characters) */
+#define CURSOR_MAX 1200      /* characters of a cursor as the API shows it */
+
+/*
+ * Where a page of a keyset ("seek") listing starts: after the product whose sort values and id
+ * these are. `sort` is the enum product_sort the cursor was made for; by sort, `text` and `num`
+ * hold: price/-price: num = price; name: text = name; -created_at: text = created_at as
+ * "YYYY-MM-DD HH:MM:SS.ffffff" (the column's whole precision); -rating: text = rating_avg as
+ * "d.dd", num = rating_count.
+ */
+struct product_cursor {
+	int sort;
+	char text[CURSOR_VALUE_MAX + 1];
+	int64_t num, id;
+};
+
+/* Writes the cursor as the API shows it (base64url of a small JSON array, no padding) into
+ * out[CURSOR_MAX + 1]. Returns false when it does not fit. */
+bool product_cursor_encode(const struct product_cursor *c, char *out);
+
+/* Reads a cursor made by product_cursor_encode, checking every value against its sort.
+ * Returns false for anything else (the caller answers 422). */
+bool product_cursor_decode(const char *in, struct product_cursor *c);
 
 /*
  * The cache key of a list or search page: "plist:v<version>:<32 hex digits>", the hex a

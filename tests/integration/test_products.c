@@ -730,3 +730,148 @@ Test(products, list_cache_shows_every_change_at_once)
 	page_is(other_page, want, 1, "a delete");
 	page_is(search_page, "", 0, "a delete");
 }
+
+/* Reads one page; appends its ids to seen[] (counting them) and returns its next_cursor (malloc'd, or NULL). */
+static char *read_page(const char *path, long long *seen, size_t *nseen, size_t cap)
+{
+	struct http_resp r;
+	api("GET", path, NULL, NULL, &r);
+	cr_assert_eq(r.status, 200, "%s: %s", path, r.body);
+	struct json_object *items = json_object_object_get(r.json, "items"), *next;
+	for (size_t i = 0; items && i < json_object_array_length(items); i++) {
+		cr_assert_lt(*nseen, cap);
+		seen[(*nseen)++] = json_object_get_int64(json_object_object_get(json_object_array_get_idx(items, i), "id"));
+	}
+	cr_assert(json_object_object_get_ex(r.json, "next_cursor", &next), "no next_cursor: %s", r.body);
+	char *c = next && json_object_is_type(next, json_type_string) ? strdup(json_object_get_string(next)) : NULL;
+	http_resp_free(&r);
+	return c;
+}
+
+/* Every page of `base` (a list path with its query) by cursor, `limit` a page, into seen[]. */
+static void walk(const char *base, int limit, long long *seen, size_t *nseen, size_t cap)
+{
+	char path[2048];
+	snprintf(path, sizeof(path), "%s&limit=%d", base, limit);
+	char *cursor = read_page(path, seen, nseen, cap);
+	for (int pages = 0; cursor; pages++) {
+		cr_assert_lt(pages, 100, "the cursor never ends");
+		snprintf(path, sizeof(path), "%s&limit=%d&cursor=%s", base, limit, cursor);
+		free(cursor);
+		cursor = read_page(path, seen, nseen, cap);
+	}
+}
+
+/* Keyset pages (issue 16): for every sort, the pages read by cursor are the rows read by offset,
+ * in the same order; ties (equal prices, names, ratings, creation times) go by id. */
+Test(products, cursor_pages_match_offset_pages_for_every_sort)
+{
+	char n[64], sku[64], name[64], base[256], path[512];
+	tag(n, sizeof(n), "Cursor Sorts ");
+	long long cat = create_category(n, 0);
+	long long ids[13];
+	for (int i = 0; i < 13; i++) {
+		tag(sku, sizeof(sku), "CS-");
+		snprintf(name, sizeof(name), "%s", i % 3 == 0 ? "Same" : i % 2 ? "Beta" : "Alpha");
+		ids[i] = create_product(sku, name, 100 * (i % 4), cat, "active");
+	}
+	const char *internal = test_env("STORE_TEST_INTERNAL_URL");
+	for (int i = 0; i < 13; i += 2) {
+		struct http_resp r;
+		char body[96];
+		snprintf(path, sizeof(path), "/internal/product/products/%lld/rating", ids[i]);
+		snprintf(body, sizeof(body), "{\"rating_avg\":%d.50,\"rating_count\":%d}", i % 3, i % 2 + 1);
+		http_send(internal, "POST", path, body, strlen(body), NULL, &r);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		http_resp_free(&r);
+	}
+	const char *sorts[] = {"price", "-price", "name", "-created_at", "-rating"};
+	for (size_t s = 0; s < 5; s++) {
+		long long by_offset[32], by_cursor[32];
+		size_t no = 0, nc = 0;
+		snprintf(path, sizeof(path), "/api/v1/products?category=%lld&sort=%s&limit=100", cat, sorts[s]);
+		char *none = read_page(path, by_offset, &no, 32);
+		cr_assert_null(none, "a page that is not full has no next_cursor");
+		cr_assert_eq(no, 13);
+		snprintf(base, sizeof(base), "/api/v1/products?category=%lld&sort=%s", cat, sorts[s]);
+		walk(base, 4, by_cursor, &nc, 32);
+		cr_assert_eq(nc, 13, "sort %s: %zu rows by cursor", sorts[s], nc);
+		for (size_t i = 0; i < 13; i++)
+			cr_assert_eq(by_cursor[i], by_offset[i], "sort %s: row %zu differs", sorts[s], i);
+	}
+}
+
+/* Products added and removed while a category is read page by page: every product there all
+ * along is read exactly once, none twice. */
+Test(products, cursor_pages_cover_each_product_once_while_the_category_changes)
+{
+	char n[64], sku[64], base[256], path[2048];
+	tag(n, sizeof(n), "Cursor Walk ");
+	long long cat = create_category(n, 0);
+	long long ids[30];
+	for (int i = 0; i < 30; i++) {
+		tag(sku, sizeof(sku), "CW-");
+		ids[i] = create_product(sku, "Walker", 10 * (i / 3), cat, "active"); /* three at each price */
+	}
+	snprintf(base, sizeof(base), "/api/v1/products?category=%lld&sort=price", cat);
+	long long seen[64];
+	size_t nseen = 0;
+	snprintf(path, sizeof(path), "%s&limit=6", base);
+	char *cursor = read_page(path, seen, &nseen, 64);
+	for (int page = 1; cursor; page++) {
+		/* Between pages: a product added before the position, one after it, and one of the
+		 * products not read yet archived (ids[29 - page], from the far end). */
+		tag(sku, sizeof(sku), "CW-");
+		create_product(sku, "Walker early", 0, cat, "active");
+		tag(sku, sizeof(sku), "CW-");
+		create_product(sku, "Walker late", 1000, cat, "active");
+		if (page <= 3) {
+			struct http_resp r;
+			snprintf(path, sizeof(path), "/api/v1/products/%lld", ids[29 - page]);
+			api("DELETE", path, NULL, admin, &r);
+			cr_assert_eq(r.status, 204);
+			http_resp_free(&r);
+		}
+		snprintf(path, sizeof(path), "%s&limit=6&cursor=%s", base, cursor);
+		free(cursor);
+		cursor = read_page(path, seen, &nseen, 64);
+		cr_assert_lt(page, 30, "the cursor never ends");
+	}
+	for (size_t i = 0; i < nseen; i++)
+		for (size_t j = i + 1; j < nseen; j++)
+			cr_assert_neq(seen[i], seen[j], "product %lld read twice", seen[i]);
+	for (int i = 0; i < 26; i++) { /* ids[26..28] were archived before they were reached */
+		bool found = false;
+		for (size_t j = 0; j < nseen; j++)
+			found |= seen[j] == ids[i];
+		cr_assert(found, "product %lld (there all along) was never read", ids[i]);
+	}
+}
+
+Test(products, bad_cursors_are_422)
+{
+	struct http_resp r;
+	char path[512];
+	long long seen[8];
+	size_t nseen = 0;
+	char *c = read_page("/api/v1/products?sort=price&limit=1", seen, &nseen, 8);
+	cr_assert_not_null(c, "a full page of one has a next_cursor");
+	const char *bad[] = {"/api/v1/products?sort=price&cursor=bm90LWEtY3Vyc29y", /* "not-a-cursor" */
+			     "/api/v1/products?sort=price&cursor=%%%%", NULL};
+	for (size_t i = 0; bad[i]; i++) {
+		api("GET", bad[i], NULL, NULL, &r);
+		assert_problem(&r, r.status == 400 ? 400 : 422, NULL);
+		http_resp_free(&r);
+	}
+	snprintf(path, sizeof(path), "/api/v1/products?sort=name&cursor=%s", c);
+	api("GET", path, NULL, NULL, &r);
+	assert_problem(&r, 422, "validation_failed");
+	cr_assert_not_null(strstr(r.body, "another sort"), "%s", r.body);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/api/v1/products?sort=price&offset=20&cursor=%s", c);
+	api("GET", path, NULL, NULL, &r);
+	assert_problem(&r, 422, "validation_failed");
+	cr_assert_not_null(strstr(r.body, "either offset or cursor"), "%s", r.body);
+	http_resp_free(&r);
+	free(c);
+}

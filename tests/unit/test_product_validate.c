@@ -1,6 +1,7 @@
 /* test_product_validate.c: slugs, SKUs, currencies, image URLs, attributes and list cache keys of the product service. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "problem.h"
@@ -150,4 +151,94 @@ Test(list_key, every_parameter_and_the_version_make_another_key)
 	product_list_key(k0, 1, &a);
 	product_list_key(k1, 1, &b);
 	cr_assert_str_neq(k0, k1);
+}
+
+/* base64url (no padding) of `json`, as a cursor would be written. */
+static void b64(const char *json, char *out)
+{
+	sodium_bin2base64(out, CURSOR_MAX + 1, (const unsigned char *)json, strlen(json),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+Test(cursor, every_sort_round_trips)
+{
+	const struct product_cursor cases[] = {
+		{.sort = SORT_PRICE, .num = 1299, .id = 7},
+		{.sort = SORT_PRICE_DESC, .num = 0, .id = 1},
+		{.sort = SORT_NAME, .text = "Lamp \"deluxe\" \\ Ünïcode | 2", .id = 42},
+		{.sort = SORT_CREATED_DESC, .text = "2026-12-01 10:00:00.123000", .id = 9},
+		{.sort = SORT_RATING_DESC, .text = "4.25", .num = 8, .id = 3},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[CURSOR_MAX + 1];
+		struct product_cursor back;
+		cr_assert(product_cursor_encode(&cases[i], text), "case %zu", i);
+		cr_assert_null(strpbrk(text, "+/= "), "not URL-safe: %s", text);
+		cr_assert(product_cursor_decode(text, &back), "case %zu: %s", i, text);
+		cr_assert_eq(back.sort, cases[i].sort);
+		cr_assert_eq(back.num, cases[i].num);
+		cr_assert_eq(back.id, cases[i].id);
+		cr_assert_str_eq(back.text, cases[i].text);
+	}
+	/* The longest name fits (200 four-byte characters). */
+	struct product_cursor big = {.sort = SORT_NAME, .id = INT64_MAX};
+	for (int i = 0; i < 200; i++)
+		memcpy(big.text + 4 * i, "\xF0\x9F\x98\x80", 4);
+	char text[CURSOR_MAX + 1];
+	cr_assert(product_cursor_encode(&big, text));
+	struct product_cursor back;
+	cr_assert(product_cursor_decode(text, &back));
+	cr_assert_str_eq(back.text, big.text);
+}
+
+Test(cursor, anything_else_is_refused)
+{
+	const char *json[] = {
+		"[1,1299]",                              /* no id */
+		"[1,1299,7,8]",                          /* one too many */
+		"[1,\"1299\",7]",                        /* price as text */
+		"[1,-1,7]",                              /* negative price */
+		"[1,1000000000000001,7]",                /* above PRICE_MAX */
+		"[1,1299,0]",                            /* id 0 */
+		"[1,1299,7.5]",                          /* id not an integer */
+		"[5,1,7]", "[-1,1,7]", "[\"1\",1,7]",    /* no such sort */
+		"[3,\"\",7]",                            /* empty name */
+		"[3,1,7]",                               /* name not text */
+		"[0,\"2026-12-01T10:00:00Z\",7]",        /* time not in the column's form */
+		"[0,\"2026-12-01 10:00:00.123\",7]",     /* time without its microseconds */
+		"[4,\"4.25\",8]",                        /* rating without its id */
+		"[4,\"5.50\",8,3]", "[4,\"4.2\",8,3]", "[4,\"4.25\",-1,3]", /* rating out of range or shape */
+		"{\"sort\":1}", "[1,1299,7] ", "[1,1299,7]x", "null", "",
+		"[3,\"a\\u0000b\",7]",                   /* NUL inside */
+		"[3,\"\xC3\x28\",7]",                    /* not UTF-8 */
+		NULL};
+	struct product_cursor c;
+	char text[CURSOR_MAX + 1];
+	for (size_t i = 0; json[i]; i++) {
+		b64(json[i], text);
+		cr_assert(!product_cursor_decode(text, &c), "accepted %s", json[i]);
+	}
+	cr_assert(!product_cursor_decode("not base64 !", &c));
+	cr_assert(!product_cursor_decode("WzEsMTI5OSw3XQ==", &c), "padding is not the URL-safe form");
+	char big[CURSOR_MAX + 2];
+	memset(big, 'A', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert(!product_cursor_decode(big, &c), "too long");
+	b64("[1,1299,7]", text);
+	cr_assert(product_cursor_decode(text, &c), "the well-formed one passes");
+}
+
+Test(list_key, a_cursor_makes_another_key)
+{
+	struct product_cursor a = {.sort = SORT_PRICE, .num = 100, .id = 5}, b = a;
+	struct product_filter f = {.min_price = -1, .max_price = -1, .status = "active", .sort = SORT_PRICE, .limit = 20};
+	char k0[LIST_KEY_MAX], k1[LIST_KEY_MAX], k2[LIST_KEY_MAX];
+	product_list_key(k0, 1, &f);
+	f.after = &a;
+	product_list_key(k1, 1, &f);
+	b.id = 6;
+	f.after = &b;
+	product_list_key(k2, 1, &f);
+	cr_assert_str_neq(k0, k1);
+	cr_assert_str_neq(k1, k2);
 }
