@@ -1,4 +1,4 @@
-/* clock.c: monotonic milliseconds and a millisecond sleep. */
+/* clock.c: monotonic milliseconds and microseconds, and a millisecond sleep. */
 #include "clock.h"
 
 #include <time.h>
@@ -8,6 +8,13 @@ long long clock_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+long long clock_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void clock_sleep_ms(long ms)

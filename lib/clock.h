@@ -5,6 +5,9 @@
 /* Milliseconds of CLOCK_MONOTONIC: for timeouts and intervals, never for dates. */
 long long clock_now_ms(void);
 
+/* Monotonic microseconds. */
+long long clock_now_us(void);
+
 /* Sleeps `ms` milliseconds (a signal may end it early). */
 void clock_sleep_ms(long ms);
 

@@ -4,6 +4,7 @@
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,9 +110,21 @@ static void disconnect(struct db_state *st)
 	st->in_tx = false;
 }
 
+/* Process-wide counts for lib/metrics (db_stats). */
+static atomic_ulong stat_connects, stat_connect_failures, stat_errors[DB_ERROR + 1];
+
+void db_stats(struct db_stats *out)
+{
+	out->connects = atomic_load_explicit(&stat_connects, memory_order_relaxed);
+	out->connect_failures = atomic_load_explicit(&stat_connect_failures, memory_order_relaxed);
+	for (int i = 0; i <= DB_ERROR; i++)
+		out->errors[i] = atomic_load_explicit(&stat_errors[i], memory_order_relaxed);
+}
+
 static int fail(struct db_conn *db, unsigned int e, const char *msg)
 {
 	db->err = db_err_from_errno(e);
+	atomic_fetch_add_explicit(&stat_errors[db->err], 1, memory_order_relaxed);
 	snprintf(db->errstr, sizeof(db->errstr), "%u: %s", e, msg ? msg : "");
 	if (db->err == DB_GONE)
 		disconnect(db->st); /* reopened on next use */
@@ -160,8 +173,10 @@ static int ensure_connected(struct db_conn *db)
 		mysql_close(m);
 		/* Any failure to connect (refused, bad credentials, unknown database) is "down" to a client. */
 		db->err = DB_GONE;
+		atomic_fetch_add_explicit(&stat_connect_failures, 1, memory_order_relaxed);
 		return -1;
 	}
+	atomic_fetch_add_explicit(&stat_connects, 1, memory_order_relaxed);
 	st->mysql = m;
 	st->last_used_ms = clock_now_ms();
 	return 0;

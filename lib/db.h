@@ -116,6 +116,13 @@ int db_tx(struct db_conn *db, int (*fn)(struct db_conn *db, void *arg), void *ar
  */
 bool db_json_ids(const int64_t *ids, size_t n, char *buf, size_t len);
 
+/* What every connection of the process has met so far, for lib/metrics. */
+struct db_stats {
+	unsigned long connects, connect_failures;
+	unsigned long errors[DB_ERROR + 1]; /* failed statements by enum db_err (DB_OK unused) */
+};
+void db_stats(struct db_stats *out);
+
 /* Maps a MariaDB error number to enum db_err (exposed for tests). */
 enum db_err db_err_from_errno(unsigned int mysql_errno);
 

@@ -26,7 +26,10 @@ static const char sql_retry[] = "UPDATE outbox SET attempts = attempts + 1, last
 				"next_at = NOW(3) + INTERVAL ? SECOND WHERE id = ?";
 static const char sql_purge[] = "DELETE FROM outbox WHERE status <> 'pending' AND done_at < NOW(3) - INTERVAL ? DAY "
 				"LIMIT 1000";
-static const char sql_backlog[] = "SELECT COUNT(*) FROM outbox WHERE status = 'pending'";
+/* Both read the outbox_due index (status, next_at) only: delivered rows are never scanned. */
+static const char sql_backlog[] = "SELECT COUNT(*), COALESCE(TIMESTAMPDIFF(SECOND, MIN(created_at), NOW(3)), 0) "
+				  "FROM outbox WHERE status = 'pending'";
+static const char sql_failed[] = "SELECT COUNT(*) FROM outbox WHERE status = 'failed'";
 
 static const char *rid_or_dash(const char *request_id)
 {
@@ -171,12 +174,17 @@ long outbox_purge(struct db_conn *db, int days)
 	return (long)res.affected;
 }
 
-long outbox_backlog(struct db_conn *db)
+int outbox_backlog(struct db_conn *db, long long *pending, long long *failed, long long *oldest_s)
 {
 	struct db_rows *r;
 	if (db_query(db, sql_backlog, NULL, 0, &r) != 0)
 		return -1;
-	long n = (long)db_cell_i64(r, 0, 0, 0);
+	*pending = db_cell_i64(r, 0, 0, 0);
+	*oldest_s = db_cell_i64(r, 0, 1, 0);
 	db_rows_free(r);
-	return n;
+	if (db_query(db, sql_failed, NULL, 0, &r) != 0)
+		return -1;
+	*failed = db_cell_i64(r, 0, 0, 0);
+	db_rows_free(r);
+	return 0;
 }

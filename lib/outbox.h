@@ -39,7 +39,8 @@ int outbox_relay_once(struct ctx *ctx, size_t batch);
  * number deleted or -1. */
 long outbox_purge(struct db_conn *db, int days);
 
-/* Pending rows (for health and metrics): returns the count, or -1 on a database error. */
-long outbox_backlog(struct db_conn *db);
+/* For metrics: rows waiting to be relayed, rows given up on, and the age in seconds of the
+ * oldest waiting row (0: none). Returns 0, or -1 on a database error. */
+int outbox_backlog(struct db_conn *db, long long *pending, long long *failed, long long *oldest_s);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -22,8 +23,19 @@ struct redis_conn *redis_conn_new(const struct store_config *cfg)
 	return r;
 }
 
+/* Process-wide counts for lib/metrics (redis_stats). */
+static atomic_ulong stat_connects, stat_connect_failures, stat_drops;
+
+void redis_stats(struct redis_stats *out)
+{
+	out->connects = atomic_load_explicit(&stat_connects, memory_order_relaxed);
+	out->connect_failures = atomic_load_explicit(&stat_connect_failures, memory_order_relaxed);
+	out->drops = atomic_load_explicit(&stat_drops, memory_order_relaxed);
+}
+
 static void drop(struct redis_conn *r, const char *why)
 {
+	atomic_fetch_add_explicit(&stat_drops, 1, memory_order_relaxed);
 	if (r->c) {
 		r->err = r->c->err ? r->c->err : REDIS_ERR_IO;
 		snprintf(r->errstr, sizeof(r->errstr), "%s: %.100s", why, r->c->errstr[0] ? r->c->errstr : "no reply");
@@ -57,8 +69,11 @@ static int ensure(struct redis_conn *r)
 	}
 	r->c = redisConnectWithTimeout(cfg->redis_host, (int)cfg->redis_port, tv);
 	if (!r->c || r->c->err) {
-		if (r->c)
+		atomic_fetch_add_explicit(&stat_connect_failures, 1, memory_order_relaxed);
+		if (r->c) {
 			drop(r, "connect");
+			atomic_fetch_sub_explicit(&stat_drops, 1, memory_order_relaxed); /* never connected */
+		}
 		r->retry_at_ms = clock_now_ms() + REDIS_RETRY_MS;
 		return -1;
 	}
@@ -77,6 +92,7 @@ static int ensure(struct redis_conn *r)
 	}
 	r->err = 0;
 	r->retry_at_ms = 0;
+	atomic_fetch_add_explicit(&stat_connects, 1, memory_order_relaxed);
 	return 0;
 }
 

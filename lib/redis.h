@@ -35,6 +35,13 @@ redisReply *redis_cmd(struct redis_conn *r, const char *fmt, ...);
 /* As redis_cmd with an argument vector (binary-safe). */
 redisReply *redis_cmd_argv(struct redis_conn *r, int argc, const char **argv, const size_t *lens);
 
+/* What every connection of the process has met so far, for lib/metrics: connections made,
+ * attempts refused (or AUTH failed), and connections dropped after an error. */
+struct redis_stats {
+	unsigned long connects, connect_failures, drops;
+};
+void redis_stats(struct redis_stats *out);
+
 /* Returns 0 if PING answers PONG, -1 otherwise. */
 int redis_ping(struct redis_conn *r);
 

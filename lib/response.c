@@ -74,6 +74,11 @@ void resp_json_raw(struct request *req, int status, const char *body, size_t len
 	write_response(req, status, "application/json; charset=utf-8", body, len);
 }
 
+void resp_body(struct request *req, int status, const char *content_type, const char *body, size_t len)
+{
+	write_response(req, status, content_type, body, len);
+}
+
 void resp_empty(struct request *req, int status)
 {
 	write_response(req, status, NULL, NULL, 0);

@@ -19,6 +19,9 @@ void resp_json(struct request *req, int status, struct json_object *body);
 /* Writes `status` with `body` (len bytes of JSON text, borrowed) as application/json. */
 void resp_json_raw(struct request *req, int status, const char *body, size_t len);
 
+/* Writes `status` with `body` (len bytes, borrowed) as `content_type` (not JSON: metrics). */
+void resp_body(struct request *req, int status, const char *content_type, const char *body, size_t len);
+
 /*
  * Writes a 200 with `body` (len bytes of JSON, borrowed), a strong ETag computed from its bytes
  * and Cache-Control: no-cache; or a 304 without body when the request's If-None-Match names

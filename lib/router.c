@@ -158,7 +158,8 @@ static bool body_allowed(const struct route *r, struct request *req)
 	return false;
 }
 
-void router_dispatch(const struct route *routes, size_t n, router_authorizer authorize, struct request *req)
+const struct route *router_dispatch(const struct route *routes, size_t n, router_authorizer authorize,
+				    struct request *req)
 {
 	char allow[128];
 	int status = 0;
@@ -172,20 +173,21 @@ void router_dispatch(const struct route *routes, size_t n, router_authorizer aut
 		} else {
 			resp_problem(req, 404, "not_found", "No such resource.");
 		}
-		return;
+		return NULL;
 	}
 	if (r->role == ROLE_CUSTOMER || r->role == ROLE_ADMIN || r->role == ROLE_OPTIONAL) {
 		if (!authorize) {
 			log_msg(LOG_ERROR, req->request_id, "route %s needs a role but no authoriser is set", r->pattern);
 			resp_problem(req, 500, "internal", "The server is misconfigured.");
-			return;
+			return r;
 		}
 		if (authorize(req, r->role) != 0)
-			return;
+			return r;
 	}
 	if (!query_declared(r, req) || !body_allowed(r, req))
-		return;
+		return r;
 	if (r->max_body && r->max_body != ROUTE_NO_BODY)
 		req->max_body = r->max_body;
 	r->handler(req);
+	return r;
 }

@@ -44,7 +44,9 @@ const struct route *router_match(const struct route *routes, size_t n, struct re
 
 /* Matches, authorises with `authorize` (NULL: routes needing a role answer 500), checks the
  * query parameters (422) and that a bodiless route got no body (400), and runs the handler;
- * or writes the 404/405/401/403/422/400 problem. */
-void router_dispatch(const struct route *routes, size_t n, router_authorizer authorize, struct request *req);
+ * or writes the 404/405/401/403/422/400 problem. Returns the route matched (whatever its
+ * answer), or NULL for a 404/405 of no route (lib/metrics labels requests by it). */
+const struct route *router_dispatch(const struct route *routes, size_t n, router_authorizer authorize,
+				    struct request *req);
 
 #endif

@@ -24,6 +24,7 @@
 #include "config.h"
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "redis.h"
 #include "request.h"
@@ -47,6 +48,8 @@ struct server {
 	atomic_int bg_running; /* background threads that have not returned yet */
 	struct worker *workers; /* threads + BG_SLOTS (the service's background loop, the outbox relay) */
 	router_authorizer authorize;
+	struct metrics *metrics;
+	char metrics_path[64]; /* /internal/<service>/metrics */
 };
 
 struct worker {
@@ -108,18 +111,62 @@ static int fcgi_write(void *h, const char *buf, int len)
 	return FCGX_PutStr(buf, len, ((FCGX_Request *)h)->out);
 }
 
+/* GET /internal/<service>/metrics (the internal listener only): Prometheus text exposition. */
+static void serve_metrics(struct worker *w, struct request *req)
+{
+	struct server *srv = w->srv;
+	struct metrics_gauges g = {.threads = srv->cfg.threads, .busy = atomic_load(&srv->busy) - 1,
+				   .outbox = srv->svc->outbox};
+	char *text = NULL;
+	size_t len = 0;
+
+	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+		resp_header(req, "Allow", "GET, HEAD");
+		resp_problemf(req, 405, "method_not_allowed", "%s is not allowed here; use GET, HEAD.", req->method);
+		return;
+	}
+	if (g.outbox && outbox_backlog(w->ctx.db, &g.outbox_pending, &g.outbox_failed, &g.outbox_oldest_s) != 0) {
+		log_msg(LOG_WARN, req->request_id, "metrics: outbox backlog: %s", w->ctx.db->errstr);
+		g.outbox_pending = -1;
+	}
+	FILE *out = open_memstream(&text, &len);
+	if (!out) {
+		resp_problem(req, 500, "internal", "Out of memory.");
+		return;
+	}
+	metrics_write(srv->metrics, &g, out);
+	if (fclose(out) != 0) {
+		free(text);
+		resp_problem(req, 500, "internal", "Out of memory.");
+		return;
+	}
+	resp_body(req, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+	free(text);
+}
+
 static void handle(struct worker *w, FCGX_Request *fr)
 {
 	const struct service *svc = w->srv->svc;
 	struct request_io io = {fcgi_param, fcgi_read, fcgi_write, fr};
 	struct request req;
+	const struct route *r = NULL;
+	long long t0 = clock_now_us();
+	bool scrape = false;
 
-	if (request_init(&req, &io, &w->ctx) == 0)
-		router_dispatch(svc->routes, svc->nroutes, w->srv->authorize, &req);
+	if (request_init(&req, &io, &w->ctx) == 0) {
+		if (req.internal && strcmp(req.path, w->srv->metrics_path) == 0) {
+			scrape = true; /* not counted: a scrape every few seconds would swamp small services' figures */
+			serve_metrics(w, &req);
+		} else {
+			r = router_dispatch(svc->routes, svc->nroutes, w->srv->authorize, &req);
+		}
+	}
 	if (!req.status) {
 		log_msg(LOG_ERROR, req.request_id, "handler for %s %s wrote no response", req.method, req.path);
 		resp_problem(&req, 500, "internal", "The server could not answer this request.");
 	}
+	if (!scrape)
+		metrics_request(w->srv->metrics, r ? (long)(r - svc->routes) : -1, req.status, clock_now_us() - t0);
 	request_cleanup(&req);
 }
 
@@ -272,6 +319,12 @@ int server_main(const struct service *svc)
 		fprintf(stderr, "store-%s: cannot initialise the MariaDB or FastCGI library\n", svc->name);
 		goto out;
 	}
+	srv.metrics = metrics_new(svc->name, svc->routes, svc->nroutes);
+	if (!srv.metrics) {
+		fprintf(stderr, "store-%s: out of memory\n", svc->name);
+		goto out;
+	}
+	snprintf(srv.metrics_path, sizeof(srv.metrics_path), "/internal/%s/metrics", svc->name);
 	/* Services that hold signed-in routes check tokens the one way lib/auth.c does. */
 	srv.authorize = svc->authorize ? svc->authorize : (svc->need & CONFIG_NEED_JWT) ? auth_require : NULL;
 	if (svc->init && svc->init(&srv.cfg) != 0)
@@ -376,6 +429,8 @@ stop:
 		if (svc->settings)
 			config_free_vars(svc->settings, svc->nsettings, svc->settings_dest);
 		config_free(&srv.cfg);
+		metrics_free(srv.metrics);
+		srv.metrics = NULL;
 	} else {
 		/* Some threads sit in a blocking read of an idle connection; exiting ends them.
 		 * Their contexts stay reachable through srv.workers, so nothing leaks. */
@@ -388,5 +443,7 @@ out:
 	if (svc->settings)
 		config_free_vars(svc->settings, svc->nsettings, svc->settings_dest);
 	config_free(&srv.cfg);
+	metrics_free(srv.metrics);
+	srv.metrics = NULL;
 	return rc;
 }

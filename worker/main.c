@@ -1,6 +1,7 @@
 /* main.c: store-worker: drains the e-mail job stream through a consumer group and sends each job over SMTP. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -29,6 +31,7 @@
 
 #define BATCH 16              /* entries per XREADGROUP: few, so a killed worker strands few */
 #define BLOCK_MS 1000         /* XREADGROUP wait: also how soon an idle worker sees SIGTERM */
+#define METRICS_EVERY_MS 5000 /* STORE_METRICS_FILE is rewritten this often */
 #define HOUSEKEEP_MS 1000     /* promote due retries and reclaim a dead worker's jobs this often */
 #define FORGET_CONSUMERS_MS 3600000LL /* consumers with nothing pending, idle this long, are removed */
 #define RETENTION_MS 86400000LL       /* acknowledged jobs stay on the stream a day, for inspection */
@@ -54,6 +57,52 @@ struct worker {
 	long unavailable; /* SMTP_UNAVAILABLE results in a row */
 	long long sent, dead, retried;
 };
+
+/*
+ * Rewrites STORE_METRICS_FILE (a temporary file renamed over it, so a reader never sees half of
+ * it) in the Prometheus text format, for node_exporter's textfile collector or any scraper that
+ * reads files: this worker's own counts, and the job stream's (every worker's) from Redis.
+ */
+static void write_metrics(struct worker *w)
+{
+	char tmp[1100];
+	struct queue_stats qs;
+	bool have_queue = queue_stats(&w->q, &qs) == 0;
+	const char *c = w->q.consumer;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", w->set.metrics_file);
+	/* World-readable whatever the umask (the unit's is 0077): a collector runs as another user. */
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	FILE *f = fd >= 0 && fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
+	if (!f) {
+		log_msg(LOG_WARN, NULL, "metrics: cannot write %s: %s", tmp, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	fprintf(f, "# HELP store_worker_sent_total E-mails this worker sent.\n# TYPE store_worker_sent_total counter\n"
+		   "store_worker_sent_total{worker=\"%s\"} %lld\n", c, w->sent);
+	fprintf(f, "# HELP store_worker_retried_total Sends this worker put off for a later attempt.\n"
+		   "# TYPE store_worker_retried_total counter\nstore_worker_retried_total{worker=\"%s\"} %lld\n", c, w->retried);
+	fprintf(f, "# HELP store_worker_dead_total Jobs this worker dead-lettered.\n"
+		   "# TYPE store_worker_dead_total counter\nstore_worker_dead_total{worker=\"%s\"} %lld\n", c, w->dead);
+	fprintf(f, "# HELP store_worker_redis_up Whether the worker could read the job stream's counts (1) or not (0).\n"
+		   "# TYPE store_worker_redis_up gauge\nstore_worker_redis_up{worker=\"%s\"} %d\n", c, have_queue);
+	if (have_queue) {
+		fprintf(f, "# HELP store_jobs_length Entries in the job stream.\n# TYPE store_jobs_length gauge\n"
+			   "store_jobs_length{stream=\"%s\"} %lld\n", w->q.stream, qs.length);
+		fprintf(f, "# HELP store_jobs_pending Jobs handed to a worker and not finished yet.\n"
+			   "# TYPE store_jobs_pending gauge\nstore_jobs_pending{stream=\"%s\"} %lld\n", w->q.stream, qs.pending);
+		fprintf(f, "# HELP store_jobs_delayed Jobs waiting for their next attempt.\n"
+			   "# TYPE store_jobs_delayed gauge\nstore_jobs_delayed{stream=\"%s\"} %lld\n", w->q.stream, qs.delayed);
+		fprintf(f, "# HELP store_jobs_dead Dead-lettered jobs (scripts/store jobs dead).\n"
+			   "# TYPE store_jobs_dead gauge\nstore_jobs_dead{stream=\"%s\"} %lld\n", w->q.stream, qs.dead);
+	}
+	if (fclose(f) != 0 || rename(tmp, w->set.metrics_file) != 0) {
+		log_msg(LOG_WARN, NULL, "metrics: cannot write %s", w->set.metrics_file);
+		unlink(tmp);
+	}
+}
 
 /* What became of one entry. */
 enum outcome { DONE, LEFT_PENDING, STOPPED };
@@ -395,7 +444,7 @@ static void run(struct worker *w)
 {
 	char err[256], own_cursor[48] = "0";
 	bool own_done = false;
-	long long next_housekeep = 0, next_forget = clock_now_ms() + 60000;
+	long long next_housekeep = 0, next_forget = clock_now_ms() + 60000, next_metrics = 0;
 	struct queue_entry *e;
 	size_t n;
 
@@ -408,6 +457,10 @@ static void run(struct worker *w)
 		w->set.smtp_url);
 	while (!stopping) {
 		long long now = clock_now_ms();
+		if (w->set.metrics_file && now >= next_metrics) {
+			next_metrics = now + METRICS_EVERY_MS;
+			write_metrics(w);
+		}
 		if (now >= next_housekeep) {
 			next_housekeep = now + HOUSEKEEP_MS;
 			queue_promote(&w->q, 100);

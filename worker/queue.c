@@ -564,3 +564,27 @@ int queue_trim(struct queue *q, long long retention_ms)
 	snprintf(min_id, sizeof(min_id), "%llu-0", cutoff);
 	return check(q, redis_cmd(q->r, "XTRIM %s MINID ~ %s", q->stream, min_id), "XTRIM");
 }
+
+/* One integer reply of `fmt` (one key), or -1. */
+static long long int_reply(struct queue *q, const char *fmt, const char *key)
+{
+	redisReply *rep = redis_cmd(q->r, fmt, key);
+	long long v = rep && rep->type == REDIS_REPLY_INTEGER ? rep->integer : -1;
+	if (rep)
+		freeReplyObject(rep);
+	return v;
+}
+
+int queue_stats(struct queue *q, struct queue_stats *out)
+{
+	out->length = int_reply(q, "XLEN %s", q->stream);
+	out->delayed = int_reply(q, "ZCARD %s", q->delayed);
+	out->dead = int_reply(q, "XLEN %s", q->dead);
+	out->pending = -1;
+	redisReply *rep = redis_cmd(q->r, "XPENDING %s %s", q->stream, QUEUE_GROUP);
+	if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements >= 1 && rep->element[0]->type == REDIS_REPLY_INTEGER)
+		out->pending = rep->element[0]->integer;
+	if (rep)
+		freeReplyObject(rep);
+	return out->length < 0 || out->delayed < 0 || out->dead < 0 || out->pending < 0 ? -1 : 0;
+}

@@ -43,6 +43,17 @@ struct queue_entry {
 	long long deliveries; /* times the group handed it out; known for own and reclaimed entries, else 1 */
 };
 
+/* The job stream as a whole (every worker's), for metrics. */
+struct queue_stats {
+	long long length;  /* entries in the stream (XLEN) */
+	long long pending; /* handed to a worker and not yet finished (XPENDING) */
+	long long delayed; /* waiting for their next attempt */
+	long long dead;    /* dead-lettered */
+};
+
+/* Reads the four counts. Returns 0, or -1 when Redis is unreachable or refuses. */
+int queue_stats(struct queue *q, struct queue_stats *out);
+
 /* Fills `q` (no I/O). `stream` and `consumer` are copied (truncated to the sizes above). */
 void queue_init(struct queue *q, struct redis_conn *r, const char *stream, const char *consumer, long idle_ms);
 

@@ -20,4 +20,5 @@ const struct config_var worker_settings_vars[WORKER_SETTINGS_NVARS] = {
 	{"STORE_WORKER_NAME", STR(worker_name), NULL, 1, 128, 0},
 	{"STORE_JOB_BACKOFF_MS", INT(job_backoff_ms), "30000", 100, 3600000, 0},
 	{"STORE_TEMPLATE_DIR", STR(template_dir), NULL, 1, 1024, 0},
+	{"STORE_METRICS_FILE", STR(metrics_file), NULL, 1, 1024, 0},
 };

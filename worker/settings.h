@@ -16,9 +16,10 @@ struct worker_settings {
 	char *worker_name;     /* STORE_WORKER_NAME, default hostname-pid */
 	long job_backoff_ms;   /* STORE_JOB_BACKOFF_MS 100..3600000, default 30000: first retry wait, doubling */
 	char *template_dir;    /* STORE_TEMPLATE_DIR, default: the installed worker templates */
+	char *metrics_file;    /* STORE_METRICS_FILE, optional: Prometheus text file rewritten every 5 s */
 };
 
-#define WORKER_SETTINGS_NVARS 11
+#define WORKER_SETTINGS_NVARS 12
 extern const struct config_var worker_settings_vars[WORKER_SETTINGS_NVARS];
 
 #endif

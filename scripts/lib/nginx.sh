@@ -79,12 +79,20 @@ nginx_public_locations() {
 	done
 }
 
+# The worker's metrics file (STORE_METRICS_FILE), served at /internal/worker/metrics when set.
+WORKER_METRICS_FILE=""
+
 # nginx_internal_locations: /internal/<name>/ of every service, for the internal listener.
 nginx_internal_locations() {
 	local name
 	for name in $(service_names); do
 		printf '        location /internal/%s/ { fastcgi_pass %sstore_%s; }\n' "$name" "$(pass_prefix)" "$name"
 	done
+	if [[ -n $WORKER_METRICS_FILE ]]; then
+		printf '        # The worker has no listener: the file it rewrites every 5 s.\n'
+		printf '        location = /internal/worker/metrics {\n            alias %s;\n' "$WORKER_METRICS_FILE"
+		printf '            default_type "text/plain; version=0.0.4";\n            access_log off;\n        }\n'
+	fi
 }
 
 # render_nginx OUT_DIR PID ERROR_LOG ACCESS_LOG TEMP_DIR CONF_D UPSTREAM USER_LINE DOCS_DIR:
@@ -141,6 +149,7 @@ start_nginx() {
 	fi
 	[[ -f $NGINX_DIR/nginx.conf ]] && old=$(<"$NGINX_DIR/nginx.conf")
 	build_docs "$VAR/docs"
+	local WORKER_METRICS_FILE=$RUN/worker.prom
 	render_nginx "$NGINX_DIR" "$RUN/nginx.pid" "$LOG/nginx-error.log" "$LOG/nginx-access.log" \
 		"$NGINX_DIR/tmp" "$NGINX_DIR/conf.d" "unix:$RUN/%s.sock" "$user_line" "$VAR/docs"
 	nginx_cmd -t -q || die "nginx rejected $NGINX_DIR/nginx.conf"
@@ -199,6 +208,7 @@ cmd_gateway_config() {
 	else
 		out=$(cd "$out" && pwd)
 		build_docs "$out/docs"
+		local WORKER_METRICS_FILE=/run/store-worker/worker.prom # systemd/store-worker.service
 		render_nginx "$out" /run/store-gateway/nginx.pid stderr /var/log/store-gateway/access.log \
 			/var/cache/store-gateway "$out/conf.d" "unix:/run/store/%s.sock" "# user: set by the systemd unit (User=)" \
 			"$out/docs"

@@ -206,6 +206,7 @@ write_env() {
 			echo "STORE_SMTP_FROM=${STORE_SMTP_FROM:-store@localhost}"
 			if [[ $kind == worker ]]; then
 				echo "STORE_TEMPLATE_DIR=$ROOT/worker/templates"
+				echo "STORE_METRICS_FILE=$RUN/$name.prom"
 			fi
 		} >"$ENVDIR/$name.env"
 	)
@@ -302,6 +303,7 @@ stop_programs() {
 
 # stack_down: programs first (newest first), then nginx, smtp, redis, mariadb.
 stack_down() {
+	stop prometheus prometheus
 	stop_programs
 	stop nginx nginx
 	stop smtp aiosmtpd
@@ -311,10 +313,13 @@ stack_down() {
 
 # --- commands --------------------------------------------------------------
 cmd_up() {
+	local with_prometheus=0
+	if [[ ${1:-} == --with-prometheus ]]; then with_prometheus=1; shift; fi
 	set_stack "${STORE_VAR:-$ROOT/var}" up
 	ensure_run_packages
 	build "$@"
 	stack_up
+	((with_prometheus)) && start_prometheus
 	say "gateway: http://127.0.0.1:$HTTP_PORT/  (internal: http://127.0.0.1:$INTERNAL_PORT/)"
 	say "try: curl -i http://127.0.0.1:$HTTP_PORT$(svc_health "${SERVICES[0]}")"
 }

@@ -357,6 +357,7 @@ cmd_test() {
 	done < <(integration_programs)
 	step "contract (Prism): zero violations" test_contract_verdict
 	step "restart and kill on an inherited socket: zero failed requests" test_inherited_socket
+	step "metrics: every service, the worker, alert rules (promtool)" test_metrics_format
 	step "docs in headless Chromium" test_docs_browser
 	step "generated TypeScript client" test_ts_client
 	step "no card data at rest (databases, Redis, logs, mail)" test_no_card_data
