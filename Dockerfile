@@ -65,6 +65,8 @@ RUN apt-get update \
 # /etc/store/nginx/nginx.conf and problem-pages.conf, services at <name>:9000.
 COPY scripts/ /usr/local/src/store/scripts/
 COPY nginx/ /usr/local/src/store/nginx/
+# docker-compose.yml's build argument: trusted proxies for the client address (docs/OPERATIONS.md).
+ARG STORE_TRUSTED_PROXIES=""
 RUN bash /usr/local/src/store/scripts/store gateway-config --compose /etc/store/nginx \
  && rm -rf /usr/local/src/store
 # /docs/ of both listeners (DOCS_DIR of the rendered configuration is /etc/store/nginx/docs).

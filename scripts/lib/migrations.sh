@@ -21,19 +21,29 @@ cmd_migrate() {
 	run_migrations
 }
 
-# create-admin EMAIL: creates (or promotes) an admin with the password read from
-# standard input (one line), through the user service's own code and database account.
+# create-admin [--host] EMAIL: creates (or promotes) an admin with the password read from
+# standard input (one line), through the user service's own code and database account: the
+# local stack's (var/env/user.env and the build), or with --host a systemd install's
+# (/etc/store/user.env and /usr/local/bin/store-user, as root).
 cmd_create_admin() {
-	local email=${1:?usage: $PROG create-admin EMAIL  (password on standard input)}
-	set_stack "${STORE_VAR:-$ROOT/var}" up
-	[[ -r $ENVDIR/user.env ]] || die "no $ENVDIR/user.env; run '$PROG up' first"
-	[[ -x $(service_binary user) ]] || die "$(service_binary user) is not built; run '$PROG up' first"
+	local env bin
+	if [[ ${1:-} == --host ]]; then
+		shift
+		env=$HOST_ETC/user.env bin=/usr/local/bin/store-user
+		[[ -r $env ]] || die "cannot read $env (run as root, after '$PROG host-install')"
+	else
+		set_stack "${STORE_VAR:-$ROOT/var}" up
+		env=$ENVDIR/user.env bin=$(service_binary user)
+		[[ -r $env ]] || die "no $env; run '$PROG up' first"
+	fi
+	local email=${1:?usage: $PROG create-admin [--host] EMAIL  (password on standard input)}
+	[[ -x $bin ]] || die "$bin is not built; run '$PROG up' (or host-install) first"
 	(
 		set -a
 		# shellcheck disable=SC1090,SC1091
-		. "$ENVDIR/user.env"
+		. "$env"
 		set +a
-		exec "$(service_binary user)" create-admin "$email"
+		exec "$bin" create-admin "$email"
 	)
 }
 

@@ -31,6 +31,8 @@ check_services() {
 # an upstream block's names are resolved once at start, and compose gives a recreated
 # container a new address (#18.6).
 GATEWAY_RESOLVER_CONF=""
+# Set for a systemd install, whose sockets outlive their services (see nginx_upstreams).
+GATEWAY_RETRY_SAME=""
 pass_prefix() { [[ -n $GATEWAY_RESOLVER_CONF ]] && printf '$'; return 0; }
 
 # nginx_upstreams FORMAT: what each service's name stands for; FORMAT is its server address
@@ -46,6 +48,14 @@ nginx_upstreams() {
 		if [[ -n $GATEWAY_RESOLVER_CONF ]]; then
 			# shellcheck disable=SC2059 # the format is the caller's address pattern
 			printf "    map \$host \$store_%s { default $1; }\n" "$name" "$name"
+		elif [[ -n $GATEWAY_RETRY_SAME ]]; then
+			# The same socket twice: a GET whose connection the service dropped (it crashed) is
+			# tried again (fastcgi_next_upstream: error, timeout) on the "next" server, which is
+			# the same socket: systemd queues it there for the restarted service. max_fails=0:
+			# never marked down. Non-idempotent requests are never retried by nginx.
+			# shellcheck disable=SC2059 # the format is the caller's address pattern
+			printf "    upstream store_%s {\n        server $1 max_fails=0;\n        server $1 max_fails=0;\n    }\n" \
+				"$name" "$name" "$name"
 		else
 			# shellcheck disable=SC2059 # the format is the caller's address pattern
 			printf "    upstream store_%s {\n        server $1;\n    }\n" "$name" "$name"
@@ -95,6 +105,22 @@ nginx_internal_locations() {
 	fi
 }
 
+# nginx_real_ip: the realip lines for STORE_TRUSTED_PROXIES (addresses or CIDR ranges,
+# space-separated): a request from one of them is taken to come from the last address of its
+# X-Forwarded-For that is not a trusted proxy, for the per-client limits and the logs.
+nginx_real_ip() {
+	local p
+	if [[ -z ${STORE_TRUSTED_PROXIES:-} ]]; then
+		printf '    # no STORE_TRUSTED_PROXIES: the client is the connection'"'"'s address\n'
+		return 0
+	fi
+	for p in $STORE_TRUSTED_PROXIES; do
+		[[ $p =~ ^[0-9A-Fa-f.:]+(/[0-9]{1,3})?$ ]] || die "STORE_TRUSTED_PROXIES: '$p' is not an address or CIDR range"
+		printf '    set_real_ip_from %s;\n' "$p"
+	done
+	printf '    real_ip_header X-Forwarded-For;\n    real_ip_recursive on;\n'
+}
+
 # render_nginx OUT_DIR PID ERROR_LOG ACCESS_LOG TEMP_DIR CONF_D UPSTREAM USER_LINE DOCS_DIR:
 # the gateway template with explicit values and the services' upstreams and
 # locations (UPSTREAM: a service's server address, %s for its name; see
@@ -108,10 +134,12 @@ render_nginx() {
 	nginx_upstreams "$7" >"$parts/upstreams"
 	nginx_public_locations >"$parts/public"
 	nginx_internal_locations >"$parts/internal"
+	nginx_real_ip >"$parts/realip"
 	# A placeholder line of its own is replaced by a generated part (sed's r, then d).
 	sed -e "/^ *@SERVICE_UPSTREAMS@\$/{r $parts/upstreams" -e 'd' -e '}' \
 		-e "/^ *@SERVICE_PUBLIC_LOCATIONS@\$/{r $parts/public" -e 'd' -e '}' \
 		-e "/^ *@SERVICE_INTERNAL_LOCATIONS@\$/{r $parts/internal" -e 'd' -e '}' \
+		-e "/^ *@REAL_IP@\$/{r $parts/realip" -e 'd' -e '}' \
 		"$ROOT/nginx/store.conf.in" |
 		sed -e "s|@HTTP_BIND@|$(sed_escape "$HTTP_BIND")|g" \
 			-e "s|@HTTP_PORT@|$HTTP_PORT|g" \
@@ -207,8 +235,17 @@ cmd_gateway_config() {
 			"# user: the image's USER (www-data)" "$out/docs"
 	else
 		out=$(cd "$out" && pwd)
-		build_docs "$out/docs"
+		# STORE_DOCS_FROM: docs built elsewhere by `docs-build` (a host without npm).
+		if [[ -n ${STORE_DOCS_FROM:-} ]]; then
+			[[ -d $STORE_DOCS_FROM/public && -d $STORE_DOCS_FROM/internal ]] ||
+				die "STORE_DOCS_FROM=$STORE_DOCS_FROM has no public/ and internal/ (scripts/store docs-build DIR)"
+			rm -rf "$out/docs"
+			cp -r "$STORE_DOCS_FROM" "$out/docs"
+		else
+			build_docs "$out/docs"
+		fi
 		local WORKER_METRICS_FILE=/run/store-worker/worker.prom # systemd/store-worker.service
+		local GATEWAY_RETRY_SAME=1
 		render_nginx "$out" /run/store-gateway/nginx.pid stderr /var/log/store-gateway/access.log \
 			/var/cache/store-gateway "$out/conf.d" "unix:/run/store/%s.sock" "# user: set by the systemd unit (User=)" \
 			"$out/docs"
