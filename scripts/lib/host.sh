@@ -151,7 +151,7 @@ cmd_test_systemd() {
 	mkdir -p "$croot/srv/store"
 	git -C "$ROOT" ls-files -z | (cd "$ROOT" && tar --null -T - -cf -) | tar -xf - -C "$croot/srv/store"
 	build_docs "$croot/srv/docs"
-	install -d "$croot/var/mail/sink"
+	install -d "$croot/var/mail/sink/tmp" "$croot/var/mail/sink/new" "$croot/var/mail/sink/cur"
 	cat >"$croot/etc/systemd/system/store-test-smtp.service" <<-UNIT
 		[Unit]
 		Description=test SMTP sink (Maildir /var/mail/sink)
