@@ -36,6 +36,18 @@ USER store
 # The service is chosen by the command, e.g. ["store-user"]; configuration is STORE_* environment.
 CMD ["store-user"]
 
+# --- migrate: scripts/migrate with the migrations and the MariaDB client (the Kubernetes Job) --
+FROM debian:12-slim AS migrate
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends mariadb-client \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin store
+COPY scripts/migrate /usr/local/lib/store/scripts/migrate
+COPY sql/ /usr/local/lib/store/sql/
+USER store
+# The services to migrate are the arguments (deploy/k8s/base/migrate.yaml gives them all).
+ENTRYPOINT ["bash", "/usr/local/lib/store/scripts/migrate"]
+
 # --- smtp: the SMTP sink that stores mail in a Maildir -------------------------
 FROM debian:12-slim AS smtp
 RUN apt-get update \

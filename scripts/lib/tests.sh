@@ -364,6 +364,7 @@ cmd_test() {
 	step "sanitizer reports in service logs" test_sanitizers
 	step "systemd-analyze verify" test_systemd
 	step "docker-compose config" test_compose
+	step "Kubernetes: deploy/k8s up to date, both overlays rendered and validated" test_k8s
 	step "gateway routes from SERVICES" test_gateway_routes
 	step "shellcheck" test_shellcheck
 	step "openapi lint (@redocly/cli)" test_openapi
