@@ -26,7 +26,8 @@ static const char sql_retry[] = "UPDATE outbox SET attempts = attempts + 1, last
 				"next_at = NOW(3) + INTERVAL ? SECOND WHERE id = ?";
 static const char sql_purge[] = "DELETE FROM outbox WHERE status <> 'pending' AND done_at < NOW(3) - INTERVAL ? DAY "
 				"LIMIT 1000";
-/* Both read the outbox_due index (status, next_at) only: delivered rows are never scanned. */
+/* Both read indexes only (outbox_pending_age: status, created_at; outbox_due: status, next_at):
+ * delivered rows are never scanned, and pending ones only in the index. */
 static const char sql_backlog[] = "SELECT COUNT(*), COALESCE(TIMESTAMPDIFF(SECOND, MIN(created_at), NOW(3)), 0) "
 				  "FROM outbox WHERE status = 'pending'";
 static const char sql_failed[] = "SELECT COUNT(*) FROM outbox WHERE status = 'failed'";

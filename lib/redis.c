@@ -86,6 +86,9 @@ static int ensure(struct redis_conn *r)
 			freeReplyObject(reply);
 		if (!ok) {
 			drop(r, "auth");
+			/* Counted as a failed connect (a wrong password is "cannot connect"), not a drop. */
+			atomic_fetch_sub_explicit(&stat_drops, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&stat_connect_failures, 1, memory_order_relaxed);
 			r->retry_at_ms = clock_now_ms() + REDIS_RETRY_MS;
 			return -1;
 		}

@@ -36,7 +36,8 @@ redisReply *redis_cmd(struct redis_conn *r, const char *fmt, ...);
 redisReply *redis_cmd_argv(struct redis_conn *r, int argc, const char **argv, const size_t *lens);
 
 /* What every connection of the process has met so far, for lib/metrics: connections made,
- * attempts refused (or AUTH failed), and connections dropped after an error. */
+ * attempts refused (or AUTH refused), and connections dropped (a failed command, or one the
+ * server had closed, found before a command). */
 struct redis_stats {
 	unsigned long connects, connect_failures, drops;
 };

@@ -42,7 +42,10 @@ struct server {
 	struct store_config cfg;
 	int listen_fd;
 	int wake[2]; /* a pipe: written once at shutdown, it stays readable and wakes every accepting thread */
+	bool inherited;             /* the socket was handed over (systemd): never shut down or closed here */
+	pthread_mutex_t accept_lock; /* one thread at a time waits for and takes a new connection */
 	atomic_int stopping;
+	atomic_int failed; /* the listener failed for good: exit non-zero, so that the process is restarted */
 	atomic_int busy;  /* requests between accept and finish */
 	atomic_int alive; /* request threads still in their loop */
 	atomic_int bg_running; /* background threads that have not returned yet */
@@ -177,6 +180,16 @@ static void handle(struct worker *w, FCGX_Request *fr)
  * to stop the threads (systemd lends it, and keeps queueing connections on it for the next
  * start): the wake pipe does that. Returns true when a connection may be waiting.
  */
+/* The listener cannot take connections any more: stop the process (SIGTERM to itself: requests
+ * in flight finish) with a non-zero exit, so that its supervisor starts it again. */
+static void server_fail(struct server *srv, const char *what, int err)
+{
+	if (atomic_exchange(&srv->failed, 1) == 0) {
+		log_msg(LOG_ERROR, NULL, "%s: %s; stopping so that the service is started again", what, strerror(err));
+		kill(getpid(), SIGTERM);
+	}
+}
+
 static bool listener_ready(struct server *srv)
 {
 	struct pollfd p[2] = {{.fd = srv->listen_fd, .events = POLLIN}, {.fd = srv->wake[0], .events = POLLIN}};
@@ -189,11 +202,24 @@ static bool listener_ready(struct server *srv)
 	if (p[1].revents || atomic_load(&srv->stopping))
 		return false;
 	if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-		log_msg(LOG_ERROR, NULL, "the listening socket failed (poll events %#x)", (unsigned)p[0].revents);
+		server_fail(srv, "the listening socket failed", p[0].revents & POLLNVAL ? EBADF : EPIPE);
 		clock_sleep_ms(100);
 		return false;
 	}
 	return (p[0].revents & POLLIN) != 0;
+}
+
+/* Waits for a new connection and takes it, one thread at a time (the others wait on the lock,
+ * not in poll: a connection wakes one thread, not all). Returns FCGX_Accept_r's result, or
+ * -EINTR when there was nothing to take. */
+static int accept_next(struct server *srv, FCGX_Request *fr)
+{
+	int rc = -EINTR;
+	pthread_mutex_lock(&srv->accept_lock);
+	if (!atomic_load(&srv->stopping) && listener_ready(srv))
+		rc = FCGX_Accept_r(fr);
+	pthread_mutex_unlock(&srv->accept_lock);
+	return rc;
 }
 
 static void *worker_main(void *arg)
@@ -209,13 +235,17 @@ static void *worker_main(void *arg)
 	}
 	while (!atomic_load(&srv->stopping)) {
 		/* A connection NGINX keeps open (fastcgi_keep_conn) brings its next request itself. */
-		if (fr.ipcFd < 0 && !listener_ready(srv))
-			continue;
-		int rc = FCGX_Accept_r(&fr);
+		int rc = fr.ipcFd < 0 ? accept_next(srv, &fr) : FCGX_Accept_r(&fr);
 		if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR || rc == -ECONNABORTED)
-			continue; /* another thread took the connection, or the client left first */
+			continue; /* nothing to take, or the client left first */
+		if (rc == -EMFILE || rc == -ENFILE || rc == -ENOBUFS || rc == -ENOMEM) {
+			/* Out of descriptors or memory for now: the connection waits in the queue. */
+			log_msg(LOG_WARN, NULL, "thread %d: accept: %s; trying again", w->ctx.thread_no, strerror(-rc));
+			clock_sleep_ms(100);
+			continue;
+		}
 		if (rc < 0) {
-			log_msg(LOG_ERROR, NULL, "thread %d: accept: %s", w->ctx.thread_no, strerror(-rc));
+			server_fail(srv, "accept", rc < -1 ? -rc : EIO);
 			break;
 		}
 		atomic_fetch_add(&srv->busy, 1);
@@ -332,6 +362,8 @@ int server_main(const struct service *svc)
 	srv.listen_fd = open_listener(&srv.cfg);
 	if (srv.listen_fd < 0)
 		goto out;
+	srv.inherited = strcmp(srv.cfg.listen, "fd:0") == 0;
+	pthread_mutex_init(&srv.accept_lock, NULL);
 	int fl = fcntl(srv.listen_fd, F_GETFL);
 	if (fl < 0 || fcntl(srv.listen_fd, F_SETFL, fl | O_NONBLOCK) != 0 || pipe2(srv.wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		fprintf(stderr, "store-%s: cannot set up the listening socket: %s\n", svc->name, strerror(errno));
@@ -391,7 +423,7 @@ int server_main(const struct service *svc)
 		log_msg(LOG_INFO, NULL, "SIGHUP ignored: configuration is read at start only");
 	}
 	log_msg(LOG_INFO, NULL, "signal %d: finishing requests in flight", sig);
-	rc = 0;
+	rc = atomic_load(&srv.failed) ? 1 : 0;
 stop:
 	atomic_store(&srv.stopping, 1);
 	/* Wakes every thread waiting for a connection; they see `stopping` and leave their loop.
@@ -399,6 +431,10 @@ stop:
 	 * (socket activation), or are refused when this process made the socket itself. */
 	if (write(srv.wake[1], "x", 1) != 1)
 		log_msg(LOG_ERROR, NULL, "cannot wake the request threads: %s", strerror(errno));
+	/* A socket this process made stops taking connections now (refused: the gateway tries
+	 * another instance). One lent by systemd stays as it is, queueing for the next start. */
+	if (!srv.inherited)
+		shutdown(srv.listen_fd, SHUT_RDWR);
 	for (long waited = 0; waited < SHUTDOWN_GRACE_MS; waited += 10) {
 		bool bg = atomic_load(&srv.bg_running);
 		if (atomic_load(&srv.alive) == 0 && !bg)

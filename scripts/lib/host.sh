@@ -98,6 +98,12 @@ cmd_host_install() {
 		if ((upgrade)); then
 			# One at a time: the socket queues requests while the service restarts.
 			systemctl restart "store-svc@$name.service"
+			# A binary from before the socket was kept shut it down on SIGTERM: then the socket
+			# unit failed, and both are started again (once; later upgrades never need it).
+			if ! systemctl is-active --quiet "store-svc@$name.socket"; then
+				warn "store-svc@$name.socket was closed by the old binary; starting it and the service again"
+				systemctl restart "store-svc@$name.socket" "store-svc@$name.service"
+			fi
 		else
 			systemctl start "store-svc@$name.service"
 		fi

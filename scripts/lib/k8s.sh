@@ -6,6 +6,7 @@
 # Sourced by scripts/store, which holds the settings this file reads; not a program of its own.
 
 K8S_DIR=$ROOT/deploy/k8s
+K8S_NAMESPACE=store # deploy/k8s/base/namespace.yaml and every kustomization
 
 # k8s_service NAME HEALTH: a service's Deployment (FastCGI over TCP on 9000), Service, PodDisruptionBudget
 # and HorizontalPodAutoscaler. Requests and limits are sized from the measured figures
@@ -163,8 +164,13 @@ cmd_k8s_render() {
 	tmp=$(mktemp -d)
 	cmd_gateway_config --compose "$tmp" >/dev/null
 	mkdir -p "$out/gateway"
-	# Rendered as the gateway image renders it (Dockerfile): its paths are /etc/store/nginx.
-	sed "s|$tmp|/etc/store/nginx|g" "$tmp/nginx.conf" >"$out/gateway/nginx.conf"
+	# Rendered as the gateway image renders it (Dockerfile): its paths are /etc/store/nginx. The
+	# services by their full names: nginx's resolver does not use resolv.conf's search domains.
+	sed -e "s|$tmp|/etc/store/nginx|g" \
+		-e "s|^\( *map \$host \$store_[a-z0-9]* { default [a-z0-9]*\):9000; }|\1.$K8S_NAMESPACE.svc.cluster.local:9000; }|" \
+		"$tmp/nginx.conf" >"$out/gateway/nginx.conf"
+	grep -q "svc.cluster.local:9000" "$out/gateway/nginx.conf" || die "k8s-render: the services' addresses were not rewritten"
+
 	cp "$tmp/problem-pages.conf" "$tmp/docs-location.conf" "$out/gateway/"
 	rm -rf "$tmp"
 	say "wrote $out/services.yaml, $out/migrate.yaml and $out/gateway/"
