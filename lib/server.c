@@ -32,6 +32,8 @@
 #include "router.h"
 
 #define SHUTDOWN_GRACE_MS 30000
+#define DRAIN_MS 10000     /* at most this long for the queued connections of an unlinked socket */
+#define DRAIN_QUIET_MS 100 /* the queue is empty for good once empty this long */
 #define BG_SLOTS 2
 #define OUTBOX_BATCH 50
 #define OUTBOX_IDLE_MS 200
@@ -260,6 +262,19 @@ out:
 	return NULL;
 }
 
+/* Waits until no connection waits in the listening socket's queue for DRAIN_QUIET_MS in a
+ * row (the request threads take them meanwhile), at most DRAIN_MS. */
+static void drain_queue(struct server *srv)
+{
+	long quiet = 0;
+	for (long waited = 0; waited < DRAIN_MS && quiet < DRAIN_QUIET_MS; waited += 10) {
+		struct pollfd p = {.fd = srv->listen_fd, .events = POLLIN};
+		int n = poll(&p, 1, 0);
+		quiet = n == 0 ? quiet + 10 : 0;
+		clock_sleep_ms(10);
+	}
+}
+
 /* Opens the listening socket named by STORE_LISTEN; returns the fd or -1 after logging why. */
 static int open_listener(const struct store_config *cfg)
 {
@@ -329,6 +344,7 @@ int server_main(const struct service *svc)
 	struct worker *workers = NULL;
 	int sig = 0, rc = 1;
 	long started = 0;
+	bool unlinked = false;
 
 	srv.svc = svc;
 	running_srv = &srv;
@@ -424,6 +440,16 @@ int server_main(const struct service *svc)
 	}
 	log_msg(LOG_INFO, NULL, "signal %d: finishing requests in flight", sig);
 	rc = atomic_load(&srv.failed) ? 1 : 0;
+	/* A unix socket this process made: its path goes first, so that no new connection can
+	 * reach it (the gateway's connect fails and it tries another instance, a POST included:
+	 * nothing was sent), while the threads still take the connections already queued on it.
+	 * Closing the socket with those inside would reset them after the gateway had sent their
+	 * requests. Then, once the queue is empty (or after DRAIN_MS), the threads stop. */
+	if (rc == 0 && !srv.inherited && srv.cfg.listen[0] == '/') {
+		unlink(srv.cfg.listen);
+		unlinked = true; /* a new instance may bind the path from now on: never unlink it again */
+		drain_queue(&srv);
+	}
 stop:
 	atomic_store(&srv.stopping, 1);
 	/* Wakes every thread waiting for a connection; they see `stopping` and leave their loop.
@@ -459,7 +485,7 @@ stop:
 		free(workers);
 		srv.workers = NULL;
 		close(srv.listen_fd);
-		if (srv.cfg.listen[0] == '/')
+		if (srv.cfg.listen[0] == '/' && !unlinked)
 			unlink(srv.cfg.listen);
 		mysql_library_end();
 		if (svc->settings)
@@ -470,7 +496,7 @@ stop:
 	} else {
 		/* Some threads sit in a blocking read of an idle connection; exiting ends them.
 		 * Their contexts stay reachable through srv.workers, so nothing leaks. */
-		if (srv.cfg.listen[0] == '/')
+		if (srv.cfg.listen[0] == '/' && !unlinked)
 			unlink(srv.cfg.listen);
 	}
 	log_msg(LOG_INFO, NULL, "stopped");

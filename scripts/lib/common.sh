@@ -16,6 +16,20 @@ svc_routes() { local name health routes; read -r name health routes <<<"$1"; pri
 worker_name() { printf '%s' "${1%%=*}"; }
 service_names() { local s; for s in "${SERVICES[@]}"; do svc_name "$s"; echo; done; }
 service_binary() { printf '%s' "$ROOT/fcgi-apps/$1/store-$1"; }
+
+# instance_names SERVICE: the names of the service's instances on a local stack: SERVICE, then
+# SERVICE-2 ... SERVICE-N (each its own process, socket, env file, log and pid file), N being
+# STORE_INSTANCES_<SERVICE> or INSTANCES (STORE_INSTANCES; STORE_TEST_INSTANCES for the test stack).
+instance_names() {
+	local var n i
+	var=STORE_INSTANCES_${1^^}
+	n=${!var:-${INSTANCES:-1}}
+	[[ $n =~ ^[1-9]$ ]] || die "$var / STORE_INSTANCES must be 1 to 9, not '$n'"
+	printf '%s\n' "$1"
+	for ((i = 2; i <= n; i++)); do printf '%s-%d\n' "$1" "$i"; done
+}
+# instance_service INSTANCE: the service an instance name belongs to (product-2: product).
+instance_service() { printf '%s' "${1%-[0-9]}"; }
 worker_binary() { printf '%s' "$ROOT/${1#*=}"; }
 
 # set_stack VAR_DIR MODE: the paths and ports of one stack (MODE "up" or "test").
@@ -32,6 +46,7 @@ set_stack() {
 		SMTP_PORT=${STORE_TEST_SMTP_PORT:-$TEST_SMTP_PORT}
 		AUTH_RATE=${STORE_TEST_AUTH_RATE:-$TEST_AUTH_RATE}
 		AUTH_BURST=${STORE_TEST_AUTH_BURST:-$TEST_AUTH_BURST}
+		INSTANCES=${STORE_TEST_INSTANCES:-$TEST_INSTANCES}
 	else
 		HTTP_PORT=${STORE_HTTP_PORT:-$DEFAULT_HTTP_PORT}
 		INTERNAL_PORT=${STORE_INTERNAL_PORT:-$DEFAULT_INTERNAL_PORT}
@@ -40,6 +55,7 @@ set_stack() {
 		SMTP_PORT=${STORE_SMTP_PORT:-$DEFAULT_SMTP_PORT}
 		AUTH_RATE=${STORE_AUTH_RATE:-$DEFAULT_AUTH_RATE}
 		AUTH_BURST=${STORE_AUTH_BURST:-$DEFAULT_AUTH_BURST}
+		INSTANCES=${STORE_INSTANCES:-1}
 	fi
 	CONN_PER_CLIENT=${STORE_CONN_PER_CLIENT:-$DEFAULT_CONN_PER_CLIENT}
 	PROMETHEUS_PORT=${STORE_PROMETHEUS_PORT:-$DEFAULT_PROMETHEUS_PORT}

@@ -57,8 +57,18 @@ nginx_upstreams() {
 			printf "    upstream store_%s {\n        server $1 max_fails=0;\n        server $1 max_fails=0;\n    }\n" \
 				"$name" "$name" "$name"
 		else
-			# shellcheck disable=SC2059 # the format is the caller's address pattern
-			printf "    upstream store_%s {\n        server $1;\n    }\n" "$name" "$name"
+			# One server per instance (a local stack's STORE_INSTANCES): a request whose
+			# instance refuses the connection or drops it goes to the next (GETs; a POST only
+			# when it was not sent yet). max_fails=0: an instance is never set aside, so that
+			# during a rolling restart the one just restarted takes requests at once (with the
+			# default, the two restarted one after the other were both "down" for 10 s).
+			local inst
+			printf '    upstream store_%s {\n' "$name"
+			for inst in $(instance_names "$name"); do
+				# shellcheck disable=SC2059 # the format is the caller's address pattern
+				printf "        server $1 max_fails=0;\n" "$inst"
+			done
+			printf '    }\n'
 		fi
 	done
 }

@@ -83,6 +83,21 @@ make_dirs() {
 write_stack_file() {
 	printf 'HTTP_PORT=%s\nINTERNAL_PORT=%s\nDB_PORT=%s\nREDIS_PORT=%s\nSMTP_PORT=%s\n' \
 		"$HTTP_PORT" "$INTERNAL_PORT" "$DB_PORT" "$REDIS_PORT" "$SMTP_PORT" >"$STACK_FILE"
+	# The instances it was started with, so that down, restart and status find them all.
+	printf '%s\n' "$INSTANCES" >"$VAR/instances"
+	env | sed -n 's/^\(STORE_INSTANCES_[A-Z0-9]*=[1-9]\)$/\1/p' >>"$VAR/instances"
+}
+
+# load_instances: the instance counts the running stack was started with (see write_stack_file).
+load_instances() {
+	[[ -r $VAR/instances ]] || return 0
+	local line
+	{
+		read -r INSTANCES
+		while read -r line; do
+			[[ $line =~ ^STORE_INSTANCES_[A-Z0-9]+=[1-9]$ ]] && export "${line?}"
+		done
+	} <"$VAR/instances"
 }
 
 # Refuse to change ports under processes that still use the old ones.
@@ -130,7 +145,8 @@ start_mariadb() {
 	spawn mariadb "$LOG/mariadb.log" mariadbd --no-defaults --datadir="$DB_DATA" \
 		--socket="$DB_SOCKET" --port="$DB_PORT" --bind-address=127.0.0.1 --skip-name-resolve \
 		--pid-file="$RUN/mariadb.pid" --log-error="$LOG/mariadb.log" --user="$(id -un)" \
-		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci
+		--character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+		--max-connections=1000 # one per thread of every instance (STORE_INSTANCES), and the tests'
 	wait_for mariadb "$(<"$RUN/mariadb.pid")" "$LOG/mariadb.log" admin_sql -e 'SELECT 1'
 }
 
@@ -179,9 +195,11 @@ start_smtp() {
 
 
 # write_env NAME KIND: var/env/NAME.env (KEY=value lines, also valid as a
-# systemd EnvironmentFile). KIND "service" adds the socket and database.
+# systemd EnvironmentFile). KIND "service" adds the socket and database; NAME may be an
+# instance (product-2): its own socket, its service's database.
 write_env() {
-	local name=$1 kind=$2
+	local name=$1 kind=$2 svc
+	svc=$(instance_service "$1")
 	(
 		umask 077
 		{
@@ -193,9 +211,9 @@ write_env() {
 				echo "STORE_DB_HOST=127.0.0.1"
 				echo "STORE_DB_PORT=$DB_PORT"
 				echo "STORE_DB_SOCKET=$DB_SOCKET"
-				echo "STORE_DB_NAME=store_$name"
-				echo "STORE_DB_USER=store_$name"
-				echo "STORE_DB_PASSWORD=$(<"$SECRETS/db_$name.password")"
+				echo "STORE_DB_NAME=store_$svc"
+				echo "STORE_DB_USER=store_$svc"
+				echo "STORE_DB_PASSWORD=$(<"$SECRETS/db_$svc.password")"
 			fi
 			echo "STORE_LOG_LEVEL=${STORE_LOG_LEVEL:-info}"
 			echo "STORE_REDIS_HOST=127.0.0.1"
@@ -228,11 +246,13 @@ start_program() {
 }
 
 start_services() {
-	local entry name
+	local entry name inst
 	for entry in "${SERVICES[@]}"; do
 		name=$(svc_name "$entry")
-		write_env "$name" service
-		start_program "$name" "$(service_binary "$name")"
+		for inst in $(instance_names "$name"); do
+			write_env "$inst" service
+			start_program "$inst" "$(service_binary "$name")"
+		done
 	done
 	for entry in "${WORKERS[@]}"; do
 		name=$(worker_name "$entry")
@@ -274,10 +294,10 @@ components() {
 	echo redis=redis-server
 	echo smtp=aiosmtpd
 	echo nginx=nginx
-	local entry name
+	local entry name inst
 	for entry in "${SERVICES[@]}"; do
 		name=$(svc_name "$entry")
-		echo "$name=store-$name"
+		for inst in $(instance_names "$name"); do echo "$inst=store-$name"; done
 	done
 	for entry in "${WORKERS[@]}"; do
 		name=$(worker_name "$entry")
@@ -303,6 +323,7 @@ stop_programs() {
 
 # stack_down: programs first (newest first), then nginx, smtp, redis, mariadb.
 stack_down() {
+	load_instances
 	stop prometheus prometheus
 	stop_programs
 	stop nginx nginx
@@ -324,6 +345,51 @@ cmd_up() {
 	say "try: curl -i http://127.0.0.1:$HTTP_PORT$(svc_health "${SERVICES[0]}")"
 }
 
+# restart SERVICE...: each instance of each service in turn: SIGTERM (it stops taking
+# connections, the gateway sends new requests to the other instances, and it finishes those
+# it took), then started again on its socket, before the next instance. With several
+# instances no request fails; with one, requests arriving in the gap get the gateway's 502.
+cmd_restart() {
+	(($#)) || die "usage: $PROG restart SERVICE..."
+	set_stack "${STORE_VAR:-$ROOT/var}" up
+	load_stack_ports
+	load_instances
+	local name inst known
+	known=" $(service_names | tr '\n' ' ')"
+	for name in "$@"; do
+		[[ $known == *" $name "* ]] || die "no service '$name' (the SERVICES list: $known)"
+	done
+	local -a up
+	for name in "$@"; do
+		# First the instances that are not running (a crash: no supervisor here), so that the
+		# others have company before they go one by one.
+		up=()
+		for inst in $(instance_names "$name"); do
+			if running "$inst" "store-$name" >/dev/null; then
+				up+=("$inst")
+			else
+				restart_instance "$name" "$inst"
+			fi
+		done
+		for inst in "${up[@]}"; do restart_instance "$name" "$inst"; done
+	done
+}
+
+# restart_instance SERVICE INSTANCE: stops it if it runs (SIGTERM: it stops taking connections
+# and finishes those it took), starts it, and waits until it listens.
+restart_instance() {
+	local name=$1 inst=$2 deadline
+	stop "$inst" "store-$name"
+	[[ -r $ENVDIR/$inst.env ]] || write_env "$inst" service
+	start_program "$inst" "$(service_binary "$name")"
+	deadline=$((SECONDS + 20))
+	until [[ -S $RUN/$inst.sock ]] && grep -q 'msg="listening on' <(tail -n 5 "$LOG/$inst.log"); do
+		((SECONDS < deadline)) || die "$inst did not start listening (log: $LOG/$inst.log)"
+		sleep 0.1
+	done
+	say "$inst restarted"
+}
+
 cmd_down() {
 	set_stack "${STORE_VAR:-$ROOT/var}" up
 	stack_down
@@ -333,6 +399,7 @@ cmd_down() {
 cmd_status() {
 	set_stack "${STORE_VAR:-$ROOT/var}" up
 	load_stack_ports
+	load_instances
 	local c pid entry url code rc=0
 	printf '%-10s %-8s %s\n' PROCESS STATE PID
 	for c in $(components); do

@@ -148,6 +148,12 @@ test_inherited_socket() {
 		/api/v1/products/health "$LOG/inherited-socket.log"
 }
 
+# Several instances of a service (the test stack runs STORE_TEST_INSTANCES of each): one killed
+# under load, and rolling restarts under GETs and POSTs, lose nothing (tests/integration/instances).
+test_instances() {
+	STORE_VAR=$VAR STORE_TEST_HTTP_PORT=$HTTP_PORT "$ROOT/tests/integration/instances"
+}
+
 # systemd-analyze verify checks that ExecStart's binary exists. The units name
 # their installed paths (/usr/local/bin/store-*), so the check runs on copies
 # whose binary paths point at this build: for each service in SERVICES an
@@ -357,6 +363,7 @@ cmd_test() {
 	done < <(integration_programs)
 	step "contract (Prism): zero violations" test_contract_verdict
 	step "restart and kill on an inherited socket: zero failed requests" test_inherited_socket
+	step "instances: one killed, rolling restarts (GET and POST load): zero failed requests" test_instances
 	step "metrics: every service, the worker, alert rules (promtool)" test_metrics_format
 	step "docs in headless Chromium" test_docs_browser
 	step "generated TypeScript client" test_ts_client

@@ -418,18 +418,47 @@ void test_put_stock(const char *admin, long long pid, long long on_hand, long lo
 #include <sys/wait.h>
 
 /* Sends `sig` to the service started by scripts/store (its pid file) and waits until it is gone. */
+/* The instances of service `name` on the test stack (scripts/store's STORE_TEST_INSTANCES):
+ * `name`, then `name-2`, `name-3` ... while var/env/<instance>.env exists. Returns how many,
+ * each written into inst[i]. */
+static int instances(const char *name, char inst[][64], int max)
+{
+	int n = 0;
+	for (int i = 1; i <= max; i++) {
+		char env[1024];
+		if (i == 1)
+			snprintf(inst[n], 64, "%s", name);
+		else
+			snprintf(inst[n], 64, "%s-%d", name, i);
+		snprintf(env, sizeof(env), "%s/env/%s.env", test_env("STORE_TEST_VAR"), inst[n]);
+		if (access(env, R_OK) != 0)
+			break;
+		n++;
+	}
+	cr_assert_gt(n, 0, "no env file of service %s in %s/env", name, test_env("STORE_TEST_VAR"));
+	return n;
+}
+
+/* Sends `sig` to every instance of the service (their pid files) and waits until each is gone. */
 static void service_signal(const char *name, int sig)
 {
-	char file[1024];
-	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
-	FILE *f = fopen(file, "r");
-	long pid = 0;
-	cr_assert(f && fscanf(f, "%ld", &pid) == 1 && pid > 1, "no pid file %s", file);
-	fclose(f);
-	cr_assert_eq(kill((pid_t)pid, sig), 0);
-	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
-		usleep(100000);
-	waitpid((pid_t)pid, NULL, WNOHANG);
+	char inst[9][64];
+	long pids[9];
+	int n = instances(name, inst, 9);
+	for (int k = 0; k < n; k++) {
+		char file[1024];
+		snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), inst[k]);
+		FILE *f = fopen(file, "r");
+		pids[k] = 0;
+		cr_assert(f && fscanf(f, "%ld", &pids[k]) == 1 && pids[k] > 1, "no pid file %s", file);
+		fclose(f);
+		cr_assert_eq(kill((pid_t)pids[k], sig), 0);
+	}
+	for (int k = 0; k < n; k++) {
+		for (int i = 0; i < 100 && kill((pid_t)pids[k], 0) == 0; i++)
+			usleep(100000);
+		waitpid((pid_t)pids[k], NULL, WNOHANG);
+	}
 }
 
 void test_service_stop(const char *name)
@@ -444,13 +473,17 @@ void test_service_kill(const char *name)
 
 void test_service_start(const char *name)
 {
-	char cmd[4096];
+	char inst[9][64];
+	int n = instances(name, inst, 9);
 	const char *store = test_env("STORE_TEST_STORE"), *var = test_env("STORE_TEST_VAR");
-	snprintf(cmd, sizeof(cmd),
-		 "(set -a; . '%s/env/%s.env'; set +a; exec setsid '%.*s/../fcgi-apps/%s/store-%s' "
-		 ">>'%s/log/%s.log' 2>&1 </dev/null) & echo $! >'%s/run/%s.pid'",
-		 var, name, (int)(strrchr(store, '/') - store), store, name, name, var, name, var, name);
-	cr_assert_eq(system(cmd), 0, "%s", cmd);
+	for (int k = 0; k < n; k++) {
+		char cmd[4096];
+		snprintf(cmd, sizeof(cmd),
+			 "(set -a; . '%s/env/%s.env'; set +a; exec setsid '%.*s/../fcgi-apps/%s/store-%s' "
+			 ">>'%s/log/%s.log' 2>&1 </dev/null) & echo $! >'%s/run/%s.pid'",
+			 var, inst[k], (int)(strrchr(store, '/') - store), store, name, name, var, inst[k], var, inst[k]);
+		cr_assert_eq(system(cmd), 0, "%s", cmd);
+	}
 }
 
 void test_until_ok(const char *path, const char *token)

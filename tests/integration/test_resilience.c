@@ -143,7 +143,8 @@ static long long json_int_path(const char *path)
 	return atoll(strrchr(path, '/') + 1);
 }
 
-/* SIGTERMs the program started by scripts/store (its pid file) and waits until it is gone. */
+/* SIGTERMs the worker (a program with one instance; services: client.h's test_service_stop)
+ * started by scripts/store (its pid file) and waits until it is gone. */
 static void program_stop(const char *name)
 {
 	char file[1024];
@@ -158,11 +159,6 @@ static void program_stop(const char *name)
 	waitpid((pid_t)pid, NULL, WNOHANG);
 }
 
-static void service_stop(const char *name)
-{
-	program_stop(name);
-}
-
 /* Starts program `name` (`bin`: its path in the checkout) again as scripts/store does: its
  * env file, its log and pid file. */
 static void program_start(const char *name, const char *bin)
@@ -174,14 +170,6 @@ static void program_start(const char *name, const char *bin)
 		 ">>'%s/log/%s.log' 2>&1 </dev/null) & echo $! >'%s/run/%s.pid'",
 		 var, name, (int)(strrchr(store, '/') - store), store, bin, var, name, var, name);
 	cr_assert_eq(system(cmd), 0, "%s", cmd);
-}
-
-/* Starts the service again: its socket comes from its env file. */
-static void service_start(const char *name)
-{
-	char bin[256];
-	snprintf(bin, sizeof(bin), "fcgi-apps/%s/store-%s", name, name);
-	program_start(name, bin);
 }
 
 /* Creates an active product priced 700 (sku and name from `tag`) and writes its path. */
@@ -273,7 +261,7 @@ Test(resilience, redis_down_and_database_connections_lost)
 	api("PUT", stock, body, admin, &r);
 	cr_assert_eq(r.status, 200, "%s", r.body);
 	http_resp_free(&r);
-	service_stop("product");
+	test_service_stop("product"); /* every instance */
 	/* The gateway's own answer for a service that is not listening: 502, retryable like a 503. */
 	api("GET", "/api/v1/products/health", NULL, NULL, &r);
 	assert_problem(&r, 502, "bad_gateway");
@@ -292,7 +280,7 @@ Test(resilience, redis_down_and_database_connections_lost)
 	api("PUT", stock, body, admin, &r);
 	assert_problem(&r, 503, "unavailable");
 	http_resp_free(&r);
-	service_start("product");
+	test_service_start("product");
 	until_ok("/api/v1/products/health", NULL);
 	until_ok(stock, NULL);
 	free(admin);
