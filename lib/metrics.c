@@ -28,7 +28,7 @@ struct metrics {
 	char service[32];
 	const struct route *routes;
 	size_t n;
-	time_t started;
+	double started; /* Unix time with microseconds: also tells the instances of a service apart */
 	struct route_stats *stats; /* n + 1 */
 };
 
@@ -45,7 +45,9 @@ struct metrics *metrics_new(const char *service, const struct route *routes, siz
 	snprintf(m->service, sizeof(m->service), "%s", service);
 	m->routes = routes;
 	m->n = n;
-	m->started = time(NULL);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	m->started = (double)ts.tv_sec + (double)(ts.tv_nsec / 1000) / 1e6;
 	return m;
 }
 
@@ -182,8 +184,8 @@ void metrics_write(struct metrics *m, const struct metrics_gauges *g, FILE *out)
 	}
 
 	fprintf(out, "# HELP store_process_start_time_seconds Start of the process, Unix time.\n"
-		     "# TYPE store_process_start_time_seconds gauge\nstore_process_start_time_seconds{service=\"%s\"} %lld\n",
-		svc, (long long)m->started);
+		     "# TYPE store_process_start_time_seconds gauge\nstore_process_start_time_seconds{service=\"%s\"} %.6f\n",
+		svc, m->started);
 	long rss = resident_bytes();
 	fprintf(out, "# HELP store_process_resident_memory_bytes Resident memory of the process.\n"
 		     "# TYPE store_process_resident_memory_bytes gauge\n");
