@@ -378,12 +378,15 @@ cmd_restart() {
 # restart_instance SERVICE INSTANCE: stops it if it runs (SIGTERM: it stops taking connections
 # and finishes those it took), starts it, and waits until it listens.
 restart_instance() {
-	local name=$1 inst=$2 deadline
+	local name=$1 inst=$2 deadline mark
 	stop "$inst" "store-$name"
 	[[ -r $ENVDIR/$inst.env ]] || write_env "$inst" service
+	# Ready is the new process's own "listening" line, written after its socket is bound and its
+	# threads wait (an older line, or the socket file a killed process left, says nothing).
+	mark=$(stat -c %s "$LOG/$inst.log" 2>/dev/null || echo 0)
 	start_program "$inst" "$(service_binary "$name")"
-	deadline=$((SECONDS + 20))
-	until [[ -S $RUN/$inst.sock ]] && grep -q 'msg="listening on' <(tail -n 5 "$LOG/$inst.log"); do
+	deadline=$((SECONDS + 30))
+	until tail -c +"$((mark + 1))" "$LOG/$inst.log" 2>/dev/null | grep -q 'msg="listening on'; do
 		((SECONDS < deadline)) || die "$inst did not start listening (log: $LOG/$inst.log)"
 		sleep 0.1
 	done
