@@ -246,12 +246,22 @@ start_program() {
 }
 
 start_services() {
-	local entry name inst
+	local entry name inst f wanted
 	for entry in "${SERVICES[@]}"; do
 		name=$(svc_name "$entry")
+		wanted=" $(instance_names "$name" | tr '\n' ' ')"
 		for inst in $(instance_names "$name"); do
 			write_env "$inst" service
 			start_program "$inst" "$(service_binary "$name")"
+		done
+		# Instances beyond the count asked for now (an earlier up with more) are stopped.
+		for f in "$RUN/$name"-[0-9].pid; do
+			[[ -e $f ]] || continue
+			inst=$(basename "$f" .pid)
+			[[ $wanted == *" $inst "* ]] && continue
+			say "stopping $inst (STORE_INSTANCES is fewer now)"
+			stop "$inst" "store-$name"
+			rm -f "$RUN/$inst.sock" "$ENVDIR/$inst.env"
 		done
 	done
 	for entry in "${WORKERS[@]}"; do
