@@ -16,18 +16,19 @@ host_secret() {
 	(umask 077 && random_hex "$2" >"$1.new" && mv "$1.new" "$1")
 }
 
-# host_env TEMPLATE NAME: HOST_ETC/NAME.env from systemd/env/TEMPLATE, unless it exists
-# (an operator's edits are kept; delete the file to have it written again).
+# host_env TEMPLATE NAME [SERVICE]: HOST_ETC/NAME.env from systemd/env/TEMPLATE, unless it exists
+# (an operator's edits are kept; delete the file to have it written again). NAME may be a
+# further instance of SERVICE (product-2), which uses its service's database.
 host_env() {
-	local out=$HOST_ETC/$2.env pw=""
+	local out=$HOST_ETC/$2.env svc=${3:-$2} pw=""
 	if [[ -e $out ]]; then
 		say "keeping $out"
 		return 0
 	fi
-	[[ $1 == service.env.example ]] && pw=$(<"$HOST_ETC/secrets/db_$2.password")
+	[[ $1 == service.env.example ]] && pw=$(<"$HOST_ETC/secrets/db_$svc.password")
 	(
 		umask 077
-		sed -e "s|@NAME@|$2|g" -e "s|@DB_PASSWORD@|$pw|" -e "s|@JWT_SECRET@|$(<"$HOST_ETC/secrets/jwt_secret")|" \
+		sed -e "s|@NAME@|$2|g" -e "s|@SERVICE@|$svc|g" -e "s|@DB_PASSWORD@|$pw|" -e "s|@JWT_SECRET@|$(<"$HOST_ETC/secrets/jwt_secret")|" \
 			-e "s|@SMTP_URL@|$(sed_escape "${STORE_SMTP_URL:-smtp://127.0.0.1:25}")|" \
 			-e "s|@SMTP_FROM@|$(sed_escape "${STORE_SMTP_FROM:-store@$(hostname -f 2>/dev/null || hostname)}")|" \
 			"$ROOT/systemd/env/$1" >"$out.new"
@@ -55,11 +56,15 @@ host_wait_health() {
 # applies the migrations, renders the gateway, installs the units and the log rotation, and
 # starts everything. Run again after a `git pull`, it is the upgrade: build, install, migrate,
 # then restart the services one at a time (each socket keeps its connections meanwhile).
-# STORE_HTTP_BIND (default 0.0.0.0), STORE_SMTP_URL, STORE_SMTP_FROM are read the first time.
+# STORE_HTTP_BIND (default 0.0.0.0), STORE_SMTP_URL, STORE_SMTP_FROM are read the first time;
+# STORE_INSTANCES / STORE_INSTANCES_<SERVICE> (1) instances of each service (store-svc@product-2 ...).
 cmd_host_install() {
 	((EUID == 0)) || die "host-install runs as root"
 	[[ -d /run/systemd/system ]] || die "systemd is not running here (host-install sets up systemd units)"
 	local name upgrade=0
+	# Instances of each service on this host (STORE_INSTANCES, STORE_INSTANCES_<SERVICE>; 1).
+	# shellcheck disable=SC2034 # read by instance_names (scripts/lib/common.sh)
+	INSTANCES=${STORE_INSTANCES:-1}
 	[[ -e /etc/systemd/system/store-svc@.service ]] && upgrade=1
 	ensure_packages "${BUILD_PACKAGES[@]}" "${HOST_PACKAGES[@]}"
 	# The API reference the gateway serves is built with npm, unless it was built elsewhere.
@@ -72,9 +77,10 @@ cmd_host_install() {
 	install -d -m 0755 "$HOST_ETC"
 	install -d -m 0700 "$HOST_ETC/secrets"
 	host_secret "$HOST_ETC/secrets/jwt_secret" 32
+	local inst
 	for name in $(service_names); do
 		host_secret "$HOST_ETC/secrets/db_$name.password" 24
-		host_env service.env.example "$name"
+		for inst in $(instance_names "$name"); do host_env service.env.example "$inst" "$name"; done
 	done
 	host_env worker.env.example worker
 
@@ -93,20 +99,22 @@ cmd_host_install() {
 	install -m 0644 "$ROOT/systemd/store-gateway.logrotate" /etc/logrotate.d/store-gateway
 	systemctl daemon-reload
 	for name in $(service_names); do
-		systemctl enable --now "store-svc@$name.socket"
-		systemctl enable "store-svc@$name.service"
-		if ((upgrade)); then
-			# One at a time: the socket queues requests while the service restarts.
-			systemctl restart "store-svc@$name.service"
-			# A binary from before the socket was kept shut it down on SIGTERM: then the socket
-			# unit failed, and both are started again (once; later upgrades never need it).
-			if ! systemctl is-active --quiet "store-svc@$name.socket"; then
-				warn "store-svc@$name.socket was closed by the old binary; starting it and the service again"
-				systemctl restart "store-svc@$name.socket" "store-svc@$name.service"
+		for inst in $(instance_names "$name"); do
+			systemctl enable --now "store-svc@$inst.socket"
+			systemctl enable "store-svc@$inst.service"
+			if ((upgrade)); then
+				# One at a time: the socket queues requests while the service restarts.
+				systemctl restart "store-svc@$inst.service"
+				# A binary from before the socket was kept shut it down on SIGTERM: then the socket
+				# unit failed, and both are started again (once; later upgrades never need it).
+				if ! systemctl is-active --quiet "store-svc@$inst.socket"; then
+					warn "store-svc@$inst.socket was closed by the old binary; starting it and the service again"
+					systemctl restart "store-svc@$inst.socket" "store-svc@$inst.service"
+				fi
+			else
+				systemctl start "store-svc@$inst.service"
 			fi
-		else
-			systemctl start "store-svc@$name.service"
-		fi
+		done
 	done
 	systemctl enable store-worker.service store-gateway.service
 	if ((upgrade)); then

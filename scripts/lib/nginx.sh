@@ -38,7 +38,7 @@ pass_prefix() { [[ -n $GATEWAY_RESOLVER_CONF ]] && printf '$'; return 0; }
 # nginx_upstreams FORMAT: what each service's name stands for; FORMAT is its server address
 # with %s for the service's name (unix:/run/store/%s.sock, %s:9000).
 nginx_upstreams() {
-	local entry name
+	local entry name inst
 	if [[ -n $GATEWAY_RESOLVER_CONF ]]; then
 		printf '    # resolver <the container'"'"'s name server> valid=...: written at container start\n'
 		printf '    include %s;\n' "$GATEWAY_RESOLVER_CONF"
@@ -49,20 +49,26 @@ nginx_upstreams() {
 			# shellcheck disable=SC2059 # the format is the caller's address pattern
 			printf "    map \$host \$store_%s { default $1; }\n" "$name" "$name"
 		elif [[ -n $GATEWAY_RETRY_SAME ]]; then
-			# The same socket twice: a GET whose connection the service dropped (it crashed) is
-			# tried again (fastcgi_next_upstream: error, timeout) on the "next" server, which is
-			# the same socket: systemd queues it there for the restarted service. max_fails=0:
+			# Each instance's socket (store-svc@<name>, @<name>-2 ...); with one instance, the
+			# same socket twice: a GET whose connection the service dropped (it crashed) is tried
+			# again (fastcgi_next_upstream: error, timeout) on the "next" server, which is then
+			# that socket: systemd queues it there for the restarted service. max_fails=0:
 			# never marked down. Non-idempotent requests are never retried by nginx.
-			# shellcheck disable=SC2059 # the format is the caller's address pattern
-			printf "    upstream store_%s {\n        server $1 max_fails=0;\n        server $1 max_fails=0;\n    }\n" \
-				"$name" "$name" "$name"
+			local -a insts
+			mapfile -t insts < <(instance_names "$name")
+			((${#insts[@]} > 1)) || insts+=("$name")
+			printf '    upstream store_%s {\n' "$name"
+			for inst in "${insts[@]}"; do
+				# shellcheck disable=SC2059 # the format is the caller's address pattern
+				printf "        server $1 max_fails=0;\n" "$inst"
+			done
+			printf '    }\n'
 		else
 			# One server per instance (a local stack's STORE_INSTANCES): a request whose
 			# instance refuses the connection or drops it goes to the next (GETs; a POST only
 			# when it was not sent yet). max_fails=0: an instance is never set aside, so that
 			# during a rolling restart the one just restarted takes requests at once (with the
 			# default, the two restarted one after the other were both "down" for 10 s).
-			local inst
 			printf '    upstream store_%s {\n' "$name"
 			for inst in $(instance_names "$name"); do
 				# shellcheck disable=SC2059 # the format is the caller's address pattern
@@ -256,6 +262,8 @@ cmd_gateway_config() {
 		fi
 		local WORKER_METRICS_FILE=/run/store-worker/worker.prom # systemd/store-worker.service
 		local GATEWAY_RETRY_SAME=1
+		# shellcheck disable=SC2034 # read by instance_names (scripts/lib/common.sh)
+		local INSTANCES=${STORE_INSTANCES:-1} # host-install's instances of each service
 		render_nginx "$out" /run/store-gateway/nginx.pid stderr /var/log/store-gateway/access.log \
 			/var/cache/store-gateway "$out/conf.d" "unix:/run/store/%s.sock" "# user: set by the systemd unit (User=)" \
 			"$out/docs"

@@ -333,9 +333,13 @@ stop_programs() {
 
 # stack_down: programs first (newest first), then nginx, smtp, redis, mariadb.
 stack_down() {
-	load_instances
 	stop prometheus prometheus
-	stop_programs
+	# Every instance the stack was started with; in a subshell, so that an `up` or `test` that
+	# first clears a stack left running keeps the instance counts it was asked for.
+	(
+		load_instances
+		stop_programs
+	)
 	stop nginx nginx
 	stop smtp aiosmtpd
 	stop redis redis-server

@@ -167,11 +167,21 @@ test_systemd() {
 		# A copy of the template per service is what the template replaced.
 		[[ ! -e $ROOT/systemd/store-$name.service && ! -e $ROOT/systemd/store-$name.socket ]] ||
 			{ echo "systemd/store-$name.*: services run as instances of store-svc@.service/.socket, not copies"; rc=1; }
+		# Also a second instance of each (store-svc@<name>-2: the program found by stripping "-2").
 		for ext in service socket; do
-			sed -e "s|/usr/local/bin/store-%i\\b|$(service_binary "$name")|g" \
-				"$ROOT/systemd/store-svc@.$ext" >"$tmp/store-svc@$name.$ext"
-			units+=("store-svc@$name.$ext")
+			cp "$ROOT/systemd/store-svc@.$ext" "$tmp/store-svc@$name.$ext"
+			cp "$ROOT/systemd/store-svc@.$ext" "$tmp/store-svc@$name-2.$ext"
+			units+=("store-svc@$name.$ext" "store-svc@$name-2.$ext")
 		done
+	done
+	# The program an instance runs: ExecStart's shell expansion, for a service and a further instance.
+	local prog
+	for name in user product-2; do
+		prog=$(sed -n "s/^ExecStart=\/bin\/sh -c '\(.*\)' store %i\$/\1/p" "$ROOT/systemd/store-svc@.service" |
+			sed -e 's/\$\$/$/g' -e 's/%%/%/g')
+		prog=$(sh -c "${prog/exec /printf '%s' }" store "$name")
+		[[ $prog == "/usr/local/bin/store-${name%-2}" ]] ||
+			{ echo "store-svc@$name would run '$prog', not /usr/local/bin/store-${name%-2}"; rc=1; }
 	done
 	for entry in "${WORKERS[@]}"; do
 		name=$(basename "$(worker_binary "$entry")")
