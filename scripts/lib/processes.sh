@@ -254,12 +254,13 @@ start_services() {
 			write_env "$inst" service
 			start_program "$inst" "$(service_binary "$name")"
 		done
-		# Instances beyond the count asked for now (an earlier up with more) are stopped.
-		for f in "$RUN/$name"-[0-9].pid; do
+		# Instances beyond the count asked for now (an earlier up with more) are stopped, and
+		# their env files go, running or not.
+		for f in "$ENVDIR/$name"-[0-9].env "$RUN/$name"-[0-9].pid; do
 			[[ -e $f ]] || continue
-			inst=$(basename "$f" .pid)
+			inst=$(basename "${f%.*}")
 			[[ $wanted == *" $inst "* ]] && continue
-			say "stopping $inst (STORE_INSTANCES is fewer now)"
+			say "removing $inst (STORE_INSTANCES is fewer now)"
 			stop "$inst" "store-$name"
 			rm -f "$RUN/$inst.sock" "$ENVDIR/$inst.env"
 		done

@@ -257,6 +257,7 @@ void http_resp_free(struct http_resp *r)
 
 #include <hiredis/hiredis.h>
 #include <time.h>
+#include <ctype.h>
 #include <unistd.h>
 
 void unique_email(char *buf, size_t len, const char *tag)
@@ -418,24 +419,42 @@ void test_put_stock(const char *admin, long long pid, long long on_hand, long lo
 #include <sys/wait.h>
 
 /* Sends `sig` to the service started by scripts/store (its pid file) and waits until it is gone. */
-/* The instances of service `name` on the test stack (scripts/store's STORE_TEST_INSTANCES):
- * `name`, then `name-2`, `name-3` ... while var/env/<instance>.env exists. Returns how many,
- * each written into inst[i]. */
+int test_service_instances(const char *name)
+{
+	char path[1024], line[128], up[64];
+	int n = 1;
+	snprintf(path, sizeof(path), "%s/instances", test_env("STORE_TEST_VAR"));
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 1; /* a stack from before instances: one of each */
+	if (fgets(line, sizeof(line), f))
+		n = atoi(line);
+	size_t k = 0;
+	for (; name[k] && k + 1 < sizeof(up); k++)
+		up[k] = (char)toupper((unsigned char)name[k]);
+	up[k] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		char want[96];
+		int len = snprintf(want, sizeof(want), "STORE_INSTANCES_%s=", up);
+		if (strncmp(line, want, (size_t)len) == 0)
+			n = atoi(line + len);
+	}
+	fclose(f);
+	cr_assert(n >= 1 && n <= 9, "%s: %d instances of %s", path, n, name);
+	return n;
+}
+
+/* The instance names of service `name`: `name`, `name-2` ... (scripts/store's instance_names). */
 static int instances(const char *name, char inst[][64], int max)
 {
-	int n = 0;
-	for (int i = 1; i <= max; i++) {
-		char env[1024];
-		if (i == 1)
-			snprintf(inst[n], 64, "%s", name);
+	int n = test_service_instances(name);
+	cr_assert_leq(n, max);
+	for (int i = 0; i < n; i++) {
+		if (i == 0)
+			snprintf(inst[i], 64, "%s", name);
 		else
-			snprintf(inst[n], 64, "%s-%d", name, i);
-		snprintf(env, sizeof(env), "%s/env/%s.env", test_env("STORE_TEST_VAR"), inst[n]);
-		if (access(env, R_OK) != 0)
-			break;
-		n++;
+			snprintf(inst[i], 64, "%s-%d", name, i + 1);
 	}
-	cr_assert_gt(n, 0, "no env file of service %s in %s/env", name, test_env("STORE_TEST_VAR"));
 	return n;
 }
 

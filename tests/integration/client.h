@@ -120,10 +120,14 @@ void test_db_free(struct db_conn *db);
 
 /* --- the services of the test stack -------------------------------------------- */
 
-/* SIGTERMs the service started by scripts/store (its pid file) and waits until it is gone. */
+/* How many instances of service `name` the test stack runs (var/instances, which scripts/store
+ * writes: STORE_TEST_INSTANCES and any STORE_INSTANCES_<NAME>). */
+int test_service_instances(const char *name);
+
+/* SIGTERMs every instance of the service started by scripts/store (their pid files) and waits
+ * until each is gone; test_service_kill SIGKILLs them; test_service_start starts them again. */
 void test_service_stop(const char *name);
 
-/* SIGKILLs the service started by scripts/store (a crash: nothing is finished) and reaps it. */
 void test_service_kill(const char *name);
 
 /* Starts the service again as scripts/store does: its env file, its socket, its log and pid file. */

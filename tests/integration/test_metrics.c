@@ -54,24 +54,12 @@ Test(metrics, every_service_serves_them_with_its_backends_and_outbox)
 	}
 }
 
-/* How many instances of `service` the test stack runs (var/env/<service>-N.env files). */
-static int instance_count(const char *service)
-{
-	int n = 1;
-	for (;; n++) {
-		char env[1024];
-		snprintf(env, sizeof(env), "%s/env/%s-%d.env", test_env("STORE_TEST_VAR"), service, n + 1);
-		if (access(env, R_OK) != 0)
-			return n;
-	}
-}
-
 /* The sum of the samples `names[k]` over every instance of `service`: the gateway hands each
  * scrape to one instance, so it scrapes until it has seen each (told apart by their start
  * times), up to 40 times. */
 static void sum_over_instances(const char *service, const char *const *names, size_t k, double *sum)
 {
-	int want = instance_count(service), seen = 0;
+	int want = test_service_instances(service), seen = 0;
 	double starts[16];
 	char start_name[96];
 	snprintf(start_name, sizeof(start_name), "store_process_start_time_seconds{service=\"%s\"}", service);

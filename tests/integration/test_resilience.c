@@ -47,34 +47,6 @@ static void redis_do(const char *fmt, const char *arg)
 	redisFree(c);
 }
 
-/* Waits up to `seconds` for a `type` job to `recipient` on the job stream. */
-static bool job_on_stream(const char *type, const char *recipient, int seconds)
-{
-	redisContext *c = redisConnect("127.0.0.1", atoi(test_env("STORE_TEST_REDIS_PORT")));
-	bool found = false;
-	cr_assert(c && !c->err);
-	for (int t = 0; t < seconds * 10 && !found; t++) {
-		redisReply *rep = redisCommand(c, "XREVRANGE jobs:email + - COUNT 1000");
-		for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements && !found; i++) {
-			redisReply *f = rep->element[i]->element[1];
-			for (size_t k = 0; k + 1 < f->elements; k += 2) {
-				struct json_object *job = json_tokener_parse(f->element[k + 1]->str), *v;
-				if (job && json_object_object_get_ex(job, "recipient", &v) &&
-				    strcmp(json_object_get_string(v), recipient) == 0 &&
-				    json_object_object_get_ex(job, "type", &v) && strcmp(json_object_get_string(v), type) == 0)
-					found = true;
-				json_object_put(job);
-			}
-		}
-		if (rep)
-			freeReplyObject(rep);
-		if (!found)
-			usleep(100000);
-	}
-	redisFree(c);
-	return found;
-}
-
 static void redis_stop(void)
 {
 	char cmd[256];
@@ -114,49 +86,10 @@ static void redis_start(void)
 	cr_assert_fail("Redis did not start");
 }
 
-/* GETs `path` until it answers 200 (at most ~5 s); every other answer must be a 503 problem
- * from the service, or the gateway's 502 problem while a restarted service is not listening yet. */
-static void until_ok(const char *path, const char *token)
-{
-	for (int i = 0; i < 50; i++) {
-		struct http_resp r;
-		api("GET", path, NULL, token, &r);
-		long s = r.status;
-		if (s == 502) {
-			assert_problem(&r, 502, "bad_gateway");
-			cr_assert_not_null(http_header(&r, "Retry-After"), "502 without Retry-After");
-		} else if (s != 200) {
-			assert_problem(&r, 503, NULL);
-			cr_assert_not_null(http_header(&r, "Retry-After"));
-		}
-		http_resp_free(&r);
-		if (s == 200)
-			return;
-		usleep(100000);
-	}
-	cr_assert_fail("%s never recovered", path);
-}
-
 /* The id at the end of "/api/v1/products/<id>". */
 static long long json_int_path(const char *path)
 {
 	return atoll(strrchr(path, '/') + 1);
-}
-
-/* SIGTERMs the worker (a program with one instance; services: client.h's test_service_stop)
- * started by scripts/store (its pid file) and waits until it is gone. */
-static void program_stop(const char *name)
-{
-	char file[1024];
-	snprintf(file, sizeof(file), "%s/run/%s.pid", test_env("STORE_TEST_VAR"), name);
-	FILE *f = fopen(file, "r");
-	long pid = 0;
-	cr_assert(f && fscanf(f, "%ld", &pid) == 1, "no pid file %s", file);
-	fclose(f);
-	cr_assert_eq(kill((pid_t)pid, SIGTERM), 0);
-	for (int i = 0; i < 100 && kill((pid_t)pid, 0) == 0; i++)
-		usleep(100000);
-	waitpid((pid_t)pid, NULL, WNOHANG);
 }
 
 /* Starts program `name` (`bin`: its path in the checkout) again as scripts/store does: its
@@ -220,9 +153,9 @@ Test(resilience, redis_down_and_database_connections_lost)
 
 	/* Redis back: the sessions were saved, the same token works again within seconds. */
 	redis_start();
-	cr_assert(job_on_stream("welcome", email, 15), "the welcome e-mail of a registration made while Redis was down was lost");
-	until_ok("/api/v1/users/me", admin);
-	until_ok("/api/v1/products/health", NULL);
+	cr_assert(test_job_on_stream("welcome", email, 15), "the welcome e-mail of a registration made while Redis was down was lost");
+	test_until_ok("/api/v1/users/me", admin);
+	test_until_ok("/api/v1/products/health", NULL);
 	/* A thread that failed to reach Redis waits 1 s before trying again (lib/redis.c), so
 	 * a down Redis costs requests nothing; after that every thread is back. */
 	usleep(1100000);
@@ -281,8 +214,8 @@ Test(resilience, redis_down_and_database_connections_lost)
 	assert_problem(&r, 503, "unavailable");
 	http_resp_free(&r);
 	test_service_start("product");
-	until_ok("/api/v1/products/health", NULL);
-	until_ok(stock, NULL);
+	test_until_ok("/api/v1/products/health", NULL);
+	test_until_ok(stock, NULL);
 	free(admin);
 }
 
@@ -386,7 +319,7 @@ Test(resilience, redis_killed_after_registrations_loses_no_welcome_mail)
 	/* A session made before the kill. */
 	char *access = customer_token(NULL);
 	/* The worker is stopped, so the jobs wait on the stream when Redis is killed. */
-	program_stop("worker");
+	test_service_stop("worker");
 	for (int i = 0; i < N; i++) {
 		unique_email(addr[i], sizeof(addr[i]), "aof");
 		lists[i % T][i / T] = addr[i];
@@ -407,7 +340,7 @@ Test(resilience, redis_killed_after_registrations_loses_no_welcome_mail)
 	redis_start();
 	program_start("worker", "worker/store-worker");
 	/* The session survived too (services reconnect within a second or so). */
-	until_ok("/api/v1/users/me", access);
+	test_until_ok("/api/v1/users/me", access);
 	free(access);
 
 	/* Every welcome e-mail arrives: what Redis had taken survived in its append-only file,
