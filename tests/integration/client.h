@@ -121,7 +121,8 @@ void test_db_free(struct db_conn *db);
 /* --- the services of the test stack -------------------------------------------- */
 
 /* How many instances of service `name` the test stack runs (var/instances, which scripts/store
- * writes: STORE_TEST_INSTANCES and any STORE_INSTANCES_<NAME>). */
+ * writes: STORE_TEST_INSTANCES and any STORE_INSTANCES_<NAME>); 1 for a program that is not a
+ * service (the worker). */
 int test_service_instances(const char *name);
 
 /* SIGTERMs every instance of the service started by scripts/store (their pid files) and waits
