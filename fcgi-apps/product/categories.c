@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog.h"
 #include "db.h"
 #include "field.h"
 #include "handlers.h"
@@ -267,6 +268,7 @@ void categories_create(struct request *req)
 		return;
 	}
 	int rc = repo_category_insert(req->ctx->db, in.name, in.slug, in.parent_id, CATEGORIES_MAX, &id);
+	catalog_publish(req->ctx, req->request_id); /* before any answer: catalog.h */
 	if (rc < 0) {
 		answer_write_error(req);
 		return;
@@ -346,6 +348,7 @@ void categories_patch(struct request *req)
 		return;
 	}
 	int rc = db_tx(req->ctx->db, patch_tx, &cp);
+	catalog_publish(req->ctx, req->request_id); /* before any answer: catalog.h */
 	if (rc != 0) {
 		if (rc == 404)
 			resp_problem(req, 404, "not_found", "No such category.");
@@ -367,7 +370,9 @@ void categories_delete(struct request *req)
 		resp_problem(req, 404, "not_found", "No such category.");
 		return;
 	}
-	if (repo_category_delete(req->ctx->db, id, &deleted) != 0) {
+	int rc = repo_category_delete(req->ctx->db, id, &deleted);
+	catalog_publish(req->ctx, req->request_id); /* before any answer: catalog.h */
+	if (rc != 0) {
 		if (req->ctx->db->err == DB_FOREIGN_KEY)
 			resp_problem(req, 409, "category_in_use", "The category still has products or subcategories.");
 		else

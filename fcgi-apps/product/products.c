@@ -8,6 +8,7 @@
 
 #include "auth.h"
 #include "cache.h"
+#include "catalog.h"
 #include "db.h"
 #include "field.h"
 #include "handlers.h"
@@ -230,25 +231,40 @@ void products_list(struct request *req)
 	f.limit = lp.limit;
 	f.offset = lp.offset;
 
-	/* The public view (active products only) is cached under the catalogue's version, read
-	 * from the database first: every product or category write moves it on in its own
-	 * transaction, so once a change has answered no reader looks at a page from before it,
-	 * even when Redis could not be reached or is slow (lib/cache.h). Staff lists are not cached. */
-	char key[LIST_KEY_MAX], *cached = NULL;
+	/* The public view (active products only) is cached under the catalogue's version, leased
+	 * in Redis from MariaDB's: every product or category write moves that on in its own
+	 * transaction and publishes it before answering, so once a change has answered no reader
+	 * looks at a page from before it, even when Redis could not be reached or is slow
+	 * (catalog.h). A page is one Redis call. Staff lists are not cached. */
+	char hash[LIST_HASH_MAX], *cached = NULL;
 	size_t len = 0;
-	enum cache_result cr = CACHE_DOWN;
+	int64_t version = 0;
+	enum catalog_page_result cr = CATALOG_DOWN;
 	if (req->role != ROLE_ADMIN) {
-		int64_t version;
-		if (repo_catalog_version(req->ctx->db, &version) != 0) {
-			resp_db_error(req, req->ctx->db);
-			return;
-		}
-		product_list_key(key, version, &f);
-		cr = cache_get(req->ctx->redis, key, &cached, &len);
-		if (cr == CACHE_HIT) {
+		long long lease_from = 0;
+		product_list_hash(hash, &f);
+		cr = catalog_page(req->ctx, hash, &version, &cached, &len, &lease_from);
+		if (cr == CATALOG_HIT) {
 			resp_json_raw(req, 200, cached, len);
 			free(cached);
 			return;
+		}
+		if (cr == CATALOG_UNKNOWN) {
+			if (repo_catalog_version(req->ctx->db, &version) != 0) {
+				resp_db_error(req, req->ctx->db);
+				return;
+			}
+			/* Whoever renews the lease first; the page may well be cached under it already. */
+			catalog_lease(req->ctx, version, lease_from);
+			char key[LIST_KEY_MAX];
+			product_list_key(key, version, &f);
+			enum cache_result got = cache_get(req->ctx->redis, key, &cached, &len);
+			if (got == CACHE_HIT) {
+				resp_json_raw(req, 200, cached, len);
+				free(cached);
+				return;
+			}
+			cr = got == CACHE_MISS ? CATALOG_MISS : CATALOG_DOWN;
 		}
 	}
 	char next[CURSOR_MAX + 1];
@@ -259,8 +275,12 @@ void products_list(struct request *req)
 	struct json_object *o = list_envelope(items, total, &lp);
 	json_object_object_add(o, "next_cursor", next[0] ? json_object_new_string(next) : NULL);
 	const char *body = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (cr == CACHE_MISS && cache_put(req->ctx->redis, key, body, len, LIST_CACHE_TTL) != 0)
-		log_msg(LOG_WARN, req->request_id, "product list not cached: %s", req->ctx->redis->errstr);
+	if (cr == CATALOG_MISS) {
+		char key[LIST_KEY_MAX];
+		product_list_key(key, version, &f);
+		if (cache_put(req->ctx->redis, key, body, len, LIST_CACHE_TTL) != 0)
+			log_msg(LOG_WARN, req->request_id, "product list not cached: %s", req->ctx->redis->errstr);
+	}
 	resp_json_raw(req, 200, body, len);
 	json_object_put(o);
 }
@@ -372,7 +392,9 @@ void products_create(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
-	if (repo_product_insert(req->ctx->db, &in, &id) != 0) {
+	int rc = repo_product_insert(req->ctx->db, &in, &id);
+	catalog_publish(req->ctx, req->request_id); /* before any answer: catalog.h */
+	if (rc != 0) {
 		answer_write_error(req);
 		return;
 	}
@@ -427,6 +449,7 @@ void products_patch(struct request *req)
 		return;
 	}
 	int rc = db_tx(req->ctx->db, patch_tx, &pt);
+	catalog_publish(req->ctx, req->request_id); /* before any answer: catalog.h */
 	if (rc != 0) {
 		if (rc == 404)
 			not_found(req);
@@ -448,7 +471,9 @@ void products_delete(struct request *req)
 		not_found(req);
 		return;
 	}
-	if (repo_product_archive(req->ctx->db, id, &found) != 0) {
+	int rc = repo_product_archive(req->ctx->db, id, &found);
+	catalog_publish(req->ctx, req->request_id); /* before any answer: catalog.h */
+	if (rc != 0) {
 		resp_db_error(req, req->ctx->db);
 		return;
 	}
@@ -501,7 +526,9 @@ void internal_products_rating(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
-	if (repo_product_set_rating(req->ctx->db, id, avg, count, &found) != 0) {
+	int rc = repo_product_set_rating(req->ctx->db, id, avg, count, &found);
+	catalog_publish(req->ctx, req->request_id); /* before any answer: catalog.h */
+	if (rc != 0) {
 		resp_db_error(req, req->ctx->db);
 		return;
 	}

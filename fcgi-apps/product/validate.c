@@ -186,10 +186,9 @@ struct json_object *attributes_field(struct json_object *body, const char *key, 
 	return v;
 }
 
-void product_list_key(char out[LIST_KEY_MAX], int64_t version, const struct product_filter *f)
+void product_list_hash(char hex[LIST_HASH_MAX], const struct product_filter *f)
 {
 	unsigned char hash[16];
-	char hex[sizeof(hash) * 2 + 1];
 	crypto_generichash_state st;
 	char head[256];
 
@@ -211,8 +210,14 @@ void product_list_key(char out[LIST_KEY_MAX], int64_t version, const struct prod
 	if (f->q)
 		crypto_generichash_update(&st, (const unsigned char *)f->q, strlen(f->q));
 	crypto_generichash_final(&st, hash, sizeof(hash));
-	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
-	snprintf(out, LIST_KEY_MAX, "plist:v%lld:%s", (long long)version, hex);
+	sodium_bin2hex(hex, LIST_HASH_MAX, hash, sizeof(hash));
+}
+
+void product_list_key(char out[LIST_KEY_MAX], int64_t version, const struct product_filter *f)
+{
+	char hex[LIST_HASH_MAX];
+	product_list_hash(hex, f);
+	snprintf(out, LIST_KEY_MAX, LIST_KEY_PREFIX "%lld:%s", (long long)version, hex);
 }
 
 /* "YYYY-MM-DD HH:MM:SS.ffffff" */

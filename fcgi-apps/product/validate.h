@@ -19,7 +19,9 @@ struct product_filter;
 #define ATTR_KEY_MAX 40
 #define ATTR_VALUE_MAX 200
 #define PRICE_MAX 1000000000000000LL /* 10^15 minor units */
-#define LIST_KEY_MAX 64 /* "plist:v<20 digits>:<32 hex>" and its NUL */
+#define LIST_KEY_MAX 64  /* "plist:v<20 digits>:<32 hex>" and its NUL */
+#define LIST_HASH_MAX 33 /* the 32 hex digits and the NUL */
+#define LIST_KEY_PREFIX "plist:v"
 #define CURSOR_VALUE_MAX 800 /* bytes of the text a cursor holds: a product name (200 characters) */
 #define CURSOR_MAX 1200      /* characters of a cursor as the API shows it */
 
@@ -51,6 +53,9 @@ bool product_cursor_decode(const char *in, struct product_cursor *c);
  * key; any other parameter or version, another key.
  */
 void product_list_key(char out[LIST_KEY_MAX], int64_t version, const struct product_filter *f);
+
+/* The 32 hex digits of that key (catalog.c builds the key from them in Redis). */
+void product_list_hash(char hex[LIST_HASH_MAX], const struct product_filter *f);
 
 /*
  * Derives a slug from `name`: ASCII letters and digits lower-cased, every other run

@@ -116,6 +116,11 @@ Test(list_key, every_parameter_and_the_version_make_another_key)
 	cr_assert_eq(strlen(k0), 10 + 32, "%s", k0);
 	product_list_key(k1, 42, &base);
 	cr_assert_str_eq(k0, k1, "the same page, the same key");
+	/* The key as catalog.c builds it in Redis: the prefix, the version, ':' and the hash. */
+	char hash[LIST_HASH_MAX], built[LIST_KEY_MAX];
+	product_list_hash(hash, &base);
+	snprintf(built, sizeof(built), LIST_KEY_PREFIX "42:%s", hash);
+	cr_assert_str_eq(k0, built);
 
 	product_list_key(k1, 43, &base);
 	cr_assert_str_neq(k0, k1, "a new catalogue version");
