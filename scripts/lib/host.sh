@@ -154,13 +154,24 @@ systemd_test_root() {
 # loopback only) whose test unit runs tests/systemd/in-container: `host-install` from a copy of
 # this checkout's tracked files, then health, sign-in, e-mail, restarts and kills of every
 # service under load with zero failed requests, a reboot, and everything back after it.
+# --root-only: make (or check) the cached root and stop; .ci/run does this while the suite runs.
 cmd_test_systemd() {
 	((EUID == 0)) || die "test-systemd runs as root (systemd-nspawn)"
+	local root_only=0
+	case ${1:-} in
+	--root-only) root_only=1 ;;
+	"") ;;
+	*) die "test-systemd: unknown option $1 (only --root-only)" ;;
+	esac
 	ensure_packages systemd-container debootstrap
 	local dir=$ROOT/var/systemd-test croot boot rc started=$SECONDS
 	croot=$dir/root
 	mkdir -p "$dir"
 	systemd_test_root "$croot"
+	if ((root_only)); then
+		say "test-systemd: the root is ready ($((SECONDS - started)) s)"
+		return 0
+	fi
 	say "copying the checkout (tracked files) and the API reference into the container"
 	mkdir -p "$croot/srv/store"
 	git -C "$ROOT" ls-files -z | (cd "$ROOT" && tar --null -T - -cf -) | tar -xf - -C "$croot/srv/store"

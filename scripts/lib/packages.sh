@@ -25,11 +25,17 @@ ensure_packages() {
 		sudo=(sudo -n)
 	fi
 	say "installing ${missing[*]}"
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq ||
-		die "apt-get update failed (not root? run: sudo apt-get install ${missing[*]})"
-	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold "${missing[@]}" ||
-		die "apt-get install failed: ${missing[*]}"
+	# One install at a time among our own commands (.ci/run runs two at once), and apt waits for
+	# anyone else's lock instead of failing.
+	local lock=${TMPDIR:-/tmp}/store-packages.lock
+	(
+		flock -w 900 9 || die "waited 15 minutes for $lock"
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq -o DPkg::Lock::Timeout=600 ||
+			die "apt-get update failed (not root? run: sudo apt-get install ${missing[*]})"
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+			-o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
+			"${missing[@]}" || die "apt-get install failed: ${missing[*]}"
+	) 9>"$lock" || exit 1
 }
 
 ensure_run_packages() { ensure_packages "${BUILD_PACKAGES[@]}" "${RUN_PACKAGES[@]}" -- "${RUN_COMMANDS[@]}"; }
