@@ -11,7 +11,9 @@ struct ctx;
  * MariaDB keeps the catalogue's version (sql/product/003), moved on in the transaction of
  * every product or category write. Readers take it from Redis instead, where it is a lease:
  * the key `catalog:version` holds a version MariaDB had at a time `from` (Redis's own clock)
- * and expires at from + CATALOG_LEASE_MS, so a page is one Redis call and no MariaDB read.
+ * and expires at from + CATALOG_LEASE_MS. A page is stored under its list key (product_list_key)
+ * with the version it was computed under; it is served only while that is the leased version,
+ * so a cached page is one Redis call (MGET of the lease and the page) and no MariaDB read.
  *
  * Never stale: a writer, once committed, publishes the new version (catalog_publish) before it
  * answers. A lease only ever moves to a higher version, and one made from a MariaDB read that
@@ -24,22 +26,22 @@ struct ctx;
 /* What a writer that could not publish waits beyond the lease: Redis's clock may run a little
  * apart from ours while the lease lasts. */
 #define CATALOG_LEASE_MARGIN_MS 100
-#define CATALOG_HASH_MAX 33 /* 32 hex digits and the NUL */
 
 enum catalog_page_result {
-	CATALOG_HIT,     /* *page (caller frees), *len and *version set */
-	CATALOG_MISS,    /* *version set: compute the page and cache it under product_list_key */
-	CATALOG_UNKNOWN, /* no lease: *lease_from set; read MariaDB's version, then catalog_lease */
-	CATALOG_DOWN     /* Redis unreachable: compute the page, cache nothing */
+	CATALOG_HIT,     /* *page (caller frees) and *len set */
+	CATALOG_MISS,    /* *version set: compute the page, then catalog_page_put */
+	CATALOG_DOWN,    /* Redis unreachable: compute the page, cache nothing */
+	CATALOG_DB_ERROR /* the lease had ended and MariaDB's version could not be read (db->err set) */
 };
 
-/* One Redis call: the leased version and the page of `hash` (product_list_hash) under it. */
-enum catalog_page_result catalog_page(struct ctx *ctx, const char *hash, int64_t *version, char **page,
-				      size_t *len, long long *lease_from);
+/* The page of list key `key` if it was computed under the leased version; renews the lease
+ * from MariaDB when there is none. */
+enum catalog_page_result catalog_page(struct ctx *ctx, const char *key, int64_t *version, char **page,
+				      size_t *len);
 
-/* Leases `version`, read from MariaDB after Redis's time was `from` (ms), unless Redis holds a
- * newer one. Returns 0 when Redis now holds `version` or a newer one, -1 otherwise. */
-int catalog_lease(struct ctx *ctx, int64_t version, long long from);
+/* Stores a page computed once `version` (from catalog_page) was current, for `ttl` seconds.
+ * Returns 0, or -1 (Redis unreachable). */
+int catalog_page_put(struct ctx *ctx, const char *key, int64_t version, const char *page, size_t len, long ttl);
 
 /* After any catalogue write (committed or not) and before its answer: leases MariaDB's version
  * now, or, if that cannot be done, waits until no lease from before the write can be left. */

@@ -231,40 +231,26 @@ void products_list(struct request *req)
 	f.limit = lp.limit;
 	f.offset = lp.offset;
 
-	/* The public view (active products only) is cached under the catalogue's version, leased
+	/* The public view (active products only) is cached with the catalogue's version, leased
 	 * in Redis from MariaDB's: every product or category write moves that on in its own
 	 * transaction and publishes it before answering, so once a change has answered no reader
-	 * looks at a page from before it, even when Redis could not be reached or is slow
-	 * (catalog.h). A page is one Redis call. Staff lists are not cached. */
-	char hash[LIST_HASH_MAX], *cached = NULL;
+	 * is served a page from before it, even when Redis could not be reached or is slow
+	 * (catalog.h). A cached page is one Redis call. Staff lists are not cached. */
+	char key[LIST_KEY_MAX], *cached = NULL;
 	size_t len = 0;
 	int64_t version = 0;
 	enum catalog_page_result cr = CATALOG_DOWN;
 	if (req->role != ROLE_ADMIN) {
-		long long lease_from = 0;
-		product_list_hash(hash, &f);
-		cr = catalog_page(req->ctx, hash, &version, &cached, &len, &lease_from);
+		product_list_key(key, &f);
+		cr = catalog_page(req->ctx, key, &version, &cached, &len);
 		if (cr == CATALOG_HIT) {
 			resp_json_raw(req, 200, cached, len);
 			free(cached);
 			return;
 		}
-		if (cr == CATALOG_UNKNOWN) {
-			if (repo_catalog_version(req->ctx->db, &version) != 0) {
-				resp_db_error(req, req->ctx->db);
-				return;
-			}
-			/* Whoever renews the lease first; the page may well be cached under it already. */
-			catalog_lease(req->ctx, version, lease_from);
-			char key[LIST_KEY_MAX];
-			product_list_key(key, version, &f);
-			enum cache_result got = cache_get(req->ctx->redis, key, &cached, &len);
-			if (got == CACHE_HIT) {
-				resp_json_raw(req, 200, cached, len);
-				free(cached);
-				return;
-			}
-			cr = got == CACHE_MISS ? CATALOG_MISS : CATALOG_DOWN;
+		if (cr == CATALOG_DB_ERROR) {
+			resp_db_error(req, req->ctx->db);
+			return;
 		}
 	}
 	char next[CURSOR_MAX + 1];
@@ -275,12 +261,8 @@ void products_list(struct request *req)
 	struct json_object *o = list_envelope(items, total, &lp);
 	json_object_object_add(o, "next_cursor", next[0] ? json_object_new_string(next) : NULL);
 	const char *body = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
-	if (cr == CATALOG_MISS) {
-		char key[LIST_KEY_MAX];
-		product_list_key(key, version, &f);
-		if (cache_put(req->ctx->redis, key, body, len, LIST_CACHE_TTL) != 0)
-			log_msg(LOG_WARN, req->request_id, "product list not cached: %s", req->ctx->redis->errstr);
-	}
+	if (cr == CATALOG_MISS && catalog_page_put(req->ctx, key, version, body, len, LIST_CACHE_TTL) != 0)
+		log_msg(LOG_WARN, req->request_id, "product list not cached: %s", req->ctx->redis->errstr);
 	resp_json_raw(req, 200, body, len);
 	json_object_put(o);
 }

@@ -186,9 +186,10 @@ struct json_object *attributes_field(struct json_object *body, const char *key, 
 	return v;
 }
 
-void product_list_hash(char hex[LIST_HASH_MAX], const struct product_filter *f)
+void product_list_key(char out[LIST_KEY_MAX], const struct product_filter *f)
 {
 	unsigned char hash[16];
+	char hex[sizeof(hash) * 2 + 1];
 	crypto_generichash_state st;
 	char head[256];
 
@@ -210,14 +211,20 @@ void product_list_hash(char hex[LIST_HASH_MAX], const struct product_filter *f)
 	if (f->q)
 		crypto_generichash_update(&st, (const unsigned char *)f->q, strlen(f->q));
 	crypto_generichash_final(&st, hash, sizeof(hash));
-	sodium_bin2hex(hex, LIST_HASH_MAX, hash, sizeof(hash));
+	sodium_bin2hex(hex, sizeof(hex), hash, sizeof(hash));
+	snprintf(out, LIST_KEY_MAX, "plist:%s", hex);
 }
 
-void product_list_key(char out[LIST_KEY_MAX], int64_t version, const struct product_filter *f)
+size_t list_page_head(char out[LIST_PAGE_HEAD_MAX], int64_t version)
 {
-	char hex[LIST_HASH_MAX];
-	product_list_hash(hex, f);
-	snprintf(out, LIST_KEY_MAX, LIST_KEY_PREFIX "%lld:%s", (long long)version, hex);
+	return (size_t)snprintf(out, LIST_PAGE_HEAD_MAX, "%lld\n", (long long)version);
+}
+
+size_t list_page_body(const char *value, size_t len, int64_t version)
+{
+	char head[LIST_PAGE_HEAD_MAX];
+	size_t n = list_page_head(head, version);
+	return len >= n && memcmp(value, head, n) == 0 ? n : 0;
 }
 
 /* "YYYY-MM-DD HH:MM:SS.ffffff" */

@@ -19,9 +19,8 @@ struct product_filter;
 #define ATTR_KEY_MAX 40
 #define ATTR_VALUE_MAX 200
 #define PRICE_MAX 1000000000000000LL /* 10^15 minor units */
-#define LIST_KEY_MAX 64  /* "plist:v<20 digits>:<32 hex>" and its NUL */
-#define LIST_HASH_MAX 33 /* the 32 hex digits and the NUL */
-#define LIST_KEY_PREFIX "plist:v"
+#define LIST_KEY_MAX 40       /* "plist:<32 hex>" and its NUL */
+#define LIST_PAGE_HEAD_MAX 24 /* "<version>\n" before a cached page, and a NUL */
 #define CURSOR_VALUE_MAX 800 /* bytes of the text a cursor holds: a product name (200 characters) */
 #define CURSOR_MAX 1200      /* characters of a cursor as the API shows it */
 
@@ -47,15 +46,18 @@ bool product_cursor_encode(const struct product_cursor *c, char *out);
 bool product_cursor_decode(const char *in, struct product_cursor *c);
 
 /*
- * The cache key of a list or search page: "plist:v<version>:<32 hex digits>", the hex a
- * BLAKE2b-128 of every parameter that shapes the page (category, price bounds, status, sort,
- * search words, limit, offset). The same page under the same catalogue version has the same
- * key; any other parameter or version, another key.
+ * The cache key of a list or search page: "plist:<32 hex digits>", a BLAKE2b-128 of every
+ * parameter that shapes the page (category, price bounds, status, sort, search words, limit,
+ * offset, cursor). The same page has the same key; any other parameter, another key.
  */
-void product_list_key(char out[LIST_KEY_MAX], int64_t version, const struct product_filter *f);
+void product_list_key(char out[LIST_KEY_MAX], const struct product_filter *f);
 
-/* The 32 hex digits of that key (catalog.c builds the key from them in Redis). */
-void product_list_hash(char hex[LIST_HASH_MAX], const struct product_filter *f);
+/* A cached page is stored as "<catalogue version>\n" and the page (fcgi-apps/product/catalog.c).
+ * list_page_head writes that head into out[LIST_PAGE_HEAD_MAX] and returns its length;
+ * list_page_body returns where the page starts in a stored value when it was stored under
+ * `version`, else 0. */
+size_t list_page_head(char out[LIST_PAGE_HEAD_MAX], int64_t version);
+size_t list_page_body(const char *value, size_t len, int64_t version);
 
 /*
  * Derives a slug from `name`: ASCII letters and digits lower-cased, every other run

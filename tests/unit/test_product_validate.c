@@ -104,26 +104,18 @@ Test(fields, images_and_attributes)
 	}
 }
 
-/* A list page's cache key names every parameter that shapes the page, and the catalogue version. */
-Test(list_key, every_parameter_and_the_version_make_another_key)
+/* A list page's cache key names every parameter that shapes the page. */
+Test(list_key, every_parameter_makes_another_key)
 {
 	const struct product_filter base = {.category_id = 7, .min_price = -1, .max_price = -1, .q = NULL,
 					    .status = "active", .sort = SORT_PRICE, .limit = 20, .offset = 0};
 	char k0[LIST_KEY_MAX], k1[LIST_KEY_MAX];
 
-	product_list_key(k0, 42, &base);
-	cr_assert_eq(strncmp(k0, "plist:v42:", 10), 0, "%s", k0);
-	cr_assert_eq(strlen(k0), 10 + 32, "%s", k0);
-	product_list_key(k1, 42, &base);
+	product_list_key(k0, &base);
+	cr_assert_eq(strncmp(k0, "plist:", 6), 0, "%s", k0);
+	cr_assert_eq(strlen(k0), 6 + 32, "%s", k0);
+	product_list_key(k1, &base);
 	cr_assert_str_eq(k0, k1, "the same page, the same key");
-	/* The key as catalog.c builds it in Redis: the prefix, the version, ':' and the hash. */
-	char hash[LIST_HASH_MAX], built[LIST_KEY_MAX];
-	product_list_hash(hash, &base);
-	snprintf(built, sizeof(built), LIST_KEY_PREFIX "42:%s", hash);
-	cr_assert_str_eq(k0, built);
-
-	product_list_key(k1, 43, &base);
-	cr_assert_str_neq(k0, k1, "a new catalogue version");
 	struct product_filter f;
 	const char *why[] = {"category", "min_price", "max_price", "status", "no status", "sort", "limit", "offset",
 			     "words", "other words"};
@@ -141,21 +133,39 @@ Test(list_key, every_parameter_and_the_version_make_another_key)
 		case 8: f.q = "lamp"; break;
 		case 9: f.q = "lamps"; break;
 		}
-		product_list_key(k1, 42, &f);
+		product_list_key(k1, &f);
 		cr_assert_str_neq(k0, k1, "%s: the same key", why[i]);
 	}
 	/* Words cannot be confused with the fields before them. */
 	f = base;
 	f.q = "";
-	product_list_key(k1, 42, &f);
+	product_list_key(k1, &f);
 	cr_assert_str_eq(k0, k1, "no words and empty words are the same search");
 	struct product_filter a = base, b = base;
 	a.q = "x\nl=20";
 	b.limit = 2;
 	b.q = "0\nx\nl=20";
-	product_list_key(k0, 1, &a);
-	product_list_key(k1, 1, &b);
+	product_list_key(k0, &a);
+	product_list_key(k1, &b);
 	cr_assert_str_neq(k0, k1);
+}
+
+/* A cached page carries the catalogue version it was computed under, and is read only under it. */
+Test(list_key, a_page_is_read_only_under_its_own_version)
+{
+	char head[LIST_PAGE_HEAD_MAX], value[64];
+	size_t n = list_page_head(head, 42);
+	cr_assert_eq(n, 3);
+	cr_assert_str_eq(head, "42\n");
+	snprintf(value, sizeof(value), "%s{\"items\":[]}", head);
+	cr_assert_eq(list_page_body(value, strlen(value), 42), 3);
+	cr_assert_eq(list_page_body(value, strlen(value), 4), 0, "a version that is a prefix of the page's");
+	cr_assert_eq(list_page_body(value, strlen(value), 421), 0);
+	cr_assert_eq(list_page_body(value, strlen(value), 43), 0);
+	cr_assert_eq(list_page_body("42", 2, 42), 0, "cut short");
+	cr_assert_eq(list_page_body("", 0, 42), 0);
+	cr_assert_eq(list_page_head(head, INT64_MAX), 20);
+	cr_assert_eq(list_page_body("{\"items\":[]}", 12, 42), 0, "a page stored without a version");
 }
 
 /* base64url (no padding) of `json`, as a cursor would be written. */
@@ -238,12 +248,12 @@ Test(list_key, a_cursor_makes_another_key)
 	struct product_cursor a = {.sort = SORT_PRICE, .num = 100, .id = 5}, b = a;
 	struct product_filter f = {.min_price = -1, .max_price = -1, .status = "active", .sort = SORT_PRICE, .limit = 20};
 	char k0[LIST_KEY_MAX], k1[LIST_KEY_MAX], k2[LIST_KEY_MAX];
-	product_list_key(k0, 1, &f);
+	product_list_key(k0, &f);
 	f.after = &a;
-	product_list_key(k1, 1, &f);
+	product_list_key(k1, &f);
 	b.id = 6;
 	f.after = &b;
-	product_list_key(k2, 1, &f);
+	product_list_key(k2, &f);
 	cr_assert_str_neq(k0, k1);
 	cr_assert_str_neq(k1, k2);
 }
