@@ -20,8 +20,12 @@ static const char sql_insert[] = "INSERT INTO outbox (kind, target, payload, req
 static const char sql_due[] = "SELECT id, kind, target, payload, request_id, attempts FROM outbox "
 			      "WHERE status = 'pending' AND next_at <= NOW(3) ORDER BY id LIMIT ? "
 			      "FOR UPDATE SKIP LOCKED";
-static const char sql_done[] = "UPDATE outbox SET status = ?, done_at = NOW(3), attempts = attempts + 1, "
-			       "last_error = ? WHERE id = ?";
+static const char sql_given_up[] = "UPDATE outbox SET status = 'failed', done_at = NOW(3), "
+				   "attempts = attempts + 1, last_error = ? WHERE id = ?";
+/* The rows a round delivered, marked in one statement rather than one UPDATE per row. */
+static const char sql_sent[] = "UPDATE outbox o JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j "
+			       "ON j.id = o.id SET o.status = 'sent', o.done_at = NOW(3), o.attempts = o.attempts + 1, "
+			       "o.last_error = NULL";
 static const char sql_retry[] = "UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
 				"next_at = NOW(3) + INTERVAL ? SECOND WHERE id = ?";
 static const char sql_purge[] = "DELETE FROM outbox WHERE status <> 'pending' AND done_at < NOW(3) - INTERVAL ? DAY "
@@ -116,11 +120,30 @@ struct round {
 	int handled;
 };
 
+#define SENT_MARK_MAX 64 /* ids per marking statement: 64 * 21 bytes of JSON at most */
+
+/* Marks ids[0..n) sent. Returns 0, or -1 with db->err set. */
+static int mark_sent(struct db_conn *db, const int64_t *ids, size_t n)
+{
+	char json[SENT_MARK_MAX * 21 + 3];
+	if (n == 0)
+		return 0;
+	if (!db_json_ids(ids, n, json, sizeof(json))) { /* cannot happen with n <= SENT_MARK_MAX */
+		db->err = DB_ERROR;
+		snprintf(db->errstr, sizeof(db->errstr), "outbox: too many ids to mark");
+		return -1;
+	}
+	struct db_val p[] = {db_str(json)};
+	return db_exec(db, sql_sent, p, 1, NULL);
+}
+
 static int relay_tx(struct db_conn *db, void *arg)
 {
 	struct round *rd = arg;
 	struct db_rows *rows;
 	struct db_val lim[] = {db_i64((int64_t)rd->batch)};
+	int64_t sent[SENT_MARK_MAX];
+	size_t nsent = 0;
 
 	rd->handled = 0;
 	if (db_query(db, sql_due, lim, 1, &rows) != 0)
@@ -133,7 +156,14 @@ static int relay_tx(struct db_conn *db, void *arg)
 		char why[200] = "";
 		enum outcome o = strcmp(kind, "job") == 0 ? deliver_job(rd->ctx, payload, why, sizeof(why))
 							  : deliver_call(rd->ctx, target, payload, rid, why, sizeof(why));
-		if (o == RETRY) {
+		if (o == SENT) {
+			/* Marked with the others of the round (the rows are locked until it commits). */
+			sent[nsent++] = id;
+			if (nsent == SENT_MARK_MAX) {
+				rc = mark_sent(db, sent, nsent);
+				nsent = 0;
+			}
+		} else if (o == RETRY) {
 			int64_t wait = attempts >= 8 ? BACKOFF_MAX_S : (int64_t)1 << attempts;
 			if (wait > BACKOFF_MAX_S)
 				wait = BACKOFF_MAX_S;
@@ -143,15 +173,15 @@ static int relay_tx(struct db_conn *db, void *arg)
 			struct db_val p[] = {db_str(why), db_i64(wait), db_i64(id)};
 			rc = db_exec(db, sql_retry, p, 3, NULL);
 		} else {
-			if (o == FAILED)
-				log_msg(LOG_ERROR, rid, "outbox %lld (%s %s): %s; given up", (long long)id, kind, target, why);
-			struct db_val p[] = {db_str(o == SENT ? "sent" : "failed"), o == SENT ? db_null() : db_str(why),
-					     db_i64(id)};
-			rc = db_exec(db, sql_done, p, 3, NULL);
+			log_msg(LOG_ERROR, rid, "outbox %lld (%s %s): %s; given up", (long long)id, kind, target, why);
+			struct db_val p[] = {db_str(why), db_i64(id)};
+			rc = db_exec(db, sql_given_up, p, 2, NULL);
 		}
 		if (rc == 0)
 			rd->handled++;
 	}
+	if (rc == 0)
+		rc = mark_sent(db, sent, nsent);
 	db_rows_free(rows);
 	return rc;
 }
