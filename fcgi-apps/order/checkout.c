@@ -201,8 +201,8 @@ static struct json_object *cart_problems(struct request *req, const struct cart 
 static void place(struct request *req, struct placing *pl)
 {
 	struct ctx *ctx = req->ctx;
-	struct cart *cart = calloc(1, sizeof(*cart));
-	struct product_brief *found = calloc(CART_LINES_MAX, sizeof(*found));
+	struct cart *cart = malloc(sizeof(*cart));
+	struct product_brief *found = NULL;
 	struct reserve_item items[CART_LINES_MAX];
 	struct reserve_short shorts[INVENTORY_ITEMS_MAX];
 	struct user_brief who;
@@ -211,9 +211,8 @@ static void place(struct request *req, struct placing *pl)
 	int64_t ids[CART_LINES_MAX];
 	int rc;
 
-	pl->briefs = calloc(CART_LINES_MAX, sizeof(*pl->briefs));
 	pl->row = malloc(sizeof(*pl->row));
-	if (!cart || !found || !pl->briefs || !pl->row) {
+	if (!cart || !pl->row) {
 		give_up(req, pl, NULL);
 		resp_problem(req, 500, "internal", "Out of memory.");
 		goto out;
@@ -224,6 +223,15 @@ static void place(struct request *req, struct placing *pl)
 	}
 	if (cart->n == 0) {
 		finish_with_problem(req, pl, problem_new(409, "cart_empty", "The cart is empty.", req->request_id, NULL));
+		goto out;
+	}
+	/* A brief is about 3 kB: room for the cart's lines only (for 100, zeroed, they cost more
+	 * CPU than the rest of a one-line checkout in this service). */
+	found = calloc(cart->n, sizeof(*found));
+	pl->briefs = calloc(cart->n, sizeof(*pl->briefs));
+	if (!found || !pl->briefs) {
+		give_up(req, pl, NULL);
+		resp_problem(req, 500, "internal", "Out of memory.");
 		goto out;
 	}
 	for (size_t i = 0; i < cart->n; i++)
