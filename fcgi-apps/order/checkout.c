@@ -80,6 +80,7 @@ static int place_tx(struct db_conn *db, void *arg)
 {
 	struct placing *p = arg;
 	struct json_object *data, *clear;
+	struct outbox_rows rows = {0};
 	char total[48], path[96], at[32];
 	int applied, rc = -1;
 
@@ -101,18 +102,22 @@ static int place_tx(struct db_conn *db, void *arg)
 	json_object_object_add(data, "order_id", json_object_new_int64(p->order_id));
 	order_money_format(p->order.total, p->order.currency, total, sizeof(total));
 	json_object_object_add(data, "total", json_object_new_string(total));
-	rc = outbox_add_job(db, "order_placed", p->order.email, data, p->request_id);
+	rc = outbox_rows_job(db, &rows, "order_placed", p->order.email, data, p->request_id);
 	json_object_put(data);
 	if (rc != 0)
 		return -1;
 	/* The cart is cleared by the outbox: the call is written with the order, so no crash
 	 * can leave the order placed and the cart still full (the clear is idempotent by version). */
-	if (!(clear = cart_port_clear_call(p->user_id, p->cart_version, path, sizeof(path))))
+	if (!(clear = cart_port_clear_call(p->user_id, p->cart_version, path, sizeof(path)))) {
+		outbox_rows_clear(&rows);
 		return -1;
-	rc = outbox_add_call(db, "POST", path, clear, p->request_id);
+	}
+	rc = outbox_rows_call(db, &rows, "POST", path, clear, p->request_id);
 	json_object_put(clear);
-	if (rc != 0)
+	if (rc != 0 || outbox_rows_write(db, &rows) != 0) {
+		outbox_rows_clear(&rows);
 		return -1;
+	}
 
 	/* The answer is built from what this transaction wrote (reading it back would cost three
 	 * statements for the same bytes). */

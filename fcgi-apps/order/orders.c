@@ -194,19 +194,21 @@ static struct json_object *mail_data(const struct order_row *o)
 	return d;
 }
 
-static int queue_job(struct db_conn *db, const char *type, const struct order_row *o, const char *request_id,
-		     bool with_total)
+/* The helpers below add to `rows`, which apply_change writes with one statement. */
+static int queue_job(struct db_conn *db, struct outbox_rows *rows, const char *type, const struct order_row *o,
+		     const char *request_id, bool with_total)
 {
 	struct json_object *d = mail_data(o);
 	char total[48];
 	if (with_total && order_money_format(o->total, o->currency, total, sizeof(total)))
 		json_object_object_add(d, "total", json_object_new_string(total));
-	int rc = outbox_add_job(db, type, o->email, d, request_id);
+	int rc = outbox_rows_job(db, rows, type, o->email, d, request_id);
 	json_object_put(d);
 	return rc;
 }
 
-static int queue_reservation(struct db_conn *db, const struct order_row *o, const char *action, const char *rid)
+static int queue_reservation(struct db_conn *db, struct outbox_rows *rows, const struct order_row *o,
+			     const char *action, const char *rid)
 {
 	char path[128];
 	if (!inventory_reservation_path(path, sizeof(path), o->order_ref, action)) {
@@ -214,16 +216,17 @@ static int queue_reservation(struct db_conn *db, const struct order_row *o, cons
 		snprintf(db->errstr, sizeof(db->errstr), "reservation path too long");
 		return -1;
 	}
-	return outbox_add_call(db, "POST", path, NULL, rid);
+	return outbox_rows_call(db, rows, "POST", path, NULL, rid);
 }
 
 /* The refund of a paid order cancelled by staff, for the payment service. */
-static int queue_refund(struct db_conn *db, const struct order_row *o, const char *reason, const char *rid)
+static int queue_refund(struct db_conn *db, struct outbox_rows *rows, const struct order_row *o, const char *reason,
+			const char *rid)
 {
 	struct json_object *b = json_object_new_object();
 	json_object_object_add(b, "order_id", json_object_new_int64(o->id));
 	json_object_object_add(b, "reason", json_object_new_string(reason ? reason : "cancelled"));
-	int rc = outbox_add_call(db, "POST", "/internal/payment/refunds", b, rid);
+	int rc = outbox_rows_call(db, rows, "POST", "/internal/payment/refunds", b, rid);
 	json_object_put(b);
 	return rc;
 }
@@ -268,31 +271,33 @@ static int apply_change(struct db_conn *db, const struct order_row *o, struct ch
 	if (repo_history_insert(db, o->id, order_status_name(from), order_status_name(to), c->actor, c->reason, NULL, 0) != 0)
 		return -1;
 
+	struct outbox_rows rows = {0};
 	switch (c->ev) {
 	case ORDER_EV_PAY:
-		if (queue_reservation(db, o, "commit", c->request_id) != 0 ||
-		    queue_job(db, "order_paid", o, c->request_id, true) != 0)
-			return -1;
+		rc = queue_reservation(db, &rows, o, "commit", c->request_id) != 0 ||
+		     queue_job(db, &rows, "order_paid", o, c->request_id, true) != 0;
 		break;
 	case ORDER_EV_SHIP:
-		if (queue_job(db, "order_shipped", o, c->request_id, false) != 0)
-			return -1;
+		rc = queue_job(db, &rows, "order_shipped", o, c->request_id, false) != 0;
 		break;
 	case ORDER_EV_CANCEL:
 		/* Unpaid: the stock goes back. Paid (staff): the money goes back; the units were sold
 		 * and stay so (staff books returned goods at the inventory). */
-		rc = from == ORDER_PAID ? queue_refund(db, o, c->reason, c->request_id)
-					: queue_reservation(db, o, "release", c->request_id);
-		if (rc != 0 || queue_job(db, "order_cancelled", o, c->request_id, false) != 0)
-			return -1;
+		rc = (from == ORDER_PAID ? queue_refund(db, &rows, o, c->reason, c->request_id)
+					 : queue_reservation(db, &rows, o, "release", c->request_id)) != 0 ||
+		     queue_job(db, &rows, "order_cancelled", o, c->request_id, false) != 0;
 		break;
 	case ORDER_EV_EXPIRE:
-		if (queue_reservation(db, o, "release", c->request_id) != 0)
-			return -1;
+		rc = queue_reservation(db, &rows, o, "release", c->request_id) != 0;
 		break;
 	case ORDER_EV_DELIVER:
 	case ORDER_EV_REFUNDED:
+		rc = 0;
 		break;
+	}
+	if (rc != 0 || outbox_rows_write(db, &rows) != 0) {
+		outbox_rows_clear(&rows);
+		return -1;
 	}
 	return 0;
 }
