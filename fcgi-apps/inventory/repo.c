@@ -19,6 +19,11 @@ static const char sql_set[] = "UPDATE stock SET on_hand = ?, low_stock_threshold
 static const char sql_adjust[] = "UPDATE stock SET on_hand = on_hand + ? WHERE product_id = ? AND on_hand + ? >= reserved";
 static const char sql_reserve[] =
 	"UPDATE stock SET reserved = reserved + ? WHERE product_id = ? AND on_hand - reserved >= ?";
+/* The reservation when it leaves the low-stock state as it is (the units left stay on the side
+ * of the threshold that low_stock_alerted records): then nothing is to be checked after it. */
+static const char sql_reserve_steady[] =
+	"UPDATE stock SET reserved = reserved + ? WHERE product_id = ? AND on_hand - reserved >= ? "
+	"AND (on_hand - reserved - ? > low_stock_threshold) <> low_stock_alerted";
 static const char sql_unreserve[] = "UPDATE stock SET reserved = reserved - ? WHERE product_id = ? AND reserved >= ?";
 static const char sql_sell[] = "UPDATE stock SET on_hand = on_hand - ?, reserved = reserved - ? "
 			       "WHERE product_id = ? AND reserved >= ? AND on_hand >= ?";
@@ -105,6 +110,12 @@ int repo_stock_reserve(struct db_conn *db, int64_t pid, int64_t qty, int *applie
 {
 	struct db_val p[] = {db_i64(qty), db_i64(pid), db_i64(qty)};
 	return applied_exec(db, sql_reserve, p, 3, applied);
+}
+
+int repo_stock_reserve_steady(struct db_conn *db, int64_t pid, int64_t qty, int *applied)
+{
+	struct db_val p[] = {db_i64(qty), db_i64(pid), db_i64(qty), db_i64(qty)};
+	return applied_exec(db, sql_reserve_steady, p, 4, applied);
 }
 
 int repo_stock_unreserve(struct db_conn *db, int64_t pid, int64_t qty, int *applied)

@@ -37,6 +37,10 @@ int repo_stock_set(struct db_conn *db, int64_t pid, int64_t on_hand, int64_t thr
 int repo_stock_adjust(struct db_conn *db, int64_t pid, int64_t delta, int *applied);
 /* reserved += qty when on_hand - reserved >= qty; *applied is 1 or 0. */
 int repo_stock_reserve(struct db_conn *db, int64_t pid, int64_t qty, int *applied);
+/* repo_stock_reserve, applied only when the low-stock state stays as it is (available after it
+ * still above the threshold with no alert armed, or still at or below it with the alert armed):
+ * then no check must follow. *applied 0: short of stock, or the state changes (or no row). */
+int repo_stock_reserve_steady(struct db_conn *db, int64_t pid, int64_t qty, int *applied);
 /* reserved -= qty (a release); *applied is 1 or 0. */
 int repo_stock_unreserve(struct db_conn *db, int64_t pid, int64_t qty, int *applied);
 /* on_hand -= qty and reserved -= qty (a sale); *applied is 1 or 0. */

@@ -163,6 +163,14 @@ static int reserve_tx(struct db_conn *db, void *arg)
 	/* Items in product-id order, so concurrent multi-item reservations lock rows in the same order. */
 	for (size_t i = 0; i < rv->n; i++) {
 		const struct item *it = &rv->items[i];
+		/* Most reservations leave the low-stock state as it was: one statement for those. */
+		if (repo_stock_reserve_steady(db, it->pid, it->qty, &applied) != 0)
+			return -1;
+		if (applied) {
+			if (repo_reservation_item_insert(db, rv->made.id, it->pid, it->qty) != 0)
+				return -1;
+			continue;
+		}
 		if (repo_stock_reserve(db, it->pid, it->qty, &applied) != 0)
 			return -1;
 		if (!applied) {
@@ -312,6 +320,10 @@ static int apply_items(struct db_conn *db, int64_t rid, const char *ref, bool co
 			rc = repo_stock_sell(db, pid, qty, &applied);
 			if (rc == 0 && applied && (rc = repo_stock_get(db, pid, true, &s)) == 0)
 				rc = repo_movement_insert(db, pid, -qty, "sold", ref, "order-service", s.on_hand);
+			if (rc == 0 && applied) {
+				rc = stock_alert_check(db, &s, to); /* from the row just read */
+				continue;
+			}
 		} else {
 			rc = repo_stock_unreserve(db, pid, qty, &applied);
 		}
