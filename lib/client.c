@@ -149,6 +149,9 @@ int client_call(struct client *c, const char *request_id, const char *method, co
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	/* Internal calls go straight to the gateway's internal listener, never through a proxy
+	 * named in the environment (and libcurl then skips reading it on every call). */
+	curl_easy_setopt(e, CURLOPT_PROXY, "");
 	CURLcode cr = curl_easy_perform(e);
 	curl_easy_getinfo(e, CURLINFO_NUM_CONNECTS, &connects);
 	c->connects += connects;

@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
@@ -16,12 +17,23 @@
 
 #define BACKOFF_MAX_S 300
 
-static const char sql_insert[] = "INSERT INTO outbox (kind, target, payload, request_id) VALUES (?, ?, ?, ?)";
+/* One INSERT for up to OUTBOX_ROWS_MAX rows: a statement per row count (prepared once each). */
+#define INSERT_HEAD "INSERT INTO outbox (kind, target, payload, request_id) VALUES "
+#define ROW "(?, ?, ?, ?)"
+static const char sql_insert1[] = INSERT_HEAD ROW;
+static const char sql_insert2[] = INSERT_HEAD ROW ", " ROW;
+static const char sql_insert3[] = INSERT_HEAD ROW ", " ROW ", " ROW;
+static const char sql_insert4[] = INSERT_HEAD ROW ", " ROW ", " ROW ", " ROW;
+static const char *const sql_insert[OUTBOX_ROWS_MAX + 1] = {NULL, sql_insert1, sql_insert2, sql_insert3, sql_insert4};
 static const char sql_due[] = "SELECT id, kind, target, payload, request_id, attempts FROM outbox "
 			      "WHERE status = 'pending' AND next_at <= NOW(3) ORDER BY id LIMIT ? "
 			      "FOR UPDATE SKIP LOCKED";
-static const char sql_done[] = "UPDATE outbox SET status = ?, done_at = NOW(3), attempts = attempts + 1, "
-			       "last_error = ? WHERE id = ?";
+static const char sql_given_up[] = "UPDATE outbox SET status = 'failed', done_at = NOW(3), "
+				   "attempts = attempts + 1, last_error = ? WHERE id = ?";
+/* The rows a round delivered, marked in one statement rather than one UPDATE per row. */
+static const char sql_sent[] = "UPDATE outbox o JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j "
+			       "ON j.id = o.id SET o.status = 'sent', o.done_at = NOW(3), o.attempts = o.attempts + 1, "
+			       "o.last_error = NULL";
 static const char sql_retry[] = "UPDATE outbox SET attempts = attempts + 1, last_error = ?, "
 				"next_at = NOW(3) + INTERVAL ? SECOND WHERE id = ?";
 static const char sql_purge[] = "DELETE FROM outbox WHERE status <> 'pending' AND done_at < NOW(3) - INTERVAL ? DAY "
@@ -37,35 +49,95 @@ static const char *rid_or_dash(const char *request_id)
 	return request_id && *request_id && strlen(request_id) <= 64 ? request_id : "-";
 }
 
+/* A failure of building a row: db->err DB_ERROR with `why` (a programming error or no memory). */
+static int row_refused(struct db_conn *db, const char *why, const char *what)
+{
+	db->err = DB_ERROR;
+	snprintf(db->errstr, sizeof(db->errstr), "outbox: %s%s", why, what);
+	return -1;
+}
+
+/* Appends a row whose payload is `payload` (taken: freed here on failure). */
+static int rows_append(struct db_conn *db, struct outbox_rows *rows, const char *kind, const char *target,
+		       char *payload, const char *request_id)
+{
+	if (!payload)
+		return row_refused(db, "out of memory", "");
+	if (rows->n == OUTBOX_ROWS_MAX) {
+		free(payload);
+		return row_refused(db, "more rows than OUTBOX_ROWS_MAX", "");
+	}
+	struct outbox_row *r = &rows->row[rows->n++];
+	r->kind = kind;
+	snprintf(r->target, sizeof(r->target), "%s", target);
+	r->payload = payload;
+	snprintf(r->request_id, sizeof(r->request_id), "%s", rid_or_dash(request_id));
+	return 0;
+}
+
+int outbox_rows_job(struct db_conn *db, struct outbox_rows *rows, const char *type, const char *recipient,
+		    struct json_object *data, const char *request_id)
+{
+	struct json_object *job = jobs_build(type, recipient, data, rid_or_dash(request_id));
+	if (!job)
+		return row_refused(db, "this job is not valid: ", type);
+	char *doc = strdup(json_object_to_json_string_ext(job, JSON_C_TO_STRING_PLAIN));
+	json_object_put(job);
+	return rows_append(db, rows, "job", type, doc, request_id);
+}
+
+int outbox_rows_call(struct db_conn *db, struct outbox_rows *rows, const char *method, const char *path,
+		     struct json_object *body, const char *request_id)
+{
+	char target[OUTBOX_TARGET_MAX + 1];
+	int w = snprintf(target, sizeof(target), "%s %s", method, path);
+	if (w < 0 || (size_t)w >= sizeof(target) || strchr(method, ' ') || path[0] != '/')
+		return row_refused(db, "call target too long or malformed", "");
+	char *payload = strdup(body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : "");
+	return rows_append(db, rows, "call", target, payload, request_id);
+}
+
+void outbox_rows_clear(struct outbox_rows *rows)
+{
+	for (size_t i = 0; i < rows->n; i++)
+		free(rows->row[i].payload);
+	rows->n = 0;
+}
+
+int outbox_rows_write(struct db_conn *db, struct outbox_rows *rows)
+{
+	struct db_val p[OUTBOX_ROWS_MAX * 4];
+	int rc = 0;
+
+	for (size_t i = 0; i < rows->n; i++) {
+		const struct outbox_row *r = &rows->row[i];
+		p[4 * i] = db_str(r->kind);
+		p[4 * i + 1] = db_str(r->target);
+		p[4 * i + 2] = db_str(r->payload);
+		p[4 * i + 3] = db_str(r->request_id);
+	}
+	if (rows->n)
+		rc = db_exec(db, sql_insert[rows->n], p, 4 * rows->n, NULL);
+	outbox_rows_clear(rows);
+	return rc;
+}
+
 int outbox_add_job(struct db_conn *db, const char *type, const char *recipient, struct json_object *data,
 		   const char *request_id)
 {
-	struct json_object *job = jobs_build(type, recipient, data, rid_or_dash(request_id));
-	if (!job) {
-		db->err = DB_ERROR;
-		snprintf(db->errstr, sizeof(db->errstr), "outbox: the %s job is not valid", type);
+	struct outbox_rows rows = {0};
+	if (outbox_rows_job(db, &rows, type, recipient, data, request_id) != 0)
 		return -1;
-	}
-	const char *doc = json_object_to_json_string_ext(job, JSON_C_TO_STRING_PLAIN);
-	struct db_val p[] = {db_str("job"), db_str(type), db_str(doc), db_str(rid_or_dash(request_id))};
-	int rc = db_exec(db, sql_insert, p, 4, NULL);
-	json_object_put(job);
-	return rc;
+	return outbox_rows_write(db, &rows);
 }
 
 int outbox_add_call(struct db_conn *db, const char *method, const char *path, struct json_object *body,
 		    const char *request_id)
 {
-	char target[301];
-	int w = snprintf(target, sizeof(target), "%s %s", method, path);
-	if (w < 0 || (size_t)w >= sizeof(target) || strchr(method, ' ') || path[0] != '/') {
-		db->err = DB_ERROR;
-		snprintf(db->errstr, sizeof(db->errstr), "outbox: call target too long or malformed");
+	struct outbox_rows rows = {0};
+	if (outbox_rows_call(db, &rows, method, path, body, request_id) != 0)
 		return -1;
-	}
-	const char *payload = body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : "";
-	struct db_val p[] = {db_str("call"), db_str(target), db_str(payload), db_str(rid_or_dash(request_id))};
-	return db_exec(db, sql_insert, p, 4, NULL);
+	return outbox_rows_write(db, &rows);
 }
 
 enum outcome { SENT, FAILED, RETRY };
@@ -116,11 +188,30 @@ struct round {
 	int handled;
 };
 
+#define SENT_MARK_MAX 64 /* ids per marking statement: 64 * 21 bytes of JSON at most */
+
+/* Marks ids[0..n) sent. Returns 0, or -1 with db->err set. */
+static int mark_sent(struct db_conn *db, const int64_t *ids, size_t n)
+{
+	char json[SENT_MARK_MAX * 21 + 3];
+	if (n == 0)
+		return 0;
+	if (!db_json_ids(ids, n, json, sizeof(json))) { /* cannot happen with n <= SENT_MARK_MAX */
+		db->err = DB_ERROR;
+		snprintf(db->errstr, sizeof(db->errstr), "outbox: too many ids to mark");
+		return -1;
+	}
+	struct db_val p[] = {db_str(json)};
+	return db_exec(db, sql_sent, p, 1, NULL);
+}
+
 static int relay_tx(struct db_conn *db, void *arg)
 {
 	struct round *rd = arg;
 	struct db_rows *rows;
 	struct db_val lim[] = {db_i64((int64_t)rd->batch)};
+	int64_t sent[SENT_MARK_MAX];
+	size_t nsent = 0;
 
 	rd->handled = 0;
 	if (db_query(db, sql_due, lim, 1, &rows) != 0)
@@ -133,7 +224,14 @@ static int relay_tx(struct db_conn *db, void *arg)
 		char why[200] = "";
 		enum outcome o = strcmp(kind, "job") == 0 ? deliver_job(rd->ctx, payload, why, sizeof(why))
 							  : deliver_call(rd->ctx, target, payload, rid, why, sizeof(why));
-		if (o == RETRY) {
+		if (o == SENT) {
+			/* Marked with the others of the round (the rows are locked until it commits). */
+			sent[nsent++] = id;
+			if (nsent == SENT_MARK_MAX) {
+				rc = mark_sent(db, sent, nsent);
+				nsent = 0;
+			}
+		} else if (o == RETRY) {
 			int64_t wait = attempts >= 8 ? BACKOFF_MAX_S : (int64_t)1 << attempts;
 			if (wait > BACKOFF_MAX_S)
 				wait = BACKOFF_MAX_S;
@@ -143,15 +241,15 @@ static int relay_tx(struct db_conn *db, void *arg)
 			struct db_val p[] = {db_str(why), db_i64(wait), db_i64(id)};
 			rc = db_exec(db, sql_retry, p, 3, NULL);
 		} else {
-			if (o == FAILED)
-				log_msg(LOG_ERROR, rid, "outbox %lld (%s %s): %s; given up", (long long)id, kind, target, why);
-			struct db_val p[] = {db_str(o == SENT ? "sent" : "failed"), o == SENT ? db_null() : db_str(why),
-					     db_i64(id)};
-			rc = db_exec(db, sql_done, p, 3, NULL);
+			log_msg(LOG_ERROR, rid, "outbox %lld (%s %s): %s; given up", (long long)id, kind, target, why);
+			struct db_val p[] = {db_str(why), db_i64(id)};
+			rc = db_exec(db, sql_given_up, p, 2, NULL);
 		}
 		if (rc == 0)
 			rd->handled++;
 	}
+	if (rc == 0)
+		rc = mark_sent(db, sent, nsent);
 	db_rows_free(rows);
 	return rc;
 }

@@ -18,6 +18,41 @@ int outbox_add_job(struct db_conn *db, const char *type, const char *recipient, 
 		   const char *request_id);
 
 /*
+ * Rows for the outbox written together with one INSERT (a transition that queues an e-mail and
+ * a call pays one statement, not two). Start from {0}; add rows with outbox_rows_job and
+ * outbox_rows_call, then write them with outbox_rows_write, or drop them with outbox_rows_clear.
+ */
+#define OUTBOX_ROWS_MAX 4
+#define OUTBOX_TARGET_MAX 300
+struct outbox_rows {
+	size_t n;
+	struct outbox_row {
+		const char *kind; /* "job" or "call" (static) */
+		char target[OUTBOX_TARGET_MAX + 1]; /* the job type, or "METHOD /path" */
+		char *payload; /* JSON text, "" for a call without body (malloc'd, owned by the rows) */
+		char request_id[65];
+	} row[OUTBOX_ROWS_MAX];
+};
+
+/* Adds the job outbox_add_job would queue (its document, with its id, is built now) to `rows`.
+ * Returns 0, or -1 with db->err DB_ERROR (an invalid job, more than OUTBOX_ROWS_MAX rows, out of
+ * memory: `rows` keeps what it held). */
+int outbox_rows_job(struct db_conn *db, struct outbox_rows *rows, const char *type, const char *recipient,
+		    struct json_object *data, const char *request_id);
+
+/* Adds the call outbox_add_call would queue to `rows`. Returns 0, or -1 as outbox_rows_job. */
+int outbox_rows_call(struct db_conn *db, struct outbox_rows *rows, const char *method, const char *path,
+		     struct json_object *body, const char *request_id);
+
+/* Inside the caller's transaction: writes every row of `rows` with one INSERT, in the order
+ * they were added (the relay delivers them in that order). `rows` is emptied either way.
+ * Returns 0 (also for no rows), or -1 with db->err set. */
+int outbox_rows_write(struct db_conn *db, struct outbox_rows *rows);
+
+/* Drops the rows not written (frees their payloads); `rows` is empty afterwards. */
+void outbox_rows_clear(struct outbox_rows *rows);
+
+/*
  * Inside the caller's transaction: queues the internal call `method` `path` (under the
  * internal listener, e.g. "/internal/order/orders/7/paid") with an optional JSON `body`
  * (borrowed). The relay sends it until the other side answers below 500: 2xx marks it sent,

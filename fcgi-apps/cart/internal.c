@@ -2,6 +2,7 @@
 #include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "ctx.h"
@@ -37,8 +38,19 @@ static struct json_object *stored_json(const struct cart *c)
 	return o;
 }
 
-/* Answers the stored cart of `o` with `cleared` (>= 0) added when given. */
-static void answer_stored(struct request *req, const struct cart_owner *o, int64_t cleared)
+/* Answers cart `c` with `cleared` (>= 0) added when given. */
+static void answer_cart(struct request *req, const struct cart *c, int64_t cleared)
+{
+	struct json_object *j = stored_json(c);
+	if (cleared >= 0)
+		json_object_object_add(j, "cleared_lines", json_object_new_int64(cleared));
+	cart_version_headers(req, c->version);
+	resp_json(req, 200, j);
+	json_object_put(j);
+}
+
+/* Answers the stored cart of `o`. */
+static void answer_stored(struct request *req, const struct cart_owner *o)
 {
 	struct cart *c = malloc(sizeof(*c));
 	if (!c) {
@@ -46,14 +58,8 @@ static void answer_stored(struct request *req, const struct cart_owner *o, int64
 		return;
 	}
 	int rc = repo_cart_read(req->ctx->db, o, false, c);
-	if (!resp_lookup_failed(req, req->ctx->db, rc, NO_CART)) {
-		struct json_object *j = stored_json(c);
-		if (cleared >= 0)
-			json_object_object_add(j, "cleared_lines", json_object_new_int64(cleared));
-		cart_version_headers(req, c->version);
-		resp_json(req, 200, j);
-		json_object_put(j);
-	}
+	if (!resp_lookup_failed(req, req->ctx->db, rc, NO_CART))
+		answer_cart(req, c, -1);
 	free(c);
 }
 
@@ -64,7 +70,7 @@ void internal_cart_get(struct request *req)
 		resp_problem(req, 404, "not_found", NO_CART);
 		return;
 	}
-	answer_stored(req, &o, -1);
+	answer_stored(req, &o);
 }
 
 struct clear {
@@ -74,6 +80,7 @@ struct clear {
 	/* Outputs, reset by each run. */
 	struct cart locked;
 	uint64_t deleted;
+	struct cart after; /* the cart as the clear left it */
 };
 
 enum { CLEAR_NO_CART = 1, CLEAR_AHEAD };
@@ -92,9 +99,26 @@ static int clear_tx(struct db_conn *db, void *arg)
 		return CLEAR_AHEAD;
 	if (repo_lines_delete_upto(db, c->locked.id, c->version, &c->deleted) != 0)
 		return -1;
+	/* The answer is the locked cart without the deleted lines (the lock kept every other change
+	 * out), so it needs no second read. */
+	c->after = c->locked;
 	if (c->deleted == 0)
 		return 0;
-	return repo_cart_bump(db, c->locked.id, c->locked.n > c->deleted ? c->locked.currency : NULL);
+	c->after.n = 0;
+	for (size_t i = 0; i < c->locked.n; i++)
+		if (c->locked.lines[i].line_version > c->version)
+			c->after.lines[c->after.n++] = c->locked.lines[i];
+	if (c->locked.n - c->after.n != c->deleted) { /* cannot happen under the lock: say so */
+		db->err = DB_ERROR;
+		snprintf(db->errstr, sizeof(db->errstr), "cart %lld: deleted %llu lines, expected %zu",
+			 (long long)c->locked.id, (unsigned long long)c->deleted, c->locked.n - c->after.n);
+		return -1;
+	}
+	c->after.version++;
+	if (c->after.n == 0)
+		c->after.currency[0] = '\0';
+	snprintf(c->after.updated_at, sizeof(c->after.updated_at), "%s", c->locked.read_at_api);
+	return repo_cart_bump_at(db, c->locked.id, c->after.n ? c->locked.currency : NULL, c->locked.read_at);
 }
 
 static const struct field_spec clear_specs[] = {
@@ -130,7 +154,7 @@ void internal_cart_clear(struct request *req)
 	else if (rc != 0)
 		resp_db_error(req, req->ctx->db);
 	else
-		answer_stored(req, &c->owner, (int64_t)c->deleted);
+		answer_cart(req, &c->after, (int64_t)c->deleted);
 out:
 	free(c);
 }

@@ -7,6 +7,7 @@
 
 struct request;
 struct db_conn;
+struct stock;
 struct ctx;
 
 /* The inventory service's own settings: filled once at start, read-only afterwards. */
@@ -28,6 +29,9 @@ struct alert_to {
  * it clears the mark. Returns 0 or -1 (db->err set).
  */
 int stock_after_change(struct db_conn *db, int64_t pid, const struct alert_to *to);
+
+/* stock_after_change from `s`, the row as read after the change (locked): no second read. */
+int stock_alert_check(struct db_conn *db, const struct stock *s, const struct alert_to *to);
 
 void stock_get(struct request *req);
 void stock_many(struct request *req);

@@ -19,6 +19,11 @@ static const char sql_set[] = "UPDATE stock SET on_hand = ?, low_stock_threshold
 static const char sql_adjust[] = "UPDATE stock SET on_hand = on_hand + ? WHERE product_id = ? AND on_hand + ? >= reserved";
 static const char sql_reserve[] =
 	"UPDATE stock SET reserved = reserved + ? WHERE product_id = ? AND on_hand - reserved >= ?";
+/* The reservation when it leaves the low-stock state as it is (the units left stay on the side
+ * of the threshold that low_stock_alerted records): then nothing is to be checked after it. */
+static const char sql_reserve_steady[] =
+	"UPDATE stock SET reserved = reserved + ? WHERE product_id = ? AND on_hand - reserved >= ? "
+	"AND (on_hand - reserved - ? > low_stock_threshold) <> low_stock_alerted";
 static const char sql_unreserve[] = "UPDATE stock SET reserved = reserved - ? WHERE product_id = ? AND reserved >= ?";
 static const char sql_sell[] = "UPDATE stock SET on_hand = on_hand - ?, reserved = reserved - ? "
 			       "WHERE product_id = ? AND reserved >= ? AND on_hand >= ?";
@@ -33,9 +38,11 @@ static const char sql_low[] = "SELECT product_id, on_hand, reserved, low_stock_t
 			      "WHERE on_hand - reserved <= low_stock_threshold ORDER BY on_hand - reserved, product_id "
 			      "LIMIT ? OFFSET ?";
 static const char sql_low_count[] = "SELECT COUNT(*) FROM stock WHERE on_hand - reserved <= low_stock_threshold";
-static const char sql_res_insert[] = "INSERT INTO reservations (order_ref, expires_at) "
-				     "VALUES (?, NOW(3) + INTERVAL ? SECOND)";
 #define RES_COLS "id, order_ref, status, " DB_TS("expires_at") ", " DB_TS("created_at") ", expires_at <= NOW(3)"
+/* RETURNING hands back the row as written (its id and the database's times), so the answer
+ * needs no second read. */
+static const char sql_res_insert[] = "INSERT INTO reservations (order_ref, expires_at) "
+				     "VALUES (?, NOW(3) + INTERVAL ? SECOND) RETURNING " RES_COLS;
 static const char sql_res_get[] = "SELECT " RES_COLS " FROM reservations WHERE order_ref = ?";
 static const char sql_res_get_lock[] = "SELECT " RES_COLS " FROM reservations WHERE order_ref = ? FOR UPDATE";
 static const char sql_item_insert[] = "INSERT INTO reservation_items (reservation_id, product_id, quantity) "
@@ -105,6 +112,12 @@ int repo_stock_reserve(struct db_conn *db, int64_t pid, int64_t qty, int *applie
 	return applied_exec(db, sql_reserve, p, 3, applied);
 }
 
+int repo_stock_reserve_steady(struct db_conn *db, int64_t pid, int64_t qty, int *applied)
+{
+	struct db_val p[] = {db_i64(qty), db_i64(pid), db_i64(qty), db_i64(qty)};
+	return applied_exec(db, sql_reserve_steady, p, 4, applied);
+}
+
 int repo_stock_unreserve(struct db_conn *db, int64_t pid, int64_t qty, int *applied)
 {
 	struct db_val p[] = {db_i64(qty), db_i64(pid), db_i64(qty)};
@@ -164,22 +177,9 @@ int repo_low_stock(struct db_conn *db, int64_t limit, int64_t offset, struct db_
 	return db_query(db, sql_low, p, 2, out);
 }
 
-int repo_reservation_insert(struct db_conn *db, const char *ref, int64_t ttl, int64_t *id)
+/* Reads the RES_COLS row of `r` into *out; 0, or 1 when there is none. Frees `r`. */
+static int reservation_from_rows(struct db_rows *r, struct reservation *out)
 {
-	struct db_val p[] = {db_str(ref), db_i64(ttl)};
-	struct db_exec_result res;
-	if (db_exec(db, sql_res_insert, p, 2, &res) != 0)
-		return -1;
-	*id = (int64_t)res.insert_id;
-	return 0;
-}
-
-int repo_reservation_get(struct db_conn *db, const char *ref, bool lock, struct reservation *out)
-{
-	struct db_val p[] = {db_str(ref)};
-	struct db_rows *r;
-	if (db_query(db, lock ? sql_res_get_lock : sql_res_get, p, 1, &r) != 0)
-		return -1;
 	int rc = r->nrows ? 0 : 1;
 	if (r->nrows) {
 		out->id = db_cell_i64(r, 0, 0, 0);
@@ -191,6 +191,29 @@ int repo_reservation_get(struct db_conn *db, const char *ref, bool lock, struct 
 	}
 	db_rows_free(r);
 	return rc;
+}
+
+int repo_reservation_insert(struct db_conn *db, const char *ref, int64_t ttl, struct reservation *out)
+{
+	struct db_val p[] = {db_str(ref), db_i64(ttl)};
+	struct db_rows *r;
+	if (db_query(db, sql_res_insert, p, 2, &r) != 0)
+		return -1;
+	if (reservation_from_rows(r, out) != 0) {
+		db->err = DB_ERROR;
+		snprintf(db->errstr, sizeof(db->errstr), "reservation insert returned no row");
+		return -1;
+	}
+	return 0;
+}
+
+int repo_reservation_get(struct db_conn *db, const char *ref, bool lock, struct reservation *out)
+{
+	struct db_val p[] = {db_str(ref)};
+	struct db_rows *r;
+	if (db_query(db, lock ? sql_res_get_lock : sql_res_get, p, 1, &r) != 0)
+		return -1;
+	return reservation_from_rows(r, out);
 }
 
 int repo_reservation_item_insert(struct db_conn *db, int64_t rid, int64_t pid, int64_t qty)

@@ -37,6 +37,10 @@ int repo_stock_set(struct db_conn *db, int64_t pid, int64_t on_hand, int64_t thr
 int repo_stock_adjust(struct db_conn *db, int64_t pid, int64_t delta, int *applied);
 /* reserved += qty when on_hand - reserved >= qty; *applied is 1 or 0. */
 int repo_stock_reserve(struct db_conn *db, int64_t pid, int64_t qty, int *applied);
+/* repo_stock_reserve, applied only when the low-stock state stays as it is (available after it
+ * still above the threshold with no alert armed, or still at or below it with the alert armed):
+ * then no check must follow. *applied 0: short of stock, or the state changes (or no row). */
+int repo_stock_reserve_steady(struct db_conn *db, int64_t pid, int64_t qty, int *applied);
 /* reserved -= qty (a release); *applied is 1 or 0. */
 int repo_stock_unreserve(struct db_conn *db, int64_t pid, int64_t qty, int *applied);
 /* on_hand -= qty and reserved -= qty (a sale); *applied is 1 or 0. */
@@ -53,8 +57,10 @@ int repo_movements_sum(struct db_conn *db, int64_t pid, int64_t *sum);
 /* Products whose available is at or below the threshold: product_id, on_hand, reserved, threshold. */
 int repo_low_stock(struct db_conn *db, int64_t limit, int64_t offset, struct db_rows **out, int64_t *total);
 
-/* Inserts an active reservation; -1 with DB_DUPLICATE when the order_ref exists. */
-int repo_reservation_insert(struct db_conn *db, const char *ref, int64_t ttl, int64_t *id);
+/* Inserts an active reservation expiring `ttl` seconds from now and fills *out with the row as
+ * written. Only inside a transaction (db_tx): a write is never repeated by db_query's retry.
+ * Returns 0, or -1 (DB_DUPLICATE when the order_ref exists). */
+int repo_reservation_insert(struct db_conn *db, const char *ref, int64_t ttl, struct reservation *out);
 /* 0 with *r filled, 1 when there is none, -1 on error. */
 int repo_reservation_get(struct db_conn *db, const char *ref, bool lock, struct reservation *r);
 int repo_reservation_item_insert(struct db_conn *db, int64_t rid, int64_t pid, int64_t qty);

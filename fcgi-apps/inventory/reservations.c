@@ -66,11 +66,32 @@ static void reservation_not_found(struct request *req)
 	resp_problem(req, 404, "not_found", RESERVATION_NOT_FOUND);
 }
 
-/* Answers the reservation `ref` with its items. */
+/* The reservation r with its items (pids[i], qtys[i]) as the API shows it (caller owns). */
+static struct json_object *reservation_json(const struct reservation *r, size_t n, const int64_t *pids,
+					    const int64_t *qtys)
+{
+	struct json_object *o = json_object_new_object(), *list = json_object_new_array_ext((int)n);
+	json_object_object_add(o, "order_ref", json_object_new_string(r->order_ref));
+	json_object_object_add(o, "status", json_object_new_string(r->status));
+	json_object_object_add(o, "expires_at", json_object_new_string(r->expires_at));
+	json_object_object_add(o, "created_at", json_object_new_string(r->created_at));
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *it = json_object_new_object();
+		json_object_object_add(it, "product_id", json_object_new_int64(pids[i]));
+		json_object_object_add(it, "quantity", json_object_new_int64(qtys[i]));
+		json_object_array_add(list, it);
+	}
+	json_object_object_add(o, "items", list);
+	return o;
+}
+
+/* Answers the reservation `ref` with its items, read from the database. */
 static void answer_reservation(struct request *req, int status, const char *ref)
 {
 	struct reservation r;
 	struct db_rows *items;
+	int64_t pids[ITEMS_MAX], qtys[ITEMS_MAX];
+	size_t n;
 	int rc = repo_reservation_get(req->ctx->db, ref, false, &r);
 
 	if (resp_lookup_failed(req, req->ctx->db, rc, RESERVATION_NOT_FOUND))
@@ -79,19 +100,13 @@ static void answer_reservation(struct request *req, int status, const char *ref)
 		resp_db_error(req, req->ctx->db);
 		return;
 	}
-	struct json_object *o = json_object_new_object(), *list = json_object_new_array_ext((int)items->nrows);
-	json_object_object_add(o, "order_ref", json_object_new_string(r.order_ref));
-	json_object_object_add(o, "status", json_object_new_string(r.status));
-	json_object_object_add(o, "expires_at", json_object_new_string(r.expires_at));
-	json_object_object_add(o, "created_at", json_object_new_string(r.created_at));
-	for (size_t i = 0; i < items->nrows; i++) {
-		struct json_object *it = json_object_new_object();
-		json_object_object_add(it, "product_id", json_object_new_int64(db_cell_i64(items, i, 0, 0)));
-		json_object_object_add(it, "quantity", json_object_new_int64(db_cell_i64(items, i, 1, 0)));
-		json_object_array_add(list, it);
+	n = items->nrows < ITEMS_MAX ? items->nrows : ITEMS_MAX;
+	for (size_t i = 0; i < n; i++) {
+		pids[i] = db_cell_i64(items, i, 0, 0);
+		qtys[i] = db_cell_i64(items, i, 1, 0);
 	}
-	json_object_object_add(o, "items", list);
 	db_rows_free(items);
+	struct json_object *o = reservation_json(&r, n, pids, qtys);
 	resp_json(req, status, o);
 	json_object_put(o);
 }
@@ -102,6 +117,7 @@ struct reserve {
 	struct item items[ITEMS_MAX];
 	size_t n;
 	bool existing;
+	struct reservation made; /* the row a new reservation wrote (existing false) */
 	struct shortage shorts[ITEMS_MAX];
 	size_t nshort;
 	struct alert_to to;
@@ -131,13 +147,12 @@ static int same_items(struct db_conn *db, struct reserve *rv)
 static int reserve_tx(struct db_conn *db, void *arg)
 {
 	struct reserve *rv = arg;
-	int64_t rid;
 	int applied;
 	struct stock s;
 
 	rv->existing = false;
 	rv->nshort = 0;
-	if (repo_reservation_insert(db, rv->ref, rv->ttl, &rid) != 0) {
+	if (repo_reservation_insert(db, rv->ref, rv->ttl, &rv->made) != 0) {
 		if (db->err != DB_DUPLICATE)
 			return -1;
 		/* The order already holds a reservation: the same request answers it and changes
@@ -148,6 +163,14 @@ static int reserve_tx(struct db_conn *db, void *arg)
 	/* Items in product-id order, so concurrent multi-item reservations lock rows in the same order. */
 	for (size_t i = 0; i < rv->n; i++) {
 		const struct item *it = &rv->items[i];
+		/* Most reservations leave the low-stock state as it was: one statement for those. */
+		if (repo_stock_reserve_steady(db, it->pid, it->qty, &applied) != 0)
+			return -1;
+		if (applied) {
+			if (repo_reservation_item_insert(db, rv->made.id, it->pid, it->qty) != 0)
+				return -1;
+			continue;
+		}
 		if (repo_stock_reserve(db, it->pid, it->qty, &applied) != 0)
 			return -1;
 		if (!applied) {
@@ -157,7 +180,7 @@ static int reserve_tx(struct db_conn *db, void *arg)
 			rv->shorts[rv->nshort++] = (struct shortage){it->pid, it->qty, rc == 0 ? s.on_hand - s.reserved : 0};
 			continue;
 		}
-		if (repo_reservation_item_insert(db, rid, it->pid, it->qty) != 0 ||
+		if (repo_reservation_item_insert(db, rv->made.id, it->pid, it->qty) != 0 ||
 		    stock_after_change(db, it->pid, &rv->to) != 0)
 			return -1;
 	}
@@ -243,12 +266,23 @@ void reservation_create(struct request *req)
 		json_object_put(p);
 		goto out;
 	}
-	if (!rv->existing) {
-		char location[128];
-		snprintf(location, sizeof(location), "/internal/inventory/reservations/%s", rv->ref);
-		resp_header(req, "Location", location);
+	if (rv->existing) {
+		answer_reservation(req, 200, rv->ref);
+		goto out;
 	}
-	answer_reservation(req, rv->existing ? 200 : 201, rv->ref);
+	/* A new reservation is answered from what it wrote: its row as returned by the insert and
+	 * the items, which are its lines in product-id order (the order the API lists them in). */
+	char location[128];
+	int64_t pids[ITEMS_MAX], qtys[ITEMS_MAX];
+	snprintf(location, sizeof(location), "/internal/inventory/reservations/%s", rv->ref);
+	resp_header(req, "Location", location);
+	for (size_t i = 0; i < rv->n; i++) {
+		pids[i] = rv->items[i].pid;
+		qtys[i] = rv->items[i].qty;
+	}
+	struct json_object *o = reservation_json(&rv->made, rv->n, pids, qtys);
+	resp_json(req, 201, o);
+	json_object_put(o);
 out:
 	free(rv);
 }
@@ -286,6 +320,10 @@ static int apply_items(struct db_conn *db, int64_t rid, const char *ref, bool co
 			rc = repo_stock_sell(db, pid, qty, &applied);
 			if (rc == 0 && applied && (rc = repo_stock_get(db, pid, true, &s)) == 0)
 				rc = repo_movement_insert(db, pid, -qty, "sold", ref, "order-service", s.on_hand);
+			if (rc == 0 && applied) {
+				rc = stock_alert_check(db, &s, to); /* from the row just read */
+				continue;
+			}
 		} else {
 			rc = repo_stock_unreserve(db, pid, qty, &applied);
 		}

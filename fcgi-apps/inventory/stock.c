@@ -26,26 +26,31 @@
 
 static const char *const reasons[] = {"received", "damaged", "lost", "returned", "correction", NULL};
 
+int stock_alert_check(struct db_conn *db, const struct stock *s, const struct alert_to *to)
+{
+	int64_t available = s->on_hand - s->reserved;
+	if (available <= s->threshold && !s->alerted) {
+		if (repo_stock_set_alerted(db, s->product_id, true) != 0)
+			return -1;
+		struct json_object *data = json_object_new_object();
+		json_object_object_add(data, "product_id", json_object_new_int64(s->product_id));
+		json_object_object_add(data, "available", json_object_new_int64(available));
+		json_object_object_add(data, "threshold", json_object_new_int64(s->threshold));
+		int rc = outbox_add_job(db, "low_stock", to->email, data, to->request_id);
+		json_object_put(data);
+		return rc;
+	}
+	if (available > s->threshold && s->alerted)
+		return repo_stock_set_alerted(db, s->product_id, false);
+	return 0;
+}
+
 int stock_after_change(struct db_conn *db, int64_t pid, const struct alert_to *to)
 {
 	struct stock s;
 	if (repo_stock_get(db, pid, true, &s) != 0)
 		return -1;
-	int64_t available = s.on_hand - s.reserved;
-	if (available <= s.threshold && !s.alerted) {
-		if (repo_stock_set_alerted(db, pid, true) != 0)
-			return -1;
-		struct json_object *data = json_object_new_object();
-		json_object_object_add(data, "product_id", json_object_new_int64(pid));
-		json_object_object_add(data, "available", json_object_new_int64(available));
-		json_object_object_add(data, "threshold", json_object_new_int64(s.threshold));
-		int rc = outbox_add_job(db, "low_stock", to->email, data, to->request_id);
-		json_object_put(data);
-		return rc;
-	}
-	if (available > s.threshold && s.alerted)
-		return repo_stock_set_alerted(db, pid, false);
-	return 0;
+	return stock_alert_check(db, &s, to);
 }
 
 static struct json_object *stock_json(const struct stock *s, bool staff)

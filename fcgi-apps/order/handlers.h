@@ -20,13 +20,6 @@ struct order_settings {
 };
 extern struct order_settings order_settings;
 
-/*
- * The order `id` as the API shows it (lines, totals, address, timeline), read with `db`
- * (inside a transaction or not). Returns 0 with *out (caller owns), 1 when there is no such
- * order, -1 on a database error.
- */
-int order_json(struct db_conn *db, int64_t id, struct json_object **out);
-
 void orders_create(struct request *req);
 void orders_list(struct request *req);
 void orders_get(struct request *req);

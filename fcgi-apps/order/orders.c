@@ -20,21 +20,21 @@
 #include "response.h"
 #include "rules.h"
 #include "server.h"
+#include "view.h"
 
 #define ORDER_NOT_FOUND "No such order."
 #define EXPIRY_BATCH 100
 #define IDEM_KEEP_HOURS 24
 #define REASON_MAX 500
 
-static void add_str_or_null(struct json_object *o, const char *key, bool has, const char *v)
-{
-	json_object_object_add(o, key, has ? json_object_new_string(v) : NULL);
-}
-
-int order_json(struct db_conn *db, int64_t id, struct json_object **out)
+/* The order `id` as the API shows it, read with `db`. Returns 0 with *out (caller owns), 1 when
+ * there is no such order, -1 on a database error. */
+static int order_json(struct db_conn *db, int64_t id, struct json_object **out)
 {
 	struct order_row *o = malloc(sizeof(*o));
 	struct db_rows *lines = NULL, *hist = NULL;
+	struct order_line_view *lv = NULL;
+	struct order_step_view *sv = NULL;
 	int rc = -1;
 
 	*out = NULL;
@@ -48,61 +48,25 @@ int order_json(struct db_conn *db, int64_t id, struct json_object **out)
 	rc = -1;
 	if (repo_order_lines(db, id, &lines) != 0 || repo_order_history(db, id, &hist) != 0)
 		goto out;
-	struct json_object *j = json_object_new_object(), *items = json_object_new_array(),
-			   *addr = json_object_new_object(), *timeline = json_object_new_array();
-	json_object_object_add(j, "id", json_object_new_int64(o->id));
-	json_object_object_add(j, "user_id", json_object_new_int64(o->user_id));
-	json_object_object_add(j, "status", json_object_new_string(o->status));
-	json_object_object_add(j, "currency", json_object_new_string(o->currency));
-	for (size_t i = 0; i < lines->nrows; i++) {
-		struct json_object *l = json_object_new_object();
-		json_object_object_add(l, "product_id", json_object_new_int64(db_cell_i64(lines, i, 0, 0)));
-		json_object_object_add(l, "sku", json_object_new_string(db_cell(lines, i, 1)));
-		json_object_object_add(l, "name", json_object_new_string(db_cell(lines, i, 2)));
-		json_object_object_add(l, "unit_price", json_object_new_int64(db_cell_i64(lines, i, 3, 0)));
-		json_object_object_add(l, "quantity", json_object_new_int64(db_cell_i64(lines, i, 4, 0)));
-		json_object_object_add(l, "line_total", json_object_new_int64(db_cell_i64(lines, i, 5, 0)));
-		json_object_array_add(items, l);
+	lv = calloc(lines->nrows + 1, sizeof(*lv));
+	sv = calloc(hist->nrows + 1, sizeof(*sv));
+	if (!lv || !sv) {
+		db->err = DB_ERROR;
+		snprintf(db->errstr, sizeof(db->errstr), "out of memory");
+		goto out;
 	}
-	json_object_object_add(j, "items", items);
-	json_object_object_add(j, "subtotal", json_object_new_int64(o->subtotal));
-	json_object_object_add(j, "shipping", json_object_new_int64(o->shipping));
-	json_object_object_add(j, "total", json_object_new_int64(o->total));
-	json_object_object_add(addr, "name", json_object_new_string(o->ship_name));
-	json_object_object_add(addr, "line1", json_object_new_string(o->ship_line1));
-	add_str_or_null(addr, "line2", o->has_line2, o->ship_line2);
-	json_object_object_add(addr, "city", json_object_new_string(o->ship_city));
-	json_object_object_add(addr, "postal_code", json_object_new_string(o->ship_postal_code));
-	json_object_object_add(addr, "country", json_object_new_string(o->ship_country));
-	add_str_or_null(addr, "phone", o->has_phone, o->ship_phone);
-	json_object_object_add(j, "shipping_address", addr);
-	add_str_or_null(j, "note", o->has_note, o->note);
-	if (o->has_carrier) {
-		struct json_object *s = json_object_new_object();
-		json_object_object_add(s, "carrier", json_object_new_string(o->carrier));
-		json_object_object_add(s, "tracking_number", json_object_new_string(o->tracking_number));
-		json_object_object_add(j, "shipment", s);
-	} else {
-		json_object_object_add(j, "shipment", NULL);
-	}
-	for (size_t i = 0; i < hist->nrows; i++) {
-		struct json_object *h = json_object_new_object();
-		const char *from = db_cell(hist, i, 0), *reason = db_cell(hist, i, 4);
-		json_object_object_add(h, "from", from ? json_object_new_string(from) : NULL);
-		json_object_object_add(h, "to", json_object_new_string(db_cell(hist, i, 1)));
-		json_object_object_add(h, "at", json_object_new_string(db_cell(hist, i, 2)));
-		json_object_object_add(h, "actor", json_object_new_string(db_cell(hist, i, 3)));
-		json_object_object_add(h, "reason", reason ? json_object_new_string(reason) : NULL);
-		json_object_array_add(timeline, h);
-	}
-	json_object_object_add(j, "timeline", timeline);
-	/* The time an unpaid order holds its stock; null once it left pending_payment. */
-	add_str_or_null(j, "expires_at", strcmp(o->status, "pending_payment") == 0, o->expires_at);
-	json_object_object_add(j, "placed_at", json_object_new_string(o->placed_at));
-	json_object_object_add(j, "updated_at", json_object_new_string(o->updated_at));
-	*out = j;
+	for (size_t i = 0; i < lines->nrows; i++)
+		lv[i] = (struct order_line_view){db_cell_i64(lines, i, 0, 0), db_cell_i64(lines, i, 3, 0),
+						 db_cell_i64(lines, i, 4, 0), db_cell_i64(lines, i, 5, 0),
+						 db_cell(lines, i, 1), db_cell(lines, i, 2)};
+	for (size_t i = 0; i < hist->nrows; i++)
+		sv[i] = (struct order_step_view){db_cell(hist, i, 0), db_cell(hist, i, 1), db_cell(hist, i, 2),
+						 db_cell(hist, i, 3), db_cell(hist, i, 4)};
+	*out = order_view(o, lv, lines->nrows, sv, hist->nrows);
 	rc = 0;
 out:
+	free(lv);
+	free(sv);
 	db_rows_free(lines);
 	db_rows_free(hist);
 	free(o);
@@ -230,19 +194,21 @@ static struct json_object *mail_data(const struct order_row *o)
 	return d;
 }
 
-static int queue_job(struct db_conn *db, const char *type, const struct order_row *o, const char *request_id,
-		     bool with_total)
+/* The helpers below add to `rows`, which apply_change writes with one statement. */
+static int queue_job(struct db_conn *db, struct outbox_rows *rows, const char *type, const struct order_row *o,
+		     const char *request_id, bool with_total)
 {
 	struct json_object *d = mail_data(o);
 	char total[48];
 	if (with_total && order_money_format(o->total, o->currency, total, sizeof(total)))
 		json_object_object_add(d, "total", json_object_new_string(total));
-	int rc = outbox_add_job(db, type, o->email, d, request_id);
+	int rc = outbox_rows_job(db, rows, type, o->email, d, request_id);
 	json_object_put(d);
 	return rc;
 }
 
-static int queue_reservation(struct db_conn *db, const struct order_row *o, const char *action, const char *rid)
+static int queue_reservation(struct db_conn *db, struct outbox_rows *rows, const struct order_row *o,
+			     const char *action, const char *rid)
 {
 	char path[128];
 	if (!inventory_reservation_path(path, sizeof(path), o->order_ref, action)) {
@@ -250,16 +216,17 @@ static int queue_reservation(struct db_conn *db, const struct order_row *o, cons
 		snprintf(db->errstr, sizeof(db->errstr), "reservation path too long");
 		return -1;
 	}
-	return outbox_add_call(db, "POST", path, NULL, rid);
+	return outbox_rows_call(db, rows, "POST", path, NULL, rid);
 }
 
 /* The refund of a paid order cancelled by staff, for the payment service. */
-static int queue_refund(struct db_conn *db, const struct order_row *o, const char *reason, const char *rid)
+static int queue_refund(struct db_conn *db, struct outbox_rows *rows, const struct order_row *o, const char *reason,
+			const char *rid)
 {
 	struct json_object *b = json_object_new_object();
 	json_object_object_add(b, "order_id", json_object_new_int64(o->id));
 	json_object_object_add(b, "reason", json_object_new_string(reason ? reason : "cancelled"));
-	int rc = outbox_add_call(db, "POST", "/internal/payment/refunds", b, rid);
+	int rc = outbox_rows_call(db, rows, "POST", "/internal/payment/refunds", b, rid);
 	json_object_put(b);
 	return rc;
 }
@@ -301,34 +268,36 @@ static int apply_change(struct db_conn *db, const struct order_row *o, struct ch
 		return -1;
 	if (!applied)
 		return CHANGE_RACE;
-	if (repo_history_insert(db, o->id, order_status_name(from), order_status_name(to), c->actor, c->reason) != 0)
+	if (repo_history_insert(db, o->id, order_status_name(from), order_status_name(to), c->actor, c->reason, NULL, 0) != 0)
 		return -1;
 
+	struct outbox_rows rows = {0};
 	switch (c->ev) {
 	case ORDER_EV_PAY:
-		if (queue_reservation(db, o, "commit", c->request_id) != 0 ||
-		    queue_job(db, "order_paid", o, c->request_id, true) != 0)
-			return -1;
+		rc = queue_reservation(db, &rows, o, "commit", c->request_id) != 0 ||
+		     queue_job(db, &rows, "order_paid", o, c->request_id, true) != 0;
 		break;
 	case ORDER_EV_SHIP:
-		if (queue_job(db, "order_shipped", o, c->request_id, false) != 0)
-			return -1;
+		rc = queue_job(db, &rows, "order_shipped", o, c->request_id, false) != 0;
 		break;
 	case ORDER_EV_CANCEL:
 		/* Unpaid: the stock goes back. Paid (staff): the money goes back; the units were sold
 		 * and stay so (staff books returned goods at the inventory). */
-		rc = from == ORDER_PAID ? queue_refund(db, o, c->reason, c->request_id)
-					: queue_reservation(db, o, "release", c->request_id);
-		if (rc != 0 || queue_job(db, "order_cancelled", o, c->request_id, false) != 0)
-			return -1;
+		rc = (from == ORDER_PAID ? queue_refund(db, &rows, o, c->reason, c->request_id)
+					 : queue_reservation(db, &rows, o, "release", c->request_id)) != 0 ||
+		     queue_job(db, &rows, "order_cancelled", o, c->request_id, false) != 0;
 		break;
 	case ORDER_EV_EXPIRE:
-		if (queue_reservation(db, o, "release", c->request_id) != 0)
-			return -1;
+		rc = queue_reservation(db, &rows, o, "release", c->request_id) != 0;
 		break;
 	case ORDER_EV_DELIVER:
 	case ORDER_EV_REFUNDED:
+		rc = 0;
 		break;
+	}
+	if (rc != 0 || outbox_rows_write(db, &rows) != 0) {
+		outbox_rows_clear(&rows);
+		return -1;
 	}
 	return 0;
 }
@@ -504,8 +473,8 @@ void orders_internal_get(struct request *req)
 	json_object_object_add(j, "status", json_object_new_string(o.status));
 	json_object_object_add(j, "total", json_object_new_int64(o.total));
 	json_object_object_add(j, "currency", json_object_new_string(o.currency));
-	add_str_or_null(j, "payment_id", o.has_payment, o.payment_id);
-	add_str_or_null(j, "expires_at", strcmp(o.status, "pending_payment") == 0, o.expires_at);
+	order_view_add_str(j, "payment_id", o.has_payment, o.payment_id);
+	order_view_add_str(j, "expires_at", strcmp(o.status, "pending_payment") == 0, o.expires_at);
 	resp_json(req, 200, j);
 	json_object_put(j);
 }

@@ -7,19 +7,26 @@
 
 #include "db.h"
 
+/* The columns of one order row, in the order order_from_rows reads them. */
+#define ORDER_COLS                                                                                                 \
+	"id, order_ref, user_id, email, customer_name, status, currency, subtotal, shipping, total, "               \
+	"ship_name, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, ship_phone, note, carrier, " \
+	"tracking_number, payment_id, " DB_TS("expires_at") ", " DB_TS("placed_at") ", " DB_TS("updated_at")
+/* RETURNING: the row as the database wrote it (its id, defaults and times), so the placing answers
+ * without reading it back. */
 static const char sql_insert[] =
 	"INSERT INTO orders (order_ref, user_id, email, customer_name, status, currency, subtotal, shipping, total, "
 	"ship_name, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, ship_phone, note, expires_at) "
-	"VALUES (?, ?, ?, ?, 'pending_payment', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NOW() + INTERVAL ? SECOND)";
+	"VALUES (?, ?, ?, ?, 'pending_payment', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NOW() + INTERVAL ? SECOND) "
+	"RETURNING " ORDER_COLS;
 static const char sql_line[] = "INSERT INTO order_lines (order_id, line_no, product_id, sku, name, unit_price, "
 			       "quantity, line_total) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_history[] =
 	"INSERT INTO order_history (order_id, from_status, to_status, actor, reason) VALUES (?, ?, ?, ?, ?)";
-static const char sql_get[] =
-	"SELECT id, order_ref, user_id, email, customer_name, status, currency, subtotal, shipping, total, "
-	"ship_name, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, ship_phone, note, carrier, "
-	"tracking_number, payment_id, " DB_TS("expires_at") ", " DB_TS("placed_at") ", " DB_TS("updated_at")
-	" FROM orders WHERE id = ?";
+static const char sql_history_at[] =
+	"INSERT INTO order_history (order_id, from_status, to_status, actor, reason) VALUES (?, ?, ?, ?, ?) "
+	"RETURNING " DB_TS("at");
+static const char sql_get[] = "SELECT " ORDER_COLS " FROM orders WHERE id = ?";
 static const char sql_lines[] = "SELECT product_id, sku, name, unit_price, quantity, line_total FROM order_lines "
 				"WHERE order_id = ? ORDER BY line_no";
 static const char sql_hist[] = "SELECT from_status, to_status, " DB_TS("at") ", actor, reason FROM order_history "
@@ -58,47 +65,9 @@ static const char sql_idem_drop[] =
 static const char sql_idem_purge[] = "DELETE FROM idempotency_keys WHERE created_at < NOW() - INTERVAL ? HOUR "
 				     "AND (status = 'done' OR lease_until < NOW(3)) LIMIT 1000";
 
-int repo_order_insert(struct db_conn *db, const struct order_new *o, int64_t *id)
+/* Reads the ORDER_COLS row 0 of `r` into *o. */
+static void order_from_rows(const struct db_rows *r, struct order_row *o)
 {
-	struct db_val p[] = {
-		db_str(o->order_ref), db_i64(o->user_id), db_str(o->email), db_str(o->customer_name),
-		db_str(o->currency), db_i64(o->subtotal), db_i64(o->shipping), db_i64(o->total),
-		db_str(o->ship_name), db_str(o->ship_line1), db_str(o->ship_line2), db_str(o->ship_city),
-		db_str(o->ship_postal_code), db_str(o->ship_country), db_str(o->ship_phone), db_str(o->note),
-		db_i64(o->ttl),
-	};
-	struct db_exec_result res;
-	if (db_exec(db, sql_insert, p, sizeof(p) / sizeof(p[0]), &res) != 0)
-		return -1;
-	*id = (int64_t)res.insert_id;
-	return 0;
-}
-
-int repo_line_insert(struct db_conn *db, int64_t order_id, int64_t line_no, int64_t product_id, const char *sku,
-		     const char *name, int64_t unit_price, int64_t quantity, int64_t line_total)
-{
-	struct db_val p[] = {db_i64(order_id), db_i64(line_no), db_i64(product_id), db_str(sku),
-			     db_str(name),     db_i64(unit_price), db_i64(quantity), db_i64(line_total)};
-	return db_exec(db, sql_line, p, sizeof(p) / sizeof(p[0]), NULL);
-}
-
-int repo_history_insert(struct db_conn *db, int64_t order_id, const char *from, const char *to, const char *actor,
-			const char *reason)
-{
-	struct db_val p[] = {db_i64(order_id), db_str(from), db_str(to), db_str(actor), db_str(reason)};
-	return db_exec(db, sql_history, p, sizeof(p) / sizeof(p[0]), NULL);
-}
-
-int repo_order_get(struct db_conn *db, int64_t id, struct order_row *o)
-{
-	struct db_val p[] = {db_i64(id)};
-	struct db_rows *r;
-	if (db_query(db, sql_get, p, 1, &r) != 0)
-		return -1;
-	if (r->nrows == 0) {
-		db_rows_free(r);
-		return 1;
-	}
 	memset(o, 0, sizeof(*o));
 	o->id = db_cell_i64(r, 0, 0, 0);
 	db_cell_copy(r, 0, 1, o->order_ref, sizeof(o->order_ref));
@@ -129,6 +98,71 @@ int repo_order_get(struct db_conn *db, int64_t id, struct order_row *o)
 	db_cell_copy(r, 0, 21, o->expires_at, sizeof(o->expires_at));
 	db_cell_copy(r, 0, 22, o->placed_at, sizeof(o->placed_at));
 	db_cell_copy(r, 0, 23, o->updated_at, sizeof(o->updated_at));
+}
+
+/* A write whose RETURNING gave no row: cannot happen, but never read row 0 of nothing. */
+static int no_row_returned(struct db_conn *db, struct db_rows *r, const char *what)
+{
+	db_rows_free(r);
+	db->err = DB_ERROR;
+	snprintf(db->errstr, sizeof(db->errstr), "%s returned no row", what);
+	return -1;
+}
+
+int repo_order_insert(struct db_conn *db, const struct order_new *o, struct order_row *out)
+{
+	struct db_val p[] = {
+		db_str(o->order_ref), db_i64(o->user_id), db_str(o->email), db_str(o->customer_name),
+		db_str(o->currency), db_i64(o->subtotal), db_i64(o->shipping), db_i64(o->total),
+		db_str(o->ship_name), db_str(o->ship_line1), db_str(o->ship_line2), db_str(o->ship_city),
+		db_str(o->ship_postal_code), db_str(o->ship_country), db_str(o->ship_phone), db_str(o->note),
+		db_i64(o->ttl),
+	};
+	struct db_rows *r;
+	if (db_query(db, sql_insert, p, sizeof(p) / sizeof(p[0]), &r) != 0)
+		return -1;
+	if (r->nrows == 0)
+		return no_row_returned(db, r, "order insert");
+	order_from_rows(r, out);
+	db_rows_free(r);
+	return 0;
+}
+
+int repo_line_insert(struct db_conn *db, int64_t order_id, int64_t line_no, int64_t product_id, const char *sku,
+		     const char *name, int64_t unit_price, int64_t quantity, int64_t line_total)
+{
+	struct db_val p[] = {db_i64(order_id), db_i64(line_no), db_i64(product_id), db_str(sku),
+			     db_str(name),     db_i64(unit_price), db_i64(quantity), db_i64(line_total)};
+	return db_exec(db, sql_line, p, sizeof(p) / sizeof(p[0]), NULL);
+}
+
+int repo_history_insert(struct db_conn *db, int64_t order_id, const char *from, const char *to, const char *actor,
+			const char *reason, char *at, size_t atlen)
+{
+	struct db_val p[] = {db_i64(order_id), db_str(from), db_str(to), db_str(actor), db_str(reason)};
+	struct db_rows *r;
+	if (!at)
+		return db_exec(db, sql_history, p, sizeof(p) / sizeof(p[0]), NULL);
+	if (db_query(db, sql_history_at, p, sizeof(p) / sizeof(p[0]), &r) != 0)
+		return -1;
+	if (r->nrows == 0)
+		return no_row_returned(db, r, "history insert");
+	db_cell_copy(r, 0, 0, at, atlen);
+	db_rows_free(r);
+	return 0;
+}
+
+int repo_order_get(struct db_conn *db, int64_t id, struct order_row *o)
+{
+	struct db_val p[] = {db_i64(id)};
+	struct db_rows *r;
+	if (db_query(db, sql_get, p, 1, &r) != 0)
+		return -1;
+	if (r->nrows == 0) {
+		db_rows_free(r);
+		return 1;
+	}
+	order_from_rows(r, o);
 	db_rows_free(r);
 	return 0;
 }

@@ -32,14 +32,17 @@ struct order_new {
 	const char *note;
 };
 
-/* Inserts an order in pending_payment expiring `ttl` seconds from now. 0 with *id, or -1
- * (DB_DUPLICATE when the order_ref exists). */
-int repo_order_insert(struct db_conn *db, const struct order_new *o, int64_t *id);
+/* Inserts an order in pending_payment expiring `ttl` seconds from now and fills *out with the
+ * row as written (its id, status and times), as repo_order_get would read it. Only inside a
+ * transaction (db_tx). Returns 0, or -1 (DB_DUPLICATE when the order_ref exists). */
+int repo_order_insert(struct db_conn *db, const struct order_new *o, struct order_row *out);
 int repo_line_insert(struct db_conn *db, int64_t order_id, int64_t line_no, int64_t product_id, const char *sku,
 		     const char *name, int64_t unit_price, int64_t quantity, int64_t line_total);
-/* A history row; `from` NULL for the first one, `reason` may be NULL. */
+/* A history row; `from` NULL for the first one, `reason` may be NULL. When `at` is not NULL it
+ * receives the row's time as the timeline shows it (RFC 3339; `atlen` 32 is enough): then only
+ * inside a transaction. 0, or -1 on error. */
 int repo_history_insert(struct db_conn *db, int64_t order_id, const char *from, const char *to, const char *actor,
-			const char *reason);
+			const char *reason, char *at, size_t atlen);
 
 /* 0 with *o filled, 1 when there is no such order, -1 on error. */
 int repo_order_get(struct db_conn *db, int64_t id, struct order_row *o);

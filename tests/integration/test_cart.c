@@ -594,6 +594,12 @@ Test(cart, order_service_reads_and_clears_exactly_the_version_it_saw)
 	cr_assert_eq(internal("POST", clear, "{\"version\":2}", &r), 200, "%s", r.body);
 	cr_assert_eq(json_int(&r, "cleared_lines"), 1);
 	cr_assert_eq(json_int(&r, "version"), 5);
+	/* The clear answers from what it did, not from a second read: the cart as a read shows it. */
+	struct http_resp back;
+	cr_assert_eq(internal("GET", path, NULL, &back), 200, "%s", back.body);
+	json_object_object_del(r.json, "cleared_lines");
+	cr_assert(json_object_equal(r.json, back.json), "answered %s, read back %s", r.body, back.body);
+	http_resp_free(&back);
 	http_resp_free(&r);
 	get_cart(user, NULL, &r);
 	cr_assert_null(item_of(&r, b), "b was ordered: %s", r.body);
@@ -615,6 +621,10 @@ Test(cart, order_service_reads_and_clears_exactly_the_version_it_saw)
 	cr_assert_eq(internal("POST", clear, "{\"version\":5}", &r), 200);
 	cr_assert_eq(json_int(&r, "cleared_lines"), 2);
 	cr_assert_null(json_str(&r, "currency"), "an empty cart has no currency");
+	cr_assert_eq(internal("GET", path, NULL, &back), 200, "%s", back.body);
+	json_object_object_del(r.json, "cleared_lines");
+	cr_assert(json_object_equal(r.json, back.json), "answered %s, read back %s", r.body, back.body);
+	http_resp_free(&back);
 	http_resp_free(&r);
 	cr_assert_eq(internal("POST", "/internal/cart/users/999999999/clear", "{\"version\":1}", &r), 404);
 	http_resp_free(&r);

@@ -225,8 +225,11 @@ Test(inventory, reserve_commit_release_and_idempotency)
 
 	cr_assert_eq(reserve(ref, pid, 4, 600, &r), 201, "%s", r.body);
 	cr_assert_str_eq(json_str(&r, "status"), "active");
-	http_resp_free(&r);
-	cr_assert_eq(reserve(ref, pid, 4, 600, &r), 200, "repeating returns the existing reservation: %s", r.body);
+	/* A new reservation is answered from what it wrote: the same document a read gives. */
+	struct http_resp again;
+	cr_assert_eq(reserve(ref, pid, 4, 600, &again), 200, "repeating returns the existing reservation: %s", again.body);
+	cr_assert(json_object_equal(r.json, again.json), "answered %s, read back %s", r.body, again.body);
+	http_resp_free(&again);
 	http_resp_free(&r);
 	char upper[64];
 	snprintf(upper, sizeof(upper), "%s", ref);

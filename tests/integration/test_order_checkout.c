@@ -80,6 +80,12 @@ Test(checkout, register_cart_order_pay_ship_deliver_with_emails)
 	cr_assert_eq(json_int(&r, "total"), 3980);
 	cr_assert_str_eq(json_str(&r, "currency"), "EUR");
 	char *first = strdup(r.body);
+	/* The answer is built from what the placing wrote: it is the order as a read shows it. */
+	struct http_resp back;
+	api("GET", path, NULL, s.token, &back);
+	cr_assert_eq(back.status, 200, "%s", back.body);
+	cr_assert(json_object_equal(r.json, back.json), "answered %s, read back %s", r.body, back.body);
+	http_resp_free(&back);
 	http_resp_free(&r);
 	cr_assert_eq(stock_available(staff, a), 8);
 	cr_assert_eq(stock_available(staff, b), 9);
