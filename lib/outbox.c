@@ -14,6 +14,7 @@
 #include "jobs.h"
 #include "log.h"
 #include "redis.h"
+#include "server.h"
 
 #define BACKOFF_MAX_S 300
 
@@ -217,7 +218,9 @@ static int relay_tx(struct db_conn *db, void *arg)
 	if (db_query(db, sql_due, lim, 1, &rows) != 0)
 		return -1;
 	int rc = 0;
-	for (size_t i = 0; i < rows->nrows && rc == 0; i++) {
+	/* A stopping server delivers no further row of the round: each could wait out a timeout
+	 * (the gateway or Redis gone at shutdown), and the rest stay due for the next start. */
+	for (size_t i = 0; i < rows->nrows && rc == 0 && !server_stopping(); i++) {
 		int64_t id = db_cell_i64(rows, i, 0, 0), attempts = db_cell_i64(rows, i, 5, 0);
 		const char *kind = db_cell(rows, i, 1), *target = db_cell(rows, i, 2);
 		const char *payload = db_cell(rows, i, 3), *rid = db_cell(rows, i, 4);
