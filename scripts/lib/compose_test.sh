@@ -187,7 +187,8 @@ ct_clean() {
 	return 0
 }
 
-# ct_save_logs: every container's log into var/compose-test/logs/ (before the cleanup removes them).
+# ct_save_logs: every container's log and exit code into var/compose-test/logs/ (before the cleanup
+# removes them).
 ct_save_logs() {
 	local id name
 	rm -rf "$CT_DIR/logs"
@@ -206,6 +207,9 @@ ct_cleanup() {
 	set +e
 	[[ -n ${CT_DRIVER_PID:-} ]] && kill "$CT_DRIVER_PID" 2>/dev/null && wait "$CT_DRIVER_PID" 2>/dev/null
 	if [[ -n ${CT_SERVICE_PID:-} ]]; then
+		# Stopped first (the engine's default 10 s grace), so that the saved logs end with each
+		# program's shutdown and its exit code.
+		timeout 120 "${CT_COMPOSE[@]}" stop -t 10 >>"$CT_LOG" 2>&1
 		ct_save_logs
 		say "cleaning up the project $CT_PROJECT (containers, volumes, networks; the images stay)"
 		ct_clean
