@@ -261,7 +261,7 @@ ct_restarted() { [[ $(ct_inspect "$1" '{{.RestartCount}} {{.State.Status}}') == 
 ct_up() {
 	local what=$1 started=$SECONDS
 	shift
-	say "$what: docker-compose up -d $* (log: $CT_LOG)"
+	say "$what: docker-compose up -d${*:+ $*} (log: $CT_LOG)"
 	timeout "$CT_BUILD_TIMEOUT" "${CT_COMPOSE[@]}" up -d "$@" >>"$CT_LOG" 2>&1 ||
 		{ tail -n 40 "$CT_LOG" >&2; die "$what: docker-compose up failed"; }
 	ct_wait "$CT_TIMEOUT" "$what: every health route answering 200 through the gateway" ct_all_healthy
