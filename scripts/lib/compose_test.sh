@@ -214,6 +214,12 @@ ct_cleanup() {
 		say "cleaning up the project $CT_PROJECT (containers, volumes, networks; the images stay)"
 		ct_clean
 		kill "$CT_SERVICE_PID" 2>/dev/null && wait "$CT_SERVICE_PID" 2>/dev/null
+		# A conmon of this storage still running has nothing left to watch (its container is
+		# gone): the test's own, found by the storage path on its command line.
+		local pid
+		for pid in $(pgrep -x conmon); do
+			grep -qF "$CT_DIR/storage/" "/proc/$pid/cmdline" 2>/dev/null && kill "$pid" 2>/dev/null
+		done
 	fi
 	[[ -n ${CT_TMP:-} ]] && rm -rf "$CT_TMP"
 	((rc == 0)) || say "test-compose: FAIL (exit $rc, $((SECONDS - CT_STARTED)) s; logs: $CT_LOG, $CT_DIR/logs/)"
@@ -247,8 +253,10 @@ ct_login() {
 		grep -q '"access_token"'
 }
 
+# (podman exec, not `docker-compose exec`: podman 4.3 leaves the conmon of an exec session made
+# through its Docker API running after the session, one per call.)
 ct_mail_arrived() {
-	ct_compose exec -T smtp grep -rlqF "$CT_EMAIL" /maildir/new /maildir/cur >/dev/null 2>&1
+	ct_podman exec "$(ct_container smtp)" grep -rlqF "$CT_EMAIL" /maildir/new /maildir/cur >/dev/null 2>&1
 }
 
 # ct_container SERVICE: the id of the service's (first) container.
