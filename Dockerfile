@@ -57,6 +57,9 @@ RUN apt-get update \
  && mkdir -p /maildir/cur /maildir/new /maildir/tmp && chown -R store:store /maildir
 USER store
 EXPOSE 2525
+# As PID 1 it ignores SIGTERM (no handler: the kernel drops the signal), so every stop waited for
+# the engine's timeout and ended in SIGKILL; SIGINT is Python's KeyboardInterrupt: it exits 0 at once.
+STOPSIGNAL SIGINT
 CMD ["python3", "-m", "aiosmtpd", "-n", "-l", "0.0.0.0:2525", "-c", "aiosmtpd.handlers.Mailbox", "/maildir"]
 
 # --- docs: what the gateway serves at /docs/ (scripts/store docs-build: the pinned swagger-ui-dist

@@ -229,8 +229,18 @@ test_compose() {
 	echo "docker-compose.yml: valid"
 	# Every service runs in compose too: a container, migrated, behind the gateway.
 	services=$(docker-compose -f docker-compose.yml config --services)
+	# Each service depends on MariaDB and Redis themselves (healthy), not only through migrate:
+	# compose stops in reverse dependency order, and a service must stop before its backends.
+	local deps
+	deps=$(docker-compose -f docker-compose.yml config | python3 -c 'import sys, yaml
+for name, svc in yaml.safe_load(sys.stdin)["services"].items():
+	d = svc.get("depends_on") or {}
+	print(name, *sorted(k for k, v in d.items() if v.get("condition") == "service_healthy"))')
 	for name in $(service_names); do
 		grep -qx "$name" <<<"$services" || { echo "docker-compose.yml has no service '$name'"; rc=1; }
+		if ! grep -qE "^$name( .*)? mariadb( .*)? redis( |$)" <<<"$deps"; then
+			echo "docker-compose.yml: '$name' does not depend on mariadb and redis being healthy"; rc=1
+		fi
 		grep -q "scripts/migrate\".*\"$name\"" docker-compose.yml ||
 			{ echo "docker-compose.yml: the migrate job does not migrate '$name'"; rc=1; }
 	done
