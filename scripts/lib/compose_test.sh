@@ -32,6 +32,17 @@ ct_podman() { "${CT_PODMAN[@]}" "$@"; }
 # .env). CT_COMPOSE is the command as an array.
 ct_compose() { "${CT_COMPOSE[@]}" "$@"; }
 
+# ct_standin_tag LOCAL NAME: gives the stand-in built as LOCAL (localhost/store-standin/...) the
+# name the files use (NAME, e.g. debian:12-slim), through podman's Docker API: it stores a short
+# name as the Docker client asks for it, so the same API finds it when docker-compose builds and
+# starts the stack (and the test never spells out a registry).
+ct_standin_tag() {
+	local repo=${2%:*} tag=${2##*:}
+	curl -fsS --max-time 30 -X POST --unix-socket "$CT_RUNROOT/podman.sock" \
+		"http://d/v1.41/images/${1//\//%2F}/tag?repo=$repo&tag=$tag" >>"$CT_DIR/standins.log" 2>&1 ||
+		die "tagging the stand-in $1 as $2 failed ($CT_DIR/standins.log)"
+}
+
 # ct_apt_sources: "URI SUITE" for each Debian archive (deb) source this machine's apt reads, from
 # one-line (.list) and deb822 (.sources) files: where the stand-ins' packages come from.
 ct_apt_sources() {
@@ -72,8 +83,11 @@ ct_base_image() {
 		printf '1 %s %s %s\n' "$mirror" "$suites" "$security"
 		cat /usr/local/share/ca-certificates/*.crt 2>/dev/null || true
 	} | sha256sum | cut -c1-16)
-	[[ $(ct_podman image inspect --format '{{index .Labels "store.standin"}}' docker.io/library/debian:12-slim 2>/dev/null) == "$recipe" ]] &&
+	if [[ $(ct_podman image inspect --format '{{index .Labels "store.standin"}}' localhost/store-standin/debian:12-slim \
+		2>/dev/null) == "$recipe" ]]; then
+		ct_standin_tag localhost/store-standin/debian:12-slim debian:12-slim
 		return 0
+	fi
 	say "debootstrap of Debian 12 (minbase) for the stand-in debian:12-slim (a minute or two)"
 	rm -rf "$rootfs"
 	debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$CT_DIR/debootstrap.log" 2>&1 ||
@@ -93,8 +107,9 @@ ct_base_image() {
 		"$rootfs"/var/log/*.log "$rootfs"/var/log/apt/*
 	tar -C "$rootfs" --numeric-owner -cf - . |
 		ct_podman import --change 'CMD ["bash"]' --change "LABEL store.standin=$recipe" - \
-			docker.io/library/debian:12-slim >>"$CT_DIR/standins.log" 2>&1 ||
+			localhost/store-standin/debian:12-slim >>"$CT_DIR/standins.log" 2>&1 ||
 		die "podman import of the debootstrapped root failed ($CT_DIR/standins.log)"
+	ct_standin_tag localhost/store-standin/debian:12-slim debian:12-slim
 	rm -rf "$rootfs"
 }
 
@@ -107,8 +122,9 @@ ct_standins() {
 	for entry in "${COMPOSE_TEST_IMAGES[@]}"; do
 		read -r name dir <<<"$entry"
 		say "stand-in $name (tests/compose/$dir)"
-		ct_podman build --pull=never --layers -t "docker.io/library/$name" "$ROOT/tests/compose/$dir" \
+		ct_podman build --pull=never --layers -t "localhost/store-standin/$name" "$ROOT/tests/compose/$dir" \
 			>>"$CT_DIR/standins.log" 2>&1 || { tail -n 20 "$CT_DIR/standins.log" >&2; die "building the stand-in $name failed"; }
+		ct_standin_tag "localhost/store-standin/$name" "$name"
 	done
 }
 
