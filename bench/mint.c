@@ -1,8 +1,8 @@
 /* mint.c: signs shoppers in for bench/run without their passwords: one session and access token per user id.
  *
- * usage: store-bench-mint < UIDS > TOKENS   (environment: the user service's env file)
+ * usage: store-bench-mint < ACCOUNTS > TOKENS   (environment: the user service's env file)
  *
- * Reads a user id per line and prints, per line, "<uid> <access token>": a session made by
+ * Reads "<user id>\t<e-mail>\t<name>" per line (the account's row) and prints, per line, "<uid> <access token>": a session made by
  * lib/session exactly as a sign-in makes it (session_user_gen, then session_create) and a
  * token signed by lib/auth, so the services check them as they check any other. The order
  * and payment scenarios need thousands of signed-in shoppers, each with a cart of their own;
@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "auth.h"
@@ -25,7 +26,7 @@
 int main(void)
 {
 	struct store_config cfg;
-	char err[256], line[64], gen[SESSION_GEN_MAX], sid[SESSION_SID_LEN + 1], refresh[SESSION_REFRESH_LEN + 1];
+	char err[256], line[1024], gen[SESSION_GEN_MAX], sid[SESSION_SID_LEN + 1], refresh[SESSION_REFRESH_LEN + 1];
 	long made = 0;
 
 	if (config_load(&cfg, CONFIG_NEED_JWT, err, sizeof(err)) != 0) {
@@ -40,15 +41,21 @@ int main(void)
 	}
 	int rc = 0;
 	while (rc == 0 && fgets(line, sizeof(line), stdin)) {
-		char *end;
+		char *end, *email, *name;
+		struct session_contact who;
 		long long uid = strtoll(line, &end, 10);
-		if (end == line || uid <= 0) {
-			fprintf(stderr, "store-bench-mint: not a user id: %s", line);
+		line[strcspn(line, "\n")] = '\0';
+		if (end == line || uid <= 0 || *end != '\t' || !(name = strchr(email = end + 1, '\t')) ||
+		    (size_t)(name - email) >= sizeof(who.email) || strlen(name + 1) >= sizeof(who.name)) {
+			fprintf(stderr, "store-bench-mint: not \"<user id>\\t<e-mail>\\t<name>\": %s\n", line);
 			rc = 1;
 			break;
 		}
+		*name++ = '\0';
+		snprintf(who.email, sizeof(who.email), "%s", email);
+		snprintf(who.name, sizeof(who.name), "%s", name);
 		if (session_user_gen(r, uid, gen) != 0 ||
-		    session_create(r, uid, ROLE_CUSTOMER, gen, MINT_SESSION_TTL, MINT_SESSION_CAP, sid, refresh) != 0) {
+		    session_create(r, uid, ROLE_CUSTOMER, &who, gen, MINT_SESSION_TTL, MINT_SESSION_CAP, sid, refresh) != 0) {
 			fprintf(stderr, "store-bench-mint: no session for user %lld (Redis)\n", uid);
 			rc = 1;
 			break;

@@ -29,15 +29,26 @@
 	"  end "                                                                                            \
 	"end "
 
+/* Moves the user's generation (key `k`) on: to a value never used before (Redis time in µs,
+ * above the last one), so even an expired key cannot come back with a value an earlier
+ * sign-in read. */
+#define MOVE_GEN_LUA                                                                                           \
+	"local function move_gen(k) local t = redis.call('TIME') "                                          \
+	"  local g = tonumber(t[1]) * 1000000 + tonumber(t[2]) "                                             \
+	"  local old = tonumber(redis.call('GET', k) or '0') or 0 "                                          \
+	"  if g <= old then g = old + 1 end "                                                                \
+	"  redis.call('SET', k, string.format('%.0f', g), 'EX', 172800) "                                    \
+	"end "
+
 /* KEYS[1] session, KEYS[2] user index, KEYS[3] user generation; ARGV uid, role, rt hash,
- * ttl, sid, cap, the generation read before the account was. Returns 0 (nothing written)
+ * ttl, sid, cap, the generation read before the account was, e-mail, name. Returns 0 (nothing written)
  * when the generation moved on since, else 1. Prunes expired index entries, then revokes
  * the sessions that end first beyond the cap. */
 static const char create_lua[] = INDEX_LUA
 	"if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[7] then return 0 end "
 	"local now = now_ms() "
 	"zindex(KEYS[2]) "
-	"redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'role', ARGV[2], 'rt', ARGV[3]) "
+	"redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'role', ARGV[2], 'rt', ARGV[3], 'email', ARGV[8], 'name', ARGV[9]) "
 	"redis.call('EXPIRE', KEYS[1], ARGV[4]) "
 	"redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) "
 	"redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]) * 1000, ARGV[5]) "
@@ -80,6 +91,18 @@ static const char rotate_lua[] = INDEX_LUA
 	"redis.call('EXPIRE', idx, ARGV[4]) "
 	"return {s[1], s[2]}";
 
+/* KEYS[1] user index, KEYS[2] user generation; ARGV the new name. Returns the number of
+ * sessions renamed. */
+static const char rename_lua[] = INDEX_LUA MOVE_GEN_LUA
+	"move_gen(KEYS[2]) "
+	"zindex(KEYS[1]) "
+	"local n = 0 "
+	"for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
+	"  local skey = 'session:' .. sid "
+	"  if redis.call('EXISTS', skey) == 1 then redis.call('HSET', skey, 'name', ARGV[1]) n = n + 1 end "
+	"end "
+	"return n";
+
 /* KEYS[1] session; ARGV sid. */
 static const char revoke_lua[] = INDEX_LUA
 	"local uid = redis.call('HGET', KEYS[1], 'uid') "
@@ -89,16 +112,11 @@ static const char revoke_lua[] = INDEX_LUA
 
 /*
  * KEYS[1] user index, KEYS[2] user generation; ARGV sid to keep ("" for none), role whose
- * sessions are kept ("" for none). Moves the generation on first: a value never used
- * before (Redis time in µs, above the last one), so even an expired key cannot come back
- * with a value an earlier sign-in read. Returns the number of sessions ended.
+ * sessions are kept ("" for none). Moves the generation on first. Returns the number of
+ * sessions ended.
  */
-static const char revoke_user_lua[] = INDEX_LUA
-	"local t = redis.call('TIME') "
-	"local g = tonumber(t[1]) * 1000000 + tonumber(t[2]) "
-	"local old = tonumber(redis.call('GET', KEYS[2]) or '0') or 0 "
-	"if g <= old then g = old + 1 end "
-	"redis.call('SET', KEYS[2], string.format('%.0f', g), 'EX', 172800) "
+static const char revoke_user_lua[] = INDEX_LUA MOVE_GEN_LUA
+	"move_gen(KEYS[2]) "
 	"zindex(KEYS[1]) "
 	"local n = 0 "
 	"for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
@@ -162,8 +180,9 @@ int session_user_gen(struct redis_conn *r, int64_t uid, char gen[SESSION_GEN_MAX
 	return rc;
 }
 
-int session_create(struct redis_conn *r, int64_t uid, enum role role, const char *gen, long ttl, long cap,
-		   char sid[SESSION_SID_LEN + 1], char refresh[SESSION_REFRESH_LEN + 1])
+int session_create(struct redis_conn *r, int64_t uid, enum role role, const struct session_contact *who,
+		   const char *gen, long ttl, long cap, char sid[SESSION_SID_LEN + 1],
+		   char refresh[SESSION_REFRESH_LEN + 1])
 {
 	char secret[65], hash[65], skey[64], ukey[48], gkey[48], uids[24], ttls[24], caps[24];
 	redisReply *rep;
@@ -178,8 +197,8 @@ int session_create(struct redis_conn *r, int64_t uid, enum role role, const char
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
 	snprintf(caps, sizeof(caps), "%ld", cap > 0 ? cap : 1);
 	snprintf(gkey, sizeof(gkey), "user_gen:%lld", (long long)uid);
-	rep = redis_cmd(r, "EVAL %s 3 %s %s %s %s %s %s %s %s %s %s", create_lua, skey, ukey, gkey, uids,
-			role_str(role), hash, ttls, sid, caps, gen);
+	rep = redis_cmd(r, "EVAL %s 3 %s %s %s %s %s %s %s %s %s %s %s %s", create_lua, skey, ukey, gkey, uids,
+			role_str(role), hash, ttls, sid, caps, gen, who->email, who->name);
 	int rc = rep && rep->type == REDIS_REPLY_INTEGER ? (rep->integer == 1 ? 0 : 1) : -1;
 	if (rep)
 		freeReplyObject(rep);
@@ -204,6 +223,29 @@ int session_get(struct redis_conn *r, const char *sid, struct session_info *out)
 		if (u->type == REDIS_REPLY_STRING && ro->type == REDIS_REPLY_STRING &&
 		    parse_i64(u->str, 1, INT64_MAX, &out->uid)) {
 			out->role = strcmp(ro->str, "admin") == 0 ? ROLE_ADMIN : ROLE_CUSTOMER;
+			rc = 0;
+		}
+	}
+	freeReplyObject(rep);
+	return rc;
+}
+
+int session_contact(struct redis_conn *r, const char *sid, int64_t uid, struct session_contact *out)
+{
+	redisReply *rep = redis_cmd(r, "HMGET session:%s uid email name", sid);
+	int64_t owner;
+	int rc = -1;
+
+	if (!rep)
+		return -1;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
+		redisReply *u = rep->element[0], *e = rep->element[1], *n = rep->element[2];
+		rc = 1;
+		if (u->type == REDIS_REPLY_STRING && parse_i64(u->str, 1, INT64_MAX, &owner) && owner == uid &&
+		    e->type == REDIS_REPLY_STRING && e->len > 0 && e->len < sizeof(out->email) &&
+		    n->type == REDIS_REPLY_STRING && n->len < sizeof(out->name)) {
+			memcpy(out->email, e->str, e->len + 1);
+			memcpy(out->name, n->str, n->len + 1);
 			rc = 0;
 		}
 	}
@@ -301,4 +343,16 @@ int session_revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid)
 int session_revoke_user_except_role(struct redis_conn *r, int64_t uid, enum role role)
 {
 	return revoke_user(r, uid, NULL, role_str(role));
+}
+
+int session_user_rename(struct redis_conn *r, int64_t uid, const char *name)
+{
+	char ukey[48], gkey[48];
+	snprintf(ukey, sizeof(ukey), "user_sessions:%lld", (long long)uid);
+	snprintf(gkey, sizeof(gkey), "user_gen:%lld", (long long)uid);
+	redisReply *rep = redis_cmd(r, "EVAL %s 2 %s %s %s", rename_lua, ukey, gkey, name);
+	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? 0 : -1;
 }

@@ -18,6 +18,15 @@ struct session_info {
 	enum role role;
 };
 
+/* The account's contact as its sessions carry it: the e-mail address (which never changes)
+ * and the display name (kept current by session_user_rename). Sizes as the users table's. */
+#define SESSION_EMAIL_MAX 255 /* with its NUL */
+#define SESSION_NAME_MAX 401  /* with its NUL */
+struct session_contact {
+	char email[SESSION_EMAIL_MAX];
+	char name[SESSION_NAME_MAX];
+};
+
 /* true for a session id as session_create makes them: SESSION_SID_LEN lower-case hex digits. */
 bool session_sid_valid(const char *sid);
 
@@ -30,19 +39,35 @@ bool session_sid_valid(const char *sid);
 int session_user_gen(struct redis_conn *r, int64_t uid, char gen[SESSION_GEN_MAX]);
 
 /*
- * Creates a session for `uid` with a new random sid and refresh token, living `ttl`
- * seconds, provided the user's generation is still `gen` (from session_user_gen). Only a
+ * Creates a session for `uid` (with the account's contact, `who`) with a new random sid and
+ * refresh token, living `ttl` seconds, provided the user's generation is still `gen` (from session_user_gen). Only a
  * hash of the refresh token is stored. In the same step the user's session index loses
  * its expired entries, and when the user then has more than `cap` sessions, those whose
  * lifetime ends first are revoked (never the new one). Returns 0 and fills `sid` and
  * `refresh` (NUL-terminated); 1 when the generation moved on (nothing created: read the
  * account again); -1 when Redis is unreachable.
  */
-int session_create(struct redis_conn *r, int64_t uid, enum role role, const char *gen, long ttl, long cap,
-		   char sid[SESSION_SID_LEN + 1], char refresh[SESSION_REFRESH_LEN + 1]);
+int session_create(struct redis_conn *r, int64_t uid, enum role role, const struct session_contact *who,
+		   const char *gen, long ttl, long cap, char sid[SESSION_SID_LEN + 1],
+		   char refresh[SESSION_REFRESH_LEN + 1]);
 
 /* Looks a session up. Returns 0 (found, `out` filled), 1 (no such session) or -1 (Redis down). */
 int session_get(struct redis_conn *r, const char *sid, struct session_info *out);
+
+/*
+ * The contact that session `sid` of `uid` carries, so that a service writing to the caller
+ * need not ask the user service. Returns 0 (`out` filled), 1 (no such session of `uid`, or
+ * one made before sessions carried a contact: ask the user service) or -1 (Redis down).
+ */
+int session_contact(struct redis_conn *r, const char *sid, int64_t uid, struct session_contact *out);
+
+/*
+ * Gives every live session of `uid` the display name `name`, and moves the user's generation
+ * on in the same step, so that a sign-in that read the account before the change creates no
+ * session with the old name (it reads the account again). Call it after the change is
+ * committed; repeating it is harmless. Returns 0 or -1 (Redis down: nothing changed).
+ */
+int session_user_rename(struct redis_conn *r, int64_t uid, const char *name);
 
 enum session_rotate {
 	SESSION_ROTATED = 0, /* new refresh token in `refresh_out`, `out` and `sid_out` filled */

@@ -258,7 +258,7 @@ static void place(struct request *req, struct placing *pl)
 							 req->request_id, NULL));
 		goto out;
 	}
-	if ((rc = user_client_get(ctx->client, req->request_id, pl->user_id, &who)) != 0) {
+	if ((rc = user_client_caller(req, &who)) != 0) {
 		if (rc < 0) {
 			give_up(req, pl, "user service");
 		} else {

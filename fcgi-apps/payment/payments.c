@@ -265,7 +265,7 @@ void payments_create(struct request *req)
 	struct user_brief ub;
 	int rc = order_port_get(req->ctx->client, req->request_id, in.order_id, &ob);
 	if (rc < 0 || (rc == 0 && ob.user_id == req->user_id &&
-		       user_client_get(req->ctx->client, req->request_id, req->user_id, &ub) != 0)) {
+		       user_client_caller(req, &ub) != 0)) {
 		card_wipe(&card);
 		idem_release(req->ctx->db, &id);
 		resp_unavailable(req, rc < 0 ? "order service" : "user service");

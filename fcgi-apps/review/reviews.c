@@ -295,7 +295,7 @@ void product_reviews_create(struct request *req)
 		return;
 	}
 	/* The display name is kept with the review: the public list never asks the user service. */
-	rc = user_client_get(req->ctx->client, req->request_id, req->user_id, &ub);
+	rc = user_client_caller(req, &ub);
 	if (rc != 0) {
 		resp_unavailable(req, "user service");
 		return;

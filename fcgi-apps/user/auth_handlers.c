@@ -286,7 +286,10 @@ static void start_session(struct request *req, const struct user *checked)
 			resp_problem(req, 403, "account_disabled", "This account is disabled.");
 			return;
 		}
-		rc = session_create(req->ctx->redis, u.id, u.role, gen, user_settings.refresh_ttl,
+		struct session_contact who;
+		snprintf(who.email, sizeof(who.email), "%s", u.email);
+		snprintf(who.name, sizeof(who.name), "%s", u.name);
+		rc = session_create(req->ctx->redis, u.id, u.role, &who, gen, user_settings.refresh_ttl,
 				    user_settings.max_sessions, sid, refresh);
 		if (rc == 0) {
 			token_pair(req, u.id, u.role, sid, refresh);

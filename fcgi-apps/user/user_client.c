@@ -6,7 +6,10 @@
 #include <string.h>
 
 #include "client.h"
+#include "ctx.h"
 #include "log.h"
+#include "request.h"
+#include "session.h"
 
 int user_client_get(struct client *c, const char *request_id, int64_t id, struct user_brief *out)
 {
@@ -34,4 +37,19 @@ int user_client_get(struct client *c, const char *request_id, int64_t id, struct
 out:
 	client_reply_free(&r);
 	return rc;
+}
+
+int user_client_caller(struct request *req, struct user_brief *out)
+{
+	struct session_contact who;
+
+	_Static_assert(sizeof(who.email) == sizeof(out->email) && sizeof(who.name) == sizeof(out->name),
+		       "a session's contact fits a user brief");
+	if (req->sid[0] && session_contact(req->ctx->redis, req->sid, req->user_id, &who) == 0) {
+		out->id = req->user_id;
+		memcpy(out->email, who.email, sizeof(out->email));
+		memcpy(out->name, who.name, sizeof(out->name));
+		return 0;
+	}
+	return user_client_get(req->ctx->client, req->request_id, req->user_id, out);
 }

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 struct client;
+struct request;
 
 /* What another service needs to know of an account. */
 struct user_brief {
@@ -19,5 +20,13 @@ struct user_brief {
  * unexpected (logged; the caller answers 503 or retries later).
  */
 int user_client_get(struct client *c, const char *request_id, int64_t id, struct user_brief *out);
+
+/*
+ * The signed-in caller's account (req->user_id): from the caller's session, which carries the
+ * e-mail address and the current name (lib/session.h), and from the user service only for a
+ * session made before sessions carried them or when Redis cannot answer. Returns as
+ * user_client_get.
+ */
+int user_client_caller(struct request *req, struct user_brief *out);
 
 #endif

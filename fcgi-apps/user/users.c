@@ -138,6 +138,14 @@ void users_me_patch(struct request *req)
 		resp_unavailable(req, "session store");
 		return;
 	}
+	/* The sessions carry the name (services writing to the shopper read it there): they all
+	 * get the new one, and a sign-in already past its account read reads it again. */
+	if (name && session_user_rename(req->ctx->redis, u.id, name) != 0) {
+		log_msg(LOG_ERROR, req->request_id, "user %lld: name changed, sessions not renamed: %s", (long long)u.id,
+			req->ctx->redis->errstr);
+		resp_unavailable(req, "session store");
+		return;
+	}
 	answer_user(req, u.id);
 }
 

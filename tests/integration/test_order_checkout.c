@@ -1,5 +1,6 @@
 /* test_order_checkout.c: POST /orders from a real cart through NGINX: the whole path, Idempotency-Keys, races for stock, a crash mid-checkout. */
 #include <criterion/criterion.h>
+#include <hiredis/hiredis.h>
 #include <json-c/json.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -133,6 +134,71 @@ Test(checkout, register_cart_order_pay_ship_deliver_with_emails)
 	test_stock(staff, a, &on_hand, &reserved, NULL);
 	cr_assert_eq(on_hand, 8, "sold");
 	cr_assert_eq(reserved, 0);
+	free(s.token);
+}
+
+/* Sets `field` of every session of `uid` to `value` in Redis, or removes it (value NULL). */
+static void sessions_set(long long uid, const char *field, const char *value)
+{
+	redisContext *c = test_redis();
+	redisReply *idx = redisCommand(c, "ZRANGE user_sessions:%lld 0 -1", uid);
+	cr_assert(idx && idx->type == REDIS_REPLY_ARRAY && idx->elements > 0, "no session of user %lld", uid);
+	for (size_t i = 0; i < idx->elements; i++) {
+		redisReply *rep = value ? redisCommand(c, "HSET session:%s %s %s", idx->element[i]->str, field, value)
+					: redisCommand(c, "HDEL session:%s %s", idx->element[i]->str, field);
+		cr_assert(rep && rep->type == REDIS_REPLY_INTEGER);
+		freeReplyObject(rep);
+	}
+	freeReplyObject(idx);
+	redisFree(c);
+}
+
+/* Places a one-unit order of `pid` for `s` with a new key; asserts that the order row holds
+ * `email` and `name` as its customer's contact. */
+static void order_contact_is(struct shopper *s, long long pid, const char *email, const char *name)
+{
+	struct http_resp r;
+	struct db_rows *rows;
+	char key[96];
+	cart_put(s->token, pid, 1);
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s->token, key, &r), 201, "%s", r.body);
+	struct db_val p[] = {db_i64(json_int(&r, "id"))};
+	http_resp_free(&r);
+	cr_assert_eq(db_query(order_db, "SELECT email, customer_name FROM orders WHERE id = ?", p, 1, &rows), 0, "%s",
+		     order_db->errstr);
+	cr_assert_str_eq(db_cell(rows, 0, 0), email);
+	cr_assert_str_eq(db_cell(rows, 0, 1), name);
+	db_rows_free(rows);
+	for (int i = 0; i < 50 && cart_lines(s->token) != 0; i++) /* the outbox empties the cart */
+		usleep(100000);
+}
+
+/* The order keeps its customer's e-mail address and name, read from the shopper's session
+ * (which the user service keeps current on a rename), not asked of the user service; a session
+ * made before sessions carried them still gets them from the user service. */
+Test(checkout, the_contact_comes_from_the_session_and_follows_a_rename)
+{
+	struct shopper s;
+	struct http_resp r;
+	new_shopper(&s);
+	long long pid = test_product(staff, 500, "EUR");
+	test_put_stock(staff, pid, 10, 0);
+	order_contact_is(&s, pid, s.email, "Ada");
+
+	api("PATCH", "/api/v1/users/me", "{\"name\":\"Grace Hopper\"}", s.token, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	order_contact_is(&s, pid, s.email, "Grace Hopper");
+
+	/* What the session says is what the order takes: the user service is not asked. */
+	sessions_set(s.id, "name", "As The Session Says");
+	order_contact_is(&s, pid, s.email, "As The Session Says");
+
+	/* A session without a contact (made by an older version): the user service answers. */
+	sessions_set(s.id, "email", NULL);
+	sessions_set(s.id, "name", NULL);
+	order_contact_is(&s, pid, s.email, "Grace Hopper");
 	free(s.token);
 }
 

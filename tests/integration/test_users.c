@@ -62,6 +62,104 @@ Test(users, me_patch_name)
 	free(t);
 }
 
+/* How many live sessions of `uid` there are; asserts that each carries `email` and `name`. */
+static int sessions_carry(long long uid, const char *email, const char *name)
+{
+	redisContext *c = test_redis();
+	redisReply *idx = redisCommand(c, "ZRANGE user_sessions:%lld 0 -1", uid);
+	int live = 0;
+	cr_assert(idx && idx->type == REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i < idx->elements; i++) {
+		redisReply *h = redisCommand(c, "HMGET session:%s uid email name", idx->element[i]->str);
+		cr_assert(h && h->type == REDIS_REPLY_ARRAY && h->elements == 3);
+		if (h->element[0]->type == REDIS_REPLY_STRING) {
+			live++;
+			cr_assert(h->element[1]->type == REDIS_REPLY_STRING && h->element[2]->type == REDIS_REPLY_STRING,
+				  "session %s carries no contact", idx->element[i]->str);
+			cr_assert_str_eq(h->element[1]->str, email);
+			cr_assert_str_eq(h->element[2]->str, name);
+		}
+		freeReplyObject(h);
+	}
+	freeReplyObject(idx);
+	redisFree(c);
+	return live;
+}
+
+static char *user_gen(long long uid)
+{
+	redisContext *c = test_redis();
+	redisReply *rep = redisCommand(c, "GET user_gen:%lld", uid);
+	char *gen = strdup(rep && rep->type == REDIS_REPLY_STRING ? rep->str : "0");
+	freeReplyObject(rep);
+	redisFree(c);
+	return gen;
+}
+
+/* Sessions carry the account's e-mail address and name (the order, payment and review services
+ * read them there). A rename reaches every session of the account, and moves its generation
+ * on, so that a sign-in that read the account before the rename makes no session with the old
+ * name (it reads the account again: the guard users.disable_during_sign_ins_leaves_no_session
+ * exercises). Nothing else of the sessions changes: both still work. */
+Test(users, rename_reaches_every_session_of_the_account)
+{
+	char email[128], *a, *b;
+	struct http_resp r;
+	unique_email(email, sizeof(email), "rename");
+	long long uid = register_user(email, TEST_PASSWORD, "Before");
+	login_user(email, TEST_PASSWORD, &a, NULL);
+	login_user(email, TEST_PASSWORD, &b, NULL);
+	cr_assert_geq(sessions_carry(uid, email, "Before"), 2);
+	char *gen = user_gen(uid);
+
+	api("PATCH", "/api/v1/users/me", "{\"name\":\"After Rename\"}", a, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_geq(sessions_carry(uid, email, "After Rename"), 2);
+	char *moved = user_gen(uid);
+	cr_assert_str_neq(moved, gen, "the rename did not move the generation on");
+	api("GET", "/api/v1/users/me", NULL, b, &r);
+	cr_assert_eq(r.status, 200, "the other session ended: %s", r.body);
+	cr_assert_str_eq(json_str(&r, "name"), "After Rename");
+	http_resp_free(&r);
+
+	/* A sign-in now carries the new name. */
+	login_user(email, TEST_PASSWORD, NULL, NULL);
+	cr_assert_geq(sessions_carry(uid, email, "After Rename"), 3);
+	free(gen);
+	free(moved);
+	free(a);
+	free(b);
+}
+
+/* Redis refusing the rename (here: the generation key made a list, so the script fails) after
+ * the name is saved: 503 unavailable, and the same request again, once Redis works, renames
+ * every session. */
+Test(users, rename_the_sessions_could_not_take_is_503_then_retried)
+{
+	char email[128], *t;
+	struct http_resp r;
+	unique_email(email, sizeof(email), "renamefail");
+	long long uid = register_user(email, TEST_PASSWORD, "Before");
+	login_user(email, TEST_PASSWORD, &t, NULL);
+	redisContext *c = test_redis();
+	freeReplyObject(redisCommand(c, "DEL user_gen:%lld", uid));
+	freeReplyObject(redisCommand(c, "RPUSH user_gen:%lld x", uid));
+
+	api("PATCH", "/api/v1/users/me", "{\"name\":\"After\"}", t, &r);
+	assert_problem(&r, 503, "unavailable");
+	http_resp_free(&r);
+	cr_assert_eq(sessions_carry(uid, email, "Before"), 1, "a failed rename changed a session");
+
+	freeReplyObject(redisCommand(c, "DEL user_gen:%lld", uid));
+	redisFree(c);
+	api("PATCH", "/api/v1/users/me", "{\"name\":\"After\"}", t, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_eq(sessions_carry(uid, email, "After"), 1);
+	free(t);
+}
+
 Test(users, me_patch_rejects_what_a_client_may_not_set)
 {
 	static const char *const bodies[] = {"{\"role\":\"admin\"}",

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "redis.h"
+#include "session.h"
 
 static struct store_config cfg;
 
@@ -323,3 +324,66 @@ Test(redis, a_connection_closed_by_the_server_is_replaced_before_sending)
 	redis_conn_free(r);
 	counting_stop(&s);
 }
+
+/* --- a session's contact (lib/session.c), from the HMGET reply ----------------------------- */
+
+/* session_contact of sid "s" for user 42 against a server answering `reply`. */
+static int contact_from(const char *reply, struct session_contact *who)
+{
+	struct fake_server s;
+	server_start(&s, reply);
+	struct redis_conn *r = redis_conn_new(&cfg);
+	memset(who, 0, sizeof(*who));
+	int rc = session_contact(r, "s", 42, who);
+	redis_conn_free(r);
+	server_stop(&s);
+	return rc;
+}
+
+Test(redis, session_contact_read_from_the_session)
+{
+	struct session_contact who;
+	cr_assert(eq(int, contact_from("*3\r\n$2\r\n42\r\n$15\r\nada@example.com\r\n$15\r\nAda Lovelace \xc3\xa9\r\n", &who), 0));
+	cr_assert(eq(str, who.email, "ada@example.com"));
+	cr_assert(eq(str, who.name, "Ada Lovelace \xc3\xa9"));
+}
+
+Test(redis, session_contact_absent_or_of_another_user_is_1)
+{
+	struct session_contact who;
+	/* no such session */
+	cr_assert(eq(int, contact_from("*3\r\n$-1\r\n$-1\r\n$-1\r\n", &who), 1));
+	/* a session made before sessions carried a contact */
+	cr_assert(eq(int, contact_from("*3\r\n$2\r\n42\r\n$-1\r\n$-1\r\n", &who), 1));
+	cr_assert(eq(int, contact_from("*3\r\n$2\r\n42\r\n$15\r\nada@example.com\r\n$-1\r\n", &who), 1));
+	/* another user's session, an empty address, a uid that is not one */
+	cr_assert(eq(int, contact_from("*3\r\n$2\r\n43\r\n$15\r\nada@example.com\r\n$3\r\nAda\r\n", &who), 1));
+	cr_assert(eq(int, contact_from("*3\r\n$2\r\n42\r\n$0\r\n\r\n$3\r\nAda\r\n", &who), 1));
+	cr_assert(eq(int, contact_from("*3\r\n$3\r\n4x2\r\n$15\r\nada@example.com\r\n$3\r\nAda\r\n", &who), 1));
+	cr_assert(eq(str, who.email, ""), "nothing is copied from a refused reply");
+}
+
+Test(redis, session_contact_too_long_for_its_buffer_is_1)
+{
+	struct session_contact who;
+	char name[SESSION_NAME_MAX + 1], reply[1024];
+	memset(name, 'n', SESSION_NAME_MAX);
+	name[SESSION_NAME_MAX] = '\0';
+	snprintf(reply, sizeof(reply), "*3\r\n$2\r\n42\r\n$15\r\nada@example.com\r\n$%d\r\n%s\r\n", SESSION_NAME_MAX, name);
+	cr_assert(eq(int, contact_from(reply, &who), 1));
+	name[SESSION_NAME_MAX - 1] = '\0'; /* the longest that fits */
+	snprintf(reply, sizeof(reply), "*3\r\n$2\r\n42\r\n$15\r\nada@example.com\r\n$%d\r\n%s\r\n", SESSION_NAME_MAX - 1, name);
+	cr_assert(eq(int, contact_from(reply, &who), 0));
+	cr_assert(eq(sz, strlen(who.name), (size_t)SESSION_NAME_MAX - 1));
+}
+
+Test(redis, session_contact_on_an_error_or_a_dead_server_is_minus_1)
+{
+	struct session_contact who;
+	cr_assert(eq(int, contact_from("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", &who), -1));
+	cfg.redis_port = 1; /* refused */
+	struct redis_conn *r = redis_conn_new(&cfg);
+	cr_assert(eq(int, session_contact(r, "s", 42, &who), -1));
+	redis_conn_free(r);
+}
+
