@@ -87,15 +87,30 @@ int outbox_rows_job(struct db_conn *db, struct outbox_rows *rows, const char *ty
 	return rows_append(db, rows, "job", type, doc, request_id);
 }
 
-int outbox_rows_call(struct db_conn *db, struct outbox_rows *rows, const char *method, const char *path,
-		     struct json_object *body, const char *request_id)
+/* A call or batch row: "METHOD /path" and the body's text. */
+static int rows_call(struct db_conn *db, struct outbox_rows *rows, const char *kind, const char *method,
+		     const char *path, struct json_object *body, const char *request_id)
 {
 	char target[OUTBOX_TARGET_MAX + 1];
 	int w = snprintf(target, sizeof(target), "%s %s", method, path);
 	if (w < 0 || (size_t)w >= sizeof(target) || strchr(method, ' ') || path[0] != '/')
 		return row_refused(db, "call target too long or malformed", "");
 	char *payload = strdup(body ? json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN) : "");
-	return rows_append(db, rows, "call", target, payload, request_id);
+	return rows_append(db, rows, kind, target, payload, request_id);
+}
+
+int outbox_rows_call(struct db_conn *db, struct outbox_rows *rows, const char *method, const char *path,
+		     struct json_object *body, const char *request_id)
+{
+	return rows_call(db, rows, "call", method, path, body, request_id);
+}
+
+int outbox_rows_batch(struct db_conn *db, struct outbox_rows *rows, const char *path, struct json_object *item,
+		      const char *request_id)
+{
+	if (!item)
+		return row_refused(db, "a batch item needs a body", "");
+	return rows_call(db, rows, "batch", "POST", path, item, request_id);
 }
 
 void outbox_rows_clear(struct outbox_rows *rows)
@@ -183,13 +198,26 @@ static enum outcome deliver_call(struct ctx *ctx, const char *target, const char
 	return FAILED;
 }
 
+#define SENT_MARK_MAX 64 /* ids per marking statement: 64 * 21 bytes of JSON at most */
+#define BATCH_GROUPS 4   /* batch targets gathered at once in a round */
+
+/* The items of one batch target gathered in a round, for one call. */
+struct batch_group {
+	const char *target; /* "POST /path" (the round's rows own it) */
+	size_t n;
+	int64_t ids[OUTBOX_BATCH_MAX], attempts[OUTBOX_BATCH_MAX];
+	struct json_object *items, *rids;
+	char rid[65]; /* the first item's request id, for the call's X-Request-Id */
+};
+
 struct round {
 	struct ctx *ctx;
 	size_t batch;
 	int handled;
+	int64_t sent[SENT_MARK_MAX];
+	size_t nsent;
+	struct batch_group groups[BATCH_GROUPS];
 };
-
-#define SENT_MARK_MAX 64 /* ids per marking statement: 64 * 21 bytes of JSON at most */
 
 /* Marks ids[0..n) sent. Returns 0, or -1 with db->err set. */
 static int mark_sent(struct db_conn *db, const int64_t *ids, size_t n)
@@ -206,15 +234,100 @@ static int mark_sent(struct db_conn *db, const int64_t *ids, size_t n)
 	return db_exec(db, sql_sent, p, 1, NULL);
 }
 
+/* Records the outcome `o` of row `id` (its `attempts` so far; `why` the failure) in the round.
+ * Returns 0, or -1 with db->err set. */
+static int record(struct db_conn *db, struct round *rd, enum outcome o, int64_t id, int64_t attempts,
+		  const char *kind, const char *target, const char *rid, const char *why)
+{
+	int rc = 0;
+	if (o == SENT) {
+		/* Marked with the others of the round (the rows are locked until it commits). */
+		rd->sent[rd->nsent++] = id;
+		if (rd->nsent == SENT_MARK_MAX) {
+			rc = mark_sent(db, rd->sent, rd->nsent);
+			rd->nsent = 0;
+		}
+	} else if (o == RETRY) {
+		int64_t wait = attempts >= 8 ? BACKOFF_MAX_S : (int64_t)1 << attempts;
+		if (wait > BACKOFF_MAX_S)
+			wait = BACKOFF_MAX_S;
+		if (attempts == 0 || attempts % 10 == 9)
+			log_msg(LOG_WARN, rid, "outbox %lld (%s %s): %s; retrying in %llds", (long long)id, kind, target, why,
+				(long long)wait);
+		struct db_val p[] = {db_str(why), db_i64(wait), db_i64(id)};
+		rc = db_exec(db, sql_retry, p, 3, NULL);
+	} else {
+		log_msg(LOG_ERROR, rid, "outbox %lld (%s %s): %s; given up", (long long)id, kind, target, why);
+		struct db_val p[] = {db_str(why), db_i64(id)};
+		rc = db_exec(db, sql_given_up, p, 2, NULL);
+	}
+	if (rc == 0)
+		rd->handled++;
+	return rc;
+}
+
+/* Sends group `g` as one call and records the outcome for each of its rows; empties it.
+ * Returns 0, or -1 with db->err set. */
+static int flush_group(struct db_conn *db, struct round *rd, struct batch_group *g)
+{
+	char why[200] = "";
+	int rc = 0;
+	if (g->n == 0)
+		return 0;
+	struct json_object *body = json_object_new_object();
+	json_object_object_add(body, "items", g->items);
+	json_object_object_add(body, "request_ids", g->rids);
+	char *text = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
+	json_object_put(body);
+	enum outcome o = text ? deliver_call(rd->ctx, g->target, text, g->rid, why, sizeof(why)) : RETRY;
+	if (!text)
+		snprintf(why, sizeof(why), "out of memory");
+	free(text);
+	for (size_t i = 0; i < g->n && rc == 0; i++)
+		rc = record(db, rd, o, g->ids[i], g->attempts[i], "batch", g->target, g->rid, why);
+	*g = (struct batch_group){0};
+	return rc;
+}
+
+/* Adds a due batch row to the round's group for its target (sending a full group, or the oldest
+ * when every group is taken). Returns 0, or -1 with db->err set. */
+static int gather(struct db_conn *db, struct round *rd, int64_t id, int64_t attempts, const char *target,
+		  const char *payload, const char *rid)
+{
+	struct batch_group *g = NULL;
+	int rc = 0;
+	for (size_t k = 0; k < BATCH_GROUPS && !g; k++)
+		if (rd->groups[k].n && strcmp(rd->groups[k].target, target) == 0)
+			g = &rd->groups[k];
+	for (size_t k = 0; k < BATCH_GROUPS && !g; k++)
+		if (!rd->groups[k].n)
+			g = &rd->groups[k];
+	if (!g && (rc = flush_group(db, rd, g = &rd->groups[0])) != 0)
+		return rc;
+	struct json_object *item = json_tokener_parse(payload);
+	if (!item) /* a row outbox_rows_batch did not write */
+		return record(db, rd, FAILED, id, attempts, "batch", target, rid, "stored item is not JSON");
+	if (!g->n) {
+		g->target = target;
+		g->items = json_object_new_array();
+		g->rids = json_object_new_array();
+		snprintf(g->rid, sizeof(g->rid), "%s", rid);
+	}
+	json_object_array_add(g->items, item);
+	json_object_array_add(g->rids, json_object_new_string(rid));
+	g->ids[g->n] = id;
+	g->attempts[g->n++] = attempts;
+	return g->n == OUTBOX_BATCH_MAX ? flush_group(db, rd, g) : 0;
+}
+
 static int relay_tx(struct db_conn *db, void *arg)
 {
 	struct round *rd = arg;
 	struct db_rows *rows;
 	struct db_val lim[] = {db_i64((int64_t)rd->batch)};
-	int64_t sent[SENT_MARK_MAX];
-	size_t nsent = 0;
 
 	rd->handled = 0;
+	rd->nsent = 0;
 	if (db_query(db, sql_due, lim, 1, &rows) != 0)
 		return -1;
 	int rc = 0;
@@ -225,46 +338,42 @@ static int relay_tx(struct db_conn *db, void *arg)
 		const char *kind = db_cell(rows, i, 1), *target = db_cell(rows, i, 2);
 		const char *payload = db_cell(rows, i, 3), *rid = db_cell(rows, i, 4);
 		char why[200] = "";
+		if (strcmp(kind, "batch") == 0) {
+			rc = gather(db, rd, id, attempts, target, payload, rid);
+			continue;
+		}
 		enum outcome o = strcmp(kind, "job") == 0 ? deliver_job(rd->ctx, payload, why, sizeof(why))
 							  : deliver_call(rd->ctx, target, payload, rid, why, sizeof(why));
-		if (o == SENT) {
-			/* Marked with the others of the round (the rows are locked until it commits). */
-			sent[nsent++] = id;
-			if (nsent == SENT_MARK_MAX) {
-				rc = mark_sent(db, sent, nsent);
-				nsent = 0;
-			}
-		} else if (o == RETRY) {
-			int64_t wait = attempts >= 8 ? BACKOFF_MAX_S : (int64_t)1 << attempts;
-			if (wait > BACKOFF_MAX_S)
-				wait = BACKOFF_MAX_S;
-			if (attempts == 0 || attempts % 10 == 9)
-				log_msg(LOG_WARN, rid, "outbox %lld (%s %s): %s; retrying in %llds", (long long)id, kind,
-					target, why, (long long)wait);
-			struct db_val p[] = {db_str(why), db_i64(wait), db_i64(id)};
-			rc = db_exec(db, sql_retry, p, 3, NULL);
-		} else {
-			log_msg(LOG_ERROR, rid, "outbox %lld (%s %s): %s; given up", (long long)id, kind, target, why);
-			struct db_val p[] = {db_str(why), db_i64(id)};
-			rc = db_exec(db, sql_given_up, p, 2, NULL);
-		}
-		if (rc == 0)
-			rd->handled++;
+		rc = record(db, rd, o, id, attempts, kind, target, rid, why);
+	}
+	for (size_t k = 0; k < BATCH_GROUPS; k++) {
+		if (rc == 0 && !server_stopping())
+			rc = flush_group(db, rd, &rd->groups[k]);
+		json_object_put(rd->groups[k].items); /* what a failure or a stop left unsent stays due */
+		json_object_put(rd->groups[k].rids);
+		rd->groups[k] = (struct batch_group){0};
 	}
 	if (rc == 0)
-		rc = mark_sent(db, sent, nsent);
+		rc = mark_sent(db, rd->sent, rd->nsent);
 	db_rows_free(rows);
 	return rc;
 }
 
 int outbox_relay_once(struct ctx *ctx, size_t batch)
 {
-	struct round rd = {ctx, batch ? batch : 1, 0};
+	struct round *rd = calloc(1, sizeof(*rd));
+	if (!rd) {
+		ctx->db->err = DB_ERROR;
+		snprintf(ctx->db->errstr, sizeof(ctx->db->errstr), "outbox: out of memory");
+		return -1;
+	}
+	rd->ctx = ctx;
+	rd->batch = batch ? batch : 1;
 	/* A deadlock retry re-reads the due rows; a row delivered in the lost run is delivered again
 	 * (at least once: job ids and idempotent receivers make that harmless). */
-	if (db_tx(ctx->db, relay_tx, &rd) != 0)
-		return -1;
-	return rd.handled;
+	int rc = db_tx(ctx->db, relay_tx, rd), handled = rd->handled;
+	free(rd);
+	return rc != 0 ? -1 : handled;
 }
 
 long outbox_purge(struct db_conn *db, int days)

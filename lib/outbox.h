@@ -27,7 +27,7 @@ int outbox_add_job(struct db_conn *db, const char *type, const char *recipient, 
 struct outbox_rows {
 	size_t n;
 	struct outbox_row {
-		const char *kind; /* "job" or "call" (static) */
+		const char *kind; /* "job", "call" or "batch" (static) */
 		char target[OUTBOX_TARGET_MAX + 1]; /* the job type, or "METHOD /path" */
 		char *payload; /* JSON text, "" for a call without body (malloc'd, owned by the rows) */
 		char request_id[65];
@@ -43,6 +43,20 @@ int outbox_rows_job(struct db_conn *db, struct outbox_rows *rows, const char *ty
 /* Adds the call outbox_add_call would queue to `rows`. Returns 0, or -1 as outbox_rows_job. */
 int outbox_rows_call(struct db_conn *db, struct outbox_rows *rows, const char *method, const char *path,
 		     struct json_object *body, const char *request_id);
+
+/*
+ * Adds one item of a batch call to `rows`: the relay gathers the due items of a round that share
+ * `path` (under the internal listener) and POSTs them in one call, {"items":[item, ...],
+ * "request_ids":["...", ...]} (each item's request id, in the same order), at most
+ * OUTBOX_BATCH_MAX items a call, after the round's other rows: batch items keep no order among
+ * themselves or with other rows. The receiver answers 2xx once it has applied every item or
+ * refused it for good (its log says which: a retry could not change that); 4xx when it refuses
+ * the whole call (every item is given up, logged); 5xx or no answer to have every item retried.
+ * Receivers must be idempotent per item. `item` is borrowed. Returns 0, or -1 as outbox_rows_job.
+ */
+#define OUTBOX_BATCH_MAX 64
+int outbox_rows_batch(struct db_conn *db, struct outbox_rows *rows, const char *path, struct json_object *item,
+		      const char *request_id);
 
 /* Inside the caller's transaction: writes every row of `rows` with one INSERT, in the order
  * they were added (the relay delivers them in that order). `rows` is emptied either way.

@@ -17,6 +17,7 @@ void cart_merge(struct request *req);
 /* Internal, for the order service (internal.c). */
 void internal_cart_get(struct request *req);
 void internal_cart_clear(struct request *req);
+void internal_cart_clears(struct request *req);
 
 /* Once at start: libsodium for the tokens. Returns 0 or -1. */
 int cart_init(const struct store_config *cfg);

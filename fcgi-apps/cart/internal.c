@@ -1,14 +1,17 @@
-/* internal.c: the order service's view of a user's cart, and clearing the lines an order took. */
+/* internal.c: the order service's view of a user's cart, and clearing the lines an order took, one by one or in batches. */
 #include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctx.h"
 #include "db.h"
 #include "field.h"
 #include "handlers.h"
+#include "log.h"
+#include "outbox.h"
 #include "problem.h"
 #include "repo.h"
 #include "request.h"
@@ -157,4 +160,205 @@ void internal_cart_clear(struct request *req)
 		answer_cart(req, &c->after, (int64_t)c->deleted);
 out:
 	free(c);
+}
+
+/* --- POST /internal/cart/clears: the clears of many orders in one transaction ------------- */
+
+enum clear_outcome { CLEARED, NOT_FOUND, AHEAD };
+
+struct clears {
+	/* Inputs: the items as sent, and one entry per user (the highest version asked). */
+	size_t n, nusers;
+	struct clear_item {
+		int64_t user_id, version;
+		size_t user; /* its entry in users[] */
+		const char *rid;
+	} items[OUTBOX_BATCH_MAX];
+	struct clear_user {
+		int64_t user_id, version;
+		/* Outputs, reset by each run. */
+		enum clear_outcome outcome;
+		int64_t cart_version, deleted;
+	} users[OUTBOX_BATCH_MAX];
+};
+
+static int by_user(const void *a, const void *b)
+{
+	const struct clear_user *x = a, *y = b;
+	return x->user_id < y->user_id ? -1 : x->user_id > y->user_id;
+}
+
+/* Deletes, for every user, the lines set at the asked version or before (as one clear does),
+ * with three statements for the whole batch. */
+static int clears_tx(struct db_conn *db, void *arg)
+{
+	struct clears *cs = arg;
+	struct json_object *wanted = json_object_new_array(), *del = json_object_new_array(),
+			   *bump = json_object_new_array();
+	struct db_rows *rows = NULL;
+	uint64_t want = 0, deleted = 0;
+	int rc = -1;
+
+	for (size_t u = 0; u < cs->nusers; u++) {
+		struct json_object *w = json_object_new_object();
+		json_object_object_add(w, "user_id", json_object_new_int64(cs->users[u].user_id));
+		json_object_object_add(w, "version", json_object_new_int64(cs->users[u].version));
+		json_object_array_add(wanted, w);
+		cs->users[u].outcome = NOT_FOUND;
+		cs->users[u].deleted = 0;
+	}
+	if (repo_clears_lock(db, json_object_to_json_string_ext(wanted, JSON_C_TO_STRING_PLAIN), &rows) != 0)
+		goto out;
+	for (size_t r = 0; r < rows->nrows; r++) {
+		int64_t k = db_cell_i64(rows, r, 0, 0), below = db_cell_i64(rows, r, 3, 0), above = db_cell_i64(rows, r, 4, 0);
+		if (k < 1 || (size_t)k > cs->nusers)
+			continue;
+		struct clear_user *u = &cs->users[k - 1];
+		int64_t cart = db_cell_i64(rows, r, 1, 0);
+		u->cart_version = db_cell_i64(rows, r, 2, 0);
+		u->outcome = u->version > u->cart_version ? AHEAD : CLEARED;
+		if (u->outcome != CLEARED || below == 0)
+			continue;
+		/* Lines added or changed after the order's version carry a later line_version and stay. */
+		u->deleted = below;
+		want += (uint64_t)below;
+		struct json_object *d = json_object_new_array(), *b = json_object_new_array();
+		json_object_array_add(d, json_object_new_int64(cart));
+		json_object_array_add(d, json_object_new_int64(u->version));
+		json_object_array_add(del, d);
+		json_object_array_add(b, json_object_new_int64(cart));
+		json_object_array_add(b, json_object_new_int64(above));
+		json_object_array_add(bump, b);
+	}
+	rc = 0;
+	if (want == 0)
+		goto out;
+	if (repo_clears_delete(db, json_object_to_json_string_ext(del, JSON_C_TO_STRING_PLAIN), &deleted) != 0 ||
+	    repo_clears_bump(db, json_object_to_json_string_ext(bump, JSON_C_TO_STRING_PLAIN)) != 0) {
+		rc = -1;
+		goto out;
+	}
+	if (deleted != want) { /* cannot happen under the locks: say so */
+		db->err = DB_ERROR;
+		snprintf(db->errstr, sizeof(db->errstr), "clears: deleted %llu lines, expected %llu",
+			 (unsigned long long)deleted, (unsigned long long)want);
+		rc = -1;
+	}
+out:
+	db_rows_free(rows);
+	json_object_put(wanted);
+	json_object_put(del);
+	json_object_put(bump);
+	return rc;
+}
+
+/* Reads the body into cs (items, then one entry per user, in user id order). Adds field errors. */
+static void clears_parse(struct json_object *body, struct clears *cs, struct field_errors *errs)
+{
+	static const char *const allowed[] = {"items", "request_ids", NULL};
+	static const char *const item_fields[] = {"user_id", "version", NULL};
+	struct json_object *items, *rids = NULL;
+
+	field_only(body, allowed, errs);
+	if (!json_object_object_get_ex(body, "items", &items) || !json_object_is_type(items, json_type_array) ||
+	    json_object_array_length(items) == 0 || json_object_array_length(items) > OUTBOX_BATCH_MAX) {
+		problem_add(errs, "items", "must be a list of 1 to %d {user_id, version}", OUTBOX_BATCH_MAX);
+		return;
+	}
+	size_t n = json_object_array_length(items);
+	if (json_object_object_get_ex(body, "request_ids", &rids) &&
+	    (!json_object_is_type(rids, json_type_array) || json_object_array_length(rids) != n)) {
+		problem_add(errs, "request_ids", "must be a list of as many request ids as items");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *it = json_object_array_get_idx(items, i), *rid = rids ? json_object_array_get_idx(rids, i) : NULL;
+		struct field_errors item_errs = {0};
+		char field[48];
+		snprintf(field, sizeof(field), "items[%zu]", i);
+		if (!json_object_is_type(it, json_type_object)) {
+			problem_add(errs, field, "must be an object {user_id, version}");
+			continue;
+		}
+		field_only(it, item_fields, &item_errs);
+		field_i64(it, "user_id", true, 1, INT64_MAX, &cs->items[cs->n].user_id, &item_errs);
+		field_i64(it, "version", true, 0, INT64_MAX, &cs->items[cs->n].version, &item_errs);
+		for (size_t k = 0; k < item_errs.n; k++)
+			problem_add(errs, field, "%s %s", item_errs.items[k].field, item_errs.items[k].message);
+		if (rid && (!json_object_is_type(rid, json_type_string) || json_object_get_string_len(rid) < 1 ||
+			    json_object_get_string_len(rid) > 64)) {
+			snprintf(field, sizeof(field), "request_ids[%zu]", i);
+			problem_add(errs, field, "must be a string of 1 to 64 characters");
+		}
+		if (item_errs.n)
+			continue;
+		cs->items[cs->n++].rid = rid ? json_object_get_string(rid) : "-";
+	}
+	if (errs->n)
+		return;
+	/* One entry per user, in user id order (two batches lock carts in the same order); an order
+	 * placed later asks for a later version, which clears what the earlier one saw too. */
+	for (size_t i = 0; i < cs->n; i++)
+		cs->users[i] = (struct clear_user){cs->items[i].user_id, cs->items[i].version, NOT_FOUND, 0, 0};
+	qsort(cs->users, cs->n, sizeof(cs->users[0]), by_user);
+	for (size_t i = 0; i < cs->n; i++) {
+		if (cs->nusers && cs->users[cs->nusers - 1].user_id == cs->users[i].user_id) {
+			if (cs->users[i].version > cs->users[cs->nusers - 1].version)
+				cs->users[cs->nusers - 1].version = cs->users[i].version;
+			continue;
+		}
+		cs->users[cs->nusers++] = cs->users[i];
+	}
+	for (size_t i = 0; i < cs->n; i++)
+		for (size_t u = 0; u < cs->nusers; u++)
+			if (cs->users[u].user_id == cs->items[i].user_id)
+				cs->items[i].user = u;
+}
+
+void internal_cart_clears(struct request *req)
+{
+	static const char *const outcome_names[] = {"cleared", "not_found", "version_ahead"};
+	struct field_errors errs = {0};
+	struct json_object *body = req_json_body(req, 0);
+	struct clears *cs;
+
+	if (!body)
+		return;
+	if (!(cs = calloc(1, sizeof(*cs)))) {
+		resp_problem(req, 500, "internal", "Out of memory.");
+		return;
+	}
+	clears_parse(body, cs, &errs);
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		goto out;
+	}
+	if (db_tx(req->ctx->db, clears_tx, cs) != 0) {
+		resp_db_error(req, req->ctx->db);
+		goto out;
+	}
+	struct json_object *o = json_object_new_object(), *list = json_object_new_array_ext((int)cs->n);
+	for (size_t i = 0; i < cs->n; i++) {
+		const struct clear_item *it = &cs->items[i];
+		const struct clear_user *u = &cs->users[it->user];
+		struct json_object *r = json_object_new_object();
+		json_object_object_add(r, "user_id", json_object_new_int64(it->user_id));
+		json_object_object_add(r, "version", json_object_new_int64(it->version));
+		json_object_object_add(r, "outcome", json_object_new_string(outcome_names[u->outcome]));
+		if (u->outcome == CLEARED)
+			json_object_object_add(r, "cleared_lines", json_object_new_int64(u->deleted));
+		json_object_array_add(list, r);
+		/* The order is placed either way; what it cannot clear is said here, once per item. */
+		if (u->outcome == NOT_FOUND)
+			log_msg(LOG_INFO, it->rid, "clear of user %lld's cart to version %lld: no cart, nothing to clear",
+				(long long)it->user_id, (long long)it->version);
+		else if (u->outcome == AHEAD)
+			log_msg(LOG_WARN, it->rid, "clear of user %lld's cart to version %lld: the cart is at version %lld",
+				(long long)it->user_id, (long long)it->version, (long long)u->cart_version);
+	}
+	json_object_object_add(o, "items", list);
+	resp_json(req, 200, o);
+	json_object_put(o);
+out:
+	free(cs);
 }

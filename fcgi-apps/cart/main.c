@@ -7,6 +7,7 @@
 
 /* A cart body is one small object ({"quantity": 3}, {"version": 12}). */
 #define CART_BODY_MAX 1024
+#define CLEARS_BODY_MAX 16384 /* 64 items and their request ids */
 
 static const struct route routes[] = {
 	{"GET", "/api/v1/cart/health", health_get, ROLE_PUBLIC, 0, NULL},
@@ -18,6 +19,7 @@ static const struct route routes[] = {
 	{"POST", "/api/v1/cart/merge", cart_merge, ROLE_CUSTOMER, CART_BODY_MAX, NULL},
 	{"GET", "/internal/cart/users/{user_id}", internal_cart_get, ROLE_INTERNAL, 0, NULL},
 	{"POST", "/internal/cart/users/{user_id}/clear", internal_cart_clear, ROLE_INTERNAL, CART_BODY_MAX, NULL},
+	{"POST", "/internal/cart/clears", internal_cart_clears, ROLE_INTERNAL, CLEARS_BODY_MAX, NULL},
 };
 
 int main(void)

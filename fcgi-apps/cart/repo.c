@@ -35,6 +35,19 @@ static const char sql_line_set[] =
 	"line_version = VALUES(line_version)";
 static const char sql_line_delete[] = "DELETE FROM cart_items WHERE cart_id = ? AND product_id = ?";
 static const char sql_lines_upto[] = "DELETE FROM cart_items WHERE cart_id = ? AND line_version <= ?";
+static const char sql_clears_lock[] =
+	"SELECT j.k, c.id, c.version, "
+	"(SELECT COUNT(*) FROM cart_items i WHERE i.cart_id = c.id AND i.line_version <= j.version), "
+	"(SELECT COUNT(*) FROM cart_items i WHERE i.cart_id = c.id AND i.line_version > j.version) "
+	"FROM JSON_TABLE(?, '$[*]' COLUMNS (k FOR ORDINALITY, user_id BIGINT UNSIGNED PATH '$.user_id', "
+	"version BIGINT UNSIGNED PATH '$.version')) AS j JOIN carts c ON c.user_id = j.user_id FOR UPDATE";
+static const char sql_clears_delete[] =
+	"DELETE i FROM cart_items i JOIN JSON_TABLE(?, '$[*]' COLUMNS (cart_id BIGINT UNSIGNED PATH '$[0]', "
+	"version BIGINT UNSIGNED PATH '$[1]')) AS j ON i.cart_id = j.cart_id WHERE i.line_version <= j.version";
+static const char sql_clears_bump[] =
+	"UPDATE carts c JOIN JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$[0]', kept BIGINT PATH '$[1]')) AS j "
+	"ON j.id = c.id SET c.version = c.version + 1, c.currency = IF(j.kept > 0, c.currency, NULL), "
+	"c.updated_at = NOW(3), c.seen_at = NOW(3)";
 static const char sql_expired[] = "SELECT id FROM carts WHERE user_id IS NULL AND seen_at <= NOW(3) - INTERVAL ? "
 				  "SECOND ORDER BY seen_at LIMIT ? FOR UPDATE SKIP LOCKED";
 
@@ -149,4 +162,26 @@ int repo_guests_expired(struct db_conn *db, int64_t limit, struct db_rows **out)
 {
 	struct db_val p[] = {db_i64(IDLE_SECONDS), db_i64(limit)};
 	return db_query(db, sql_expired, p, 2, out);
+}
+
+int repo_clears_lock(struct db_conn *db, const char *wanted, struct db_rows **out)
+{
+	struct db_val p[] = {db_str(wanted)};
+	return db_query(db, sql_clears_lock, p, 1, out);
+}
+
+int repo_clears_delete(struct db_conn *db, const char *json, uint64_t *deleted)
+{
+	struct db_val p[] = {db_str(json)};
+	struct db_exec_result res;
+	if (db_exec(db, sql_clears_delete, p, 1, &res) != 0)
+		return -1;
+	*deleted = res.affected;
+	return 0;
+}
+
+int repo_clears_bump(struct db_conn *db, const char *json)
+{
+	struct db_val p[] = {db_str(json)};
+	return db_exec(db, sql_clears_bump, p, 1, NULL);
 }

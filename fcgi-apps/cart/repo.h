@@ -71,6 +71,20 @@ int repo_line_delete(struct db_conn *db, int64_t id, int64_t pid, int *deleted);
 /* Deletes every line of cart `id` set at `version` or before; *deleted is how many. Returns 0 or -1. */
 int repo_lines_delete_upto(struct db_conn *db, int64_t id, int64_t version, uint64_t *deleted);
 
+/*
+ * A batch of clears (internal.c), three statements whatever its size:
+ * repo_clears_lock locks the carts of `wanted` (JSON [{"user_id":..,"version":..}], one entry per
+ * user, in user id order so that two batches lock in the same order) and reads, per entry that has
+ * a cart, (k, cart id, version, lines set at that version or before, lines set later), k the
+ * entry's 1-based position; repo_clears_delete deletes, per [cart id, version] of `json`, the lines
+ * set at that version or before (*deleted: how many in all); repo_clears_bump moves each
+ * [cart id, lines kept] of `json` to its next version, now as its change time, with no currency
+ * when it keeps no line. Each returns 0 or -1.
+ */
+int repo_clears_lock(struct db_conn *db, const char *wanted, struct db_rows **out);
+int repo_clears_delete(struct db_conn *db, const char *json, uint64_t *deleted);
+int repo_clears_bump(struct db_conn *db, const char *json);
+
 /* Up to `limit` guest carts idle past the expiry, locked, skipping ones locked elsewhere: id. */
 int repo_guests_expired(struct db_conn *db, int64_t limit, struct db_rows **out);
 

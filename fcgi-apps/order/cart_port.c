@@ -59,12 +59,10 @@ out:
 	return rc;
 }
 
-struct json_object *cart_port_clear_call(int64_t user_id, int64_t version, char *path, size_t len)
+struct json_object *cart_port_clear_item(int64_t user_id, int64_t version)
 {
-	int n = snprintf(path, len, "/internal/cart/users/%lld/clear", (long long)user_id);
-	if (n < 0 || (size_t)n >= len)
-		return NULL;
-	struct json_object *body = json_object_new_object();
-	json_object_object_add(body, "version", json_object_new_int64(version));
-	return body;
+	struct json_object *item = json_object_new_object();
+	json_object_object_add(item, "user_id", json_object_new_int64(user_id));
+	json_object_object_add(item, "version", json_object_new_int64(version));
+	return item;
 }

@@ -16,9 +16,10 @@ struct json_object;
  *   GET  /internal/cart/users/{user_id}
  *        200 {"id":..,"version":N,"currency":"EUR","items":[{"product_id":1,"quantity":2},...]}
  *        (items empty, or 404, when the user has no cart; other members are ignored)
- *   POST /internal/cart/users/{user_id}/clear {"version":N}
- *        200: removes the lines as they were at version N; lines changed later stay; repeating it
- *        removes nothing more (so the outbox may deliver it twice).
+ *   POST /internal/cart/clears {"items":[{"user_id":1,"version":N},...],"request_ids":[...]}
+ *        200 once every item is done: each user's cart loses the lines as they were at version N;
+ *        lines changed later stay; repeating an item removes nothing more (so the outbox may
+ *        deliver it twice). Sent by the outbox relay, many orders' clears in one call.
  */
 struct cart_line {
 	int64_t product_id, quantity;
@@ -37,10 +38,10 @@ struct cart {
 int cart_port_read(struct client *c, const char *request_id, int64_t user_id, struct cart *out);
 
 /*
- * The call that clears the lines an order took from the cart at `version`, for the outbox:
- * writes its path into `path` and returns its body (caller owns, json_object_put), or NULL when
- * the path does not fit `len`.
+ * The clear of the lines an order took from `user_id`'s cart at `version`, as an item of the
+ * outbox's batch call to CART_PORT_CLEARS (caller owns, json_object_put).
  */
-struct json_object *cart_port_clear_call(int64_t user_id, int64_t version, char *path, size_t len);
+#define CART_PORT_CLEARS "/internal/cart/clears"
+struct json_object *cart_port_clear_item(int64_t user_id, int64_t version);
 
 #endif

@@ -81,7 +81,7 @@ static int place_tx(struct db_conn *db, void *arg)
 	struct placing *p = arg;
 	struct json_object *data, *clear;
 	struct outbox_rows rows = {0};
-	char total[48], path[96], at[32];
+	char total[48], at[32];
 	int applied, rc = -1;
 
 	free(p->answer);
@@ -106,13 +106,11 @@ static int place_tx(struct db_conn *db, void *arg)
 	json_object_put(data);
 	if (rc != 0)
 		return -1;
-	/* The cart is cleared by the outbox: the call is written with the order, so no crash
-	 * can leave the order placed and the cart still full (the clear is idempotent by version). */
-	if (!(clear = cart_port_clear_call(p->user_id, p->cart_version, path, sizeof(path)))) {
-		outbox_rows_clear(&rows);
-		return -1;
-	}
-	rc = outbox_rows_call(db, &rows, "POST", path, clear, p->request_id);
+	/* The cart is cleared by the outbox: the clear is written with the order, so no crash
+	 * can leave the order placed and the cart still full (the clear is idempotent by version).
+	 * The relay sends the clears of many orders in one call. */
+	clear = cart_port_clear_item(p->user_id, p->cart_version);
+	rc = outbox_rows_batch(db, &rows, CART_PORT_CLEARS, clear, p->request_id);
 	json_object_put(clear);
 	if (rc != 0 || outbox_rows_write(db, &rows) != 0) {
 		outbox_rows_clear(&rows);

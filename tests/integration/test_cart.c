@@ -631,6 +631,100 @@ Test(cart, order_service_reads_and_clears_exactly_the_version_it_saw)
 	free(user);
 }
 
+/* The item of a clears answer at `i`: asserts its user, version and outcome; returns cleared_lines (-1 without). */
+static long long clears_item(struct http_resp *r, size_t i, long long uid, long long version, const char *outcome)
+{
+	struct json_object *items, *it, *v;
+	cr_assert(json_object_object_get_ex(r->json, "items", &items) && json_object_array_length(items) > i, "%s", r->body);
+	it = json_object_array_get_idx(items, i);
+	cr_assert_eq(json_object_get_int64(json_object_object_get(it, "user_id")), uid, "%s", r->body);
+	cr_assert_eq(json_object_get_int64(json_object_object_get(it, "version")), version, "%s", r->body);
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(it, "outcome")), outcome, "%s", r->body);
+	return json_object_object_get_ex(it, "cleared_lines", &v) ? json_object_get_int64(v) : -1;
+}
+
+static long long stored_version(long long uid)
+{
+	char path[64];
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/internal/cart/users/%lld", uid);
+	cr_assert_eq(internal("GET", path, NULL, &r), 200, "%s", r.body);
+	long long v = json_int(&r, "version");
+	http_resp_free(&r);
+	return v;
+}
+
+/* The order service's outbox clears many orders' carts with one call: each item as the single
+ * clear does it, the same user twice cleared up to the later version, a user without a cart and a
+ * version the cart never reached said in the answer (and nothing changed for them). */
+Test(cart, clears_of_many_orders_in_one_call)
+{
+	long long a = test_product(admin, 100, "EUR"), b = test_product(admin, 200, "EUR"), u1, u2, u3;
+	char *t1 = customer_token(&u1), *t2 = customer_token(&u2), *t3 = customer_token(&u3), body[1024];
+	struct http_resp r;
+	put_ok(t1, NULL, a, 1); /* u1 v1 */
+	put_ok(t1, NULL, b, 1); /* u1 v2 */
+	put_ok(t2, NULL, a, 3); /* u2 v1 */
+	put_ok(t2, NULL, b, 1); /* u2 v2: set after the order read version 1 */
+	snprintf(body, sizeof(body),
+		 "{\"items\":[{\"user_id\":%lld,\"version\":1},{\"user_id\":%lld,\"version\":1},"
+		 "{\"user_id\":%lld,\"version\":2},{\"user_id\":%lld,\"version\":1},{\"user_id\":%lld,\"version\":9}],"
+		 "\"request_ids\":[\"r-1\",\"r-2\",\"r-3\",\"r-4\",\"r-5\"]}",
+		 u2, u1, u1, u3, u2);
+	/* u2 asks 1 and 9: the batch takes the highest (9), which the cart never reached. */
+	cr_assert_eq(internal("POST", "/internal/cart/clears", body, &r), 200, "%s", r.body);
+	cr_assert_eq(clears_item(&r, 0, u2, 1, "version_ahead"), -1);
+	cr_assert_eq(clears_item(&r, 1, u1, 1, "cleared"), 2, "u1's later order (version 2) clears both lines");
+	cr_assert_eq(clears_item(&r, 2, u1, 2, "cleared"), 2);
+	cr_assert_eq(clears_item(&r, 3, u3, 1, "not_found"), -1);
+	cr_assert_eq(clears_item(&r, 4, u2, 9, "version_ahead"), -1);
+	http_resp_free(&r);
+	cr_assert_eq(stored_version(u1), 3, "a clear is one change of the cart");
+	cr_assert_eq(stored_version(u2), 2, "nothing changed for a refused clear");
+	get_cart(t1, NULL, &r);
+	cr_assert_null(item_of(&r, a), "%s", r.body);
+	cr_assert_null(item_of(&r, b), "%s", r.body);
+	cr_assert_null(json_str(&r, "currency"), "an empty cart has no currency");
+	http_resp_free(&r);
+
+	/* u2's order saw version 1: only the line of version 1 goes; repeating it removes nothing. */
+	snprintf(body, sizeof(body), "{\"items\":[{\"user_id\":%lld,\"version\":1}]}", u2);
+	for (int round = 0; round < 2; round++) {
+		cr_assert_eq(internal("POST", "/internal/cart/clears", body, &r), 200, "%s", r.body);
+		cr_assert_eq(clears_item(&r, 0, u2, 1, "cleared"), round == 0 ? 1 : 0);
+		http_resp_free(&r);
+	}
+	cr_assert_eq(stored_version(u2), 3, "the repeat is not a change");
+	get_cart(t2, NULL, &r);
+	cr_assert_null(item_of(&r, a), "%s", r.body);
+	cr_assert_eq(item_int(item_of(&r, b), "quantity"), 1);
+	cr_assert_str_eq(json_str(&r, "currency"), "EUR");
+	http_resp_free(&r);
+
+	/* Refused whole, changing nothing: 422 for the body's shape, 400 for no JSON. */
+	char many[8192];
+	size_t len = (size_t)snprintf(many, sizeof(many), "{\"items\":[");
+	for (int i = 0; i < 65; i++)
+		len += (size_t)snprintf(many + len, sizeof(many) - len, "%s{\"user_id\":%lld,\"version\":1}", i ? "," : "", u2);
+	snprintf(many + len, sizeof(many) - len, "]}");
+	const char *bad[] = {"{}", "{\"items\":[]}", many, "{\"items\":{}}", "{\"items\":[1]}",
+			     "{\"items\":[{\"user_id\":0,\"version\":1}]}", "{\"items\":[{\"user_id\":\"7\",\"version\":1}]}",
+			     "{\"items\":[{\"user_id\":7,\"version\":-1}]}", "{\"items\":[{\"user_id\":7}]}",
+			     "{\"items\":[{\"user_id\":7,\"version\":1,\"x\":1}]}", "{\"items\":[{\"user_id\":7,\"version\":1}],\"x\":1}",
+			     "{\"items\":[{\"user_id\":7,\"version\":1}],\"request_ids\":[]}",
+			     "{\"items\":[{\"user_id\":7,\"version\":1}],\"request_ids\":[7]}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert_eq(internal("POST", "/internal/cart/clears", bad[i], &r), 422, "%s: %s", bad[i], r.body);
+		http_resp_free(&r);
+	}
+	cr_assert_eq(internal("POST", "/internal/cart/clears", "{\"items\":[", &r), 400, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_eq(stored_version(u2), 3, "no refused call changed the cart");
+	free(t1);
+	free(t2);
+	free(t3);
+}
+
 /* --- concurrency ------------------------------------------------------------------------ */
 
 struct racer {

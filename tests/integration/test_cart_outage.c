@@ -1,12 +1,39 @@
-/* test_cart_outage.c: the cart with the product service stopped. One test: it stops a shared
- * service, so nothing else may run beside it (scripts/store test runs the programs one by one). */
+/* test_cart_outage.c: the cart with the product service stopped, and the order service's batched
+ * clears with the cart service stopped. Each test stops a shared service, so nothing else may run
+ * beside it: scripts/store test runs the programs one by one, and the two tests here hold a lock. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "client.h"
+#include "rig.h"
+
+static int lock_fd = -1;
+
+static void lock_alone(void)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/test_cart_outage.lock", test_env("STORE_TEST_VAR"));
+	/* O_CLOEXEC: a service this test starts again must not inherit the lock. */
+	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert(lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0, "cannot lock %s", path);
+}
+
+static void unlock_alone(void)
+{
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
+}
+
+TestSuite(cart_outage, .init = lock_alone, .fini = unlock_alone);
 
 static void call(const char *method, const char *path, const char *body, const char *bearer, const char *cart_token,
 		 struct http_resp *r)
@@ -91,3 +118,73 @@ Test(cart_outage, product_service_stopped, .timeout = 120)
 	free(user);
 	free(admin);
 }
+
+static long long outbox_count(const char *where)
+{
+	char sql[512], out[32];
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM outbox WHERE %s", where);
+	test_sql("store_order", sql, out, sizeof(out));
+	return atoll(out);
+}
+
+/* The clears the order service's outbox owes the cart are sent many at once (one call for the
+ * due items of a relay round); with the cart service stopped they wait and are retried, and once
+ * it is back, fewer calls than clears empty every cart. */
+Test(cart_outage, batched_clears_wait_for_the_cart_service, .timeout = 120)
+{
+	enum { N = 4 };
+	char *admin = admin_token(), *tok[N], sql[4096], rid[64], where[128], log_path[1024];
+	long long uid[N], pid = test_product(admin, 100, "EUR");
+	struct http_resp r;
+	size_t len;
+
+	snprintf(rid, sizeof(rid), "clears-outage-%ld-%d", (long)time(NULL), getpid());
+	len = (size_t)snprintf(sql, sizeof(sql), "INSERT INTO outbox (kind, target, payload, request_id) VALUES ");
+	for (int i = 0; i < N; i++) {
+		char path[64];
+		tok[i] = customer_token(&uid[i]);
+		snprintf(path, sizeof(path), "/api/v1/cart/items/%lld", pid);
+		call("PUT", path, "{\"quantity\":1}", tok[i], NULL, &r);
+		cr_assert(r.status == 200 || r.status == 201, "%ld %s", r.status, r.body);
+		http_resp_free(&r);
+		len += (size_t)snprintf(sql + len, sizeof(sql) - len,
+					"%s('batch', 'POST /internal/cart/clears', JSON_OBJECT('user_id', %lld, 'version', 1), '%s')",
+					i ? ", " : "", uid[i], rid);
+	}
+	snprintf(where, sizeof(where), "request_id = '%s' AND status = 'pending' AND attempts > 0", rid);
+
+	test_service_stop("cart");
+	/* As the order service writes them with its orders (what checkout.c queues). */
+	test_sql("store_order", sql, NULL, 0);
+	for (int i = 0; i < 100 && outbox_count(where) < N; i++)
+		usleep(100 * 1000);
+	cr_assert_eq(outbox_count(where), N, "the clears were not retried while the cart service was stopped");
+
+	struct stat st;
+	snprintf(log_path, sizeof(log_path), "%s/log/nginx-access.log", test_env("STORE_TEST_VAR"));
+	cr_assert_eq(stat(log_path, &st), 0, "%s", log_path);
+	off_t mark = st.st_size;
+	test_service_start("cart");
+	test_until_ok("/api/v1/cart/health", NULL);
+	snprintf(where, sizeof(where), "request_id = '%s' AND status = 'sent'", rid);
+	for (int i = 0; i < 200 && outbox_count(where) < N; i++)
+		usleep(100 * 1000);
+	cr_assert_eq(outbox_count(where), N, "the clears were not delivered once the cart service was back");
+	for (int i = 0; i < N; i++) {
+		call("GET", "/api/v1/cart", NULL, tok[i], NULL, &r);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		cr_assert_eq(json_object_array_length(json_object_object_get(r.json, "items")), 0, "%s", r.body);
+		http_resp_free(&r);
+		free(tok[i]);
+	}
+	/* Fewer calls than clears: the gateway's log since the restart (a retry may split a round). */
+	char *log = rig_slurp(log_path), *p;
+	cr_assert_not_null(log);
+	int calls = 0;
+	for (p = log + mark; (p = strstr(p, "POST /internal/cart/clears ")); p++)
+		calls++;
+	free(log);
+	cr_assert(calls >= 1 && calls < N, "%d calls for %d clears", calls, N);
+	free(admin);
+}
+

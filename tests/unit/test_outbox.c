@@ -48,6 +48,27 @@ Test(outbox_rows, a_job_and_a_call_keep_their_order_and_fields)
 	json_object_put(body);
 }
 
+Test(outbox_rows, a_batch_item_is_a_post_with_its_item_as_payload)
+{
+	struct outbox_rows rows = {0};
+	struct json_object *item = json_object_new_object();
+	json_object_object_add(item, "user_id", json_object_new_int64(42));
+	json_object_object_add(item, "version", json_object_new_int64(3));
+
+	cr_assert_eq(outbox_rows_batch(&db, &rows, "/internal/cart/clears", item, "rid-2"), 0, "%s", db.errstr);
+	cr_assert_str_eq(rows.row[0].kind, "batch");
+	cr_assert_str_eq(rows.row[0].target, "POST /internal/cart/clears");
+	cr_assert_str_eq(rows.row[0].payload, "{\"user_id\":42,\"version\":3}");
+	cr_assert_str_eq(rows.row[0].request_id, "rid-2");
+	/* An item is a body: none, or a path that is not one, is refused. */
+	cr_assert_eq(outbox_rows_batch(&db, &rows, "/internal/cart/clears", NULL, "rid-2"), -1);
+	cr_assert_eq(db.err, DB_ERROR);
+	cr_assert_eq(outbox_rows_batch(&db, &rows, "internal/cart/clears", item, "rid-2"), -1);
+	cr_assert_eq(rows.n, 1);
+	outbox_rows_clear(&rows);
+	json_object_put(item);
+}
+
 Test(outbox_rows, a_call_without_body_has_an_empty_payload_and_no_request_id_is_a_dash)
 {
 	struct outbox_rows rows = {0};

@@ -1,0 +1,1 @@
+../shared/outbox_batch.sql
