@@ -33,6 +33,7 @@
 struct conn {
 	int fd;
 	bool data; /* inside DATA: lines are discarded until "." */
+	bool rest; /* the rest of a body line too long for buf: not a line of its own */
 	size_t len;
 	char buf[LINE_MAX_BYTES];
 };
@@ -63,6 +64,10 @@ static void say(struct conn *c, const char *text)
 static bool line(struct conn *c, const char *l, size_t n)
 {
 	if (c->data) {
+		if (c->rest) {
+			c->rest = false;
+			return true;
+		}
 		if (n == 1 && l[0] == '.') {
 			c->data = false;
 			messages++;
@@ -110,7 +115,8 @@ static bool readable(struct conn *c)
 			say(c, "500 5.5.0 Line too long\r\n");
 			return false;
 		}
-		c->len = 0; /* a long body line: it is not the end of the data */
+		c->len = 0; /* a long body line: its rest is not the end of the data */
+		c->rest = true;
 		return true;
 	}
 	memmove(c->buf, c->buf + start, c->len - start);

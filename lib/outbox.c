@@ -166,8 +166,9 @@ static enum outcome deliver_job(struct ctx *ctx, const char *doc, char *why, siz
 	return RETRY;
 }
 
+/* Sends one call; *status (may be NULL) gets the answer's status, 0 without one. */
 static enum outcome deliver_call(struct ctx *ctx, const char *target, const char *payload, const char *rid, char *why,
-				 size_t whylen)
+				 size_t whylen, long *status_out)
 {
 	char method[16];
 	const char *sp = strchr(target, ' ');
@@ -186,6 +187,8 @@ static enum outcome deliver_call(struct ctx *ctx, const char *target, const char
 	}
 	int rc = client_call(ctx->client, rid, method, sp + 1, body, &r);
 	json_object_put(body);
+	if (status_out)
+		*status_out = rc != 0 ? 0 : r.status;
 	if (rc != 0) {
 		snprintf(why, whylen, "unavailable (%ld)", r.status);
 		return RETRY;
@@ -279,9 +282,14 @@ static int flush_group(struct db_conn *db, struct round *rd, struct batch_group 
 	json_object_object_add(body, "request_ids", g->rids);
 	char *text = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
 	json_object_put(body);
-	enum outcome o = text ? deliver_call(rd->ctx, g->target, text, g->rid, why, sizeof(why)) : RETRY;
+	long status = 0;
+	enum outcome o = text ? deliver_call(rd->ctx, g->target, text, g->rid, why, sizeof(why), &status) : RETRY;
 	if (!text)
 		snprintf(why, sizeof(why), "out of memory");
+	/* A receiver that does not know the batch route yet (an upgrade under way, the caller first):
+	 * the items wait for it rather than being given up. */
+	if (o == FAILED && (status == 404 || status == 405))
+		o = RETRY;
 	free(text);
 	for (size_t i = 0; i < g->n && rc == 0; i++)
 		rc = record(db, rd, o, g->ids[i], g->attempts[i], "batch", g->target, g->rid, why);
@@ -343,7 +351,7 @@ static int relay_tx(struct db_conn *db, void *arg)
 			continue;
 		}
 		enum outcome o = strcmp(kind, "job") == 0 ? deliver_job(rd->ctx, payload, why, sizeof(why))
-							  : deliver_call(rd->ctx, target, payload, rid, why, sizeof(why));
+							  : deliver_call(rd->ctx, target, payload, rid, why, sizeof(why), NULL);
 		rc = record(db, rd, o, id, attempts, kind, target, rid, why);
 	}
 	for (size_t k = 0; k < BATCH_GROUPS; k++) {

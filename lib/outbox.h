@@ -51,7 +51,8 @@ int outbox_rows_call(struct db_conn *db, struct outbox_rows *rows, const char *m
  * OUTBOX_BATCH_MAX items a call, after the round's other rows: batch items keep no order among
  * themselves or with other rows. The receiver answers 2xx once it has applied every item or
  * refused it for good (its log says which: a retry could not change that); 4xx when it refuses
- * the whole call (every item is given up, logged); 5xx or no answer to have every item retried.
+ * the whole call (every item is given up, logged), except 404 and 405, which mean a receiver
+ * that does not have the route yet (retried, as 5xx or no answer are).
  * Receivers must be idempotent per item. `item` is borrowed. Returns 0, or -1 as outbox_rows_job.
  */
 #define OUTBOX_BATCH_MAX 64

@@ -1,5 +1,6 @@
 /* internal.c: the order service's view of a user's cart, and clearing the lines an order took, one by one or in batches. */
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -167,7 +168,7 @@ out:
 enum clear_outcome { CLEARED, NOT_FOUND, AHEAD };
 
 struct clears {
-	/* Inputs: the items as sent, and one entry per user (the highest version asked). */
+	/* Inputs: the items as sent, and one entry per user, in user id order. */
 	size_t n, nusers;
 	struct clear_item {
 		int64_t user_id, version;
@@ -175,10 +176,12 @@ struct clears {
 		const char *rid;
 	} items[OUTBOX_BATCH_MAX];
 	struct clear_user {
-		int64_t user_id, version;
+		int64_t user_id;
 		/* Outputs, reset by each run. */
-		enum clear_outcome outcome;
-		int64_t cart_version, deleted;
+		bool found;
+		int64_t cart_id, cart_version;
+		int64_t upto;             /* the highest version asked that the cart has reached; -1: none */
+		int64_t deleted, kept;    /* lines the clear deletes, and keeps */
 	} users[OUTBOX_BATCH_MAX];
 };
 
@@ -188,53 +191,91 @@ static int by_user(const void *a, const void *b)
 	return x->user_id < y->user_id ? -1 : x->user_id > y->user_id;
 }
 
-/* Deletes, for every user, the lines set at the asked version or before (as one clear does),
- * with three statements for the whole batch. */
+static const char *json_text(struct json_object *j)
+{
+	return json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN);
+}
+
+/* After the carts are locked: each cart's line versions, and from them what the clear up to
+ * u->upto deletes and keeps. Returns 0 or -1. */
+static int count_lines(struct db_conn *db, struct clears *cs)
+{
+	struct json_object *carts = json_object_new_array();
+	struct db_rows *rows = NULL;
+	int rc = 0;
+
+	for (size_t u = 0; u < cs->nusers; u++)
+		if (cs->users[u].upto >= 0)
+			json_object_array_add(carts, json_object_new_int64(cs->users[u].cart_id));
+	if (json_object_array_length(carts) > 0 && (rc = repo_clears_lines(db, json_text(carts), &rows)) == 0)
+		for (size_t r = 0; r < rows->nrows; r++) {
+			int64_t cart = db_cell_i64(rows, r, 0, 0), lv = db_cell_i64(rows, r, 1, 0);
+			for (size_t u = 0; u < cs->nusers; u++)
+				if (cs->users[u].upto >= 0 && cs->users[u].cart_id == cart) {
+					if (lv <= cs->users[u].upto)
+						cs->users[u].deleted++;
+					else
+						cs->users[u].kept++;
+				}
+		}
+	db_rows_free(rows);
+	json_object_put(carts);
+	return rc;
+}
+
+/* Deletes, for every user, the lines set at the highest version asked that the cart has reached,
+ * or before (as one clear does for each of them), with four statements for the whole batch. An
+ * item asking for a version the cart never reached changes nothing (the others of the same user
+ * still apply). */
 static int clears_tx(struct db_conn *db, void *arg)
 {
 	struct clears *cs = arg;
-	struct json_object *wanted = json_object_new_array(), *del = json_object_new_array(),
+	struct json_object *users = json_object_new_array(), *del = json_object_new_array(),
 			   *bump = json_object_new_array();
 	struct db_rows *rows = NULL;
 	uint64_t want = 0, deleted = 0;
 	int rc = -1;
 
 	for (size_t u = 0; u < cs->nusers; u++) {
-		struct json_object *w = json_object_new_object();
-		json_object_object_add(w, "user_id", json_object_new_int64(cs->users[u].user_id));
-		json_object_object_add(w, "version", json_object_new_int64(cs->users[u].version));
-		json_object_array_add(wanted, w);
-		cs->users[u].outcome = NOT_FOUND;
-		cs->users[u].deleted = 0;
+		json_object_array_add(users, json_object_new_int64(cs->users[u].user_id));
+		cs->users[u] = (struct clear_user){.user_id = cs->users[u].user_id, .upto = -1};
 	}
-	if (repo_clears_lock(db, json_object_to_json_string_ext(wanted, JSON_C_TO_STRING_PLAIN), &rows) != 0)
+	if (repo_clears_lock(db, json_text(users), &rows) != 0)
 		goto out;
 	for (size_t r = 0; r < rows->nrows; r++) {
-		int64_t k = db_cell_i64(rows, r, 0, 0), below = db_cell_i64(rows, r, 3, 0), above = db_cell_i64(rows, r, 4, 0);
+		int64_t k = db_cell_i64(rows, r, 0, 0);
 		if (k < 1 || (size_t)k > cs->nusers)
 			continue;
 		struct clear_user *u = &cs->users[k - 1];
-		int64_t cart = db_cell_i64(rows, r, 1, 0);
+		u->found = true;
+		u->cart_id = db_cell_i64(rows, r, 1, 0);
 		u->cart_version = db_cell_i64(rows, r, 2, 0);
-		u->outcome = u->version > u->cart_version ? AHEAD : CLEARED;
-		if (u->outcome != CLEARED || below == 0)
+	}
+	for (size_t i = 0; i < cs->n; i++) {
+		struct clear_user *u = &cs->users[cs->items[i].user];
+		if (u->found && cs->items[i].version <= u->cart_version && cs->items[i].version > u->upto)
+			u->upto = cs->items[i].version;
+	}
+	if (count_lines(db, cs) != 0)
+		goto out;
+	for (size_t k = 0; k < cs->nusers; k++) {
+		const struct clear_user *u = &cs->users[k];
+		if (u->deleted == 0)
 			continue;
 		/* Lines added or changed after the order's version carry a later line_version and stay. */
-		u->deleted = below;
-		want += (uint64_t)below;
+		want += (uint64_t)u->deleted;
 		struct json_object *d = json_object_new_array(), *b = json_object_new_array();
-		json_object_array_add(d, json_object_new_int64(cart));
-		json_object_array_add(d, json_object_new_int64(u->version));
+		json_object_array_add(d, json_object_new_int64(u->cart_id));
+		json_object_array_add(d, json_object_new_int64(u->upto));
 		json_object_array_add(del, d);
-		json_object_array_add(b, json_object_new_int64(cart));
-		json_object_array_add(b, json_object_new_int64(above));
+		json_object_array_add(b, json_object_new_int64(u->cart_id));
+		json_object_array_add(b, json_object_new_int64(u->kept));
 		json_object_array_add(bump, b);
 	}
 	rc = 0;
 	if (want == 0)
 		goto out;
-	if (repo_clears_delete(db, json_object_to_json_string_ext(del, JSON_C_TO_STRING_PLAIN), &deleted) != 0 ||
-	    repo_clears_bump(db, json_object_to_json_string_ext(bump, JSON_C_TO_STRING_PLAIN)) != 0) {
+	if (repo_clears_delete(db, json_text(del), &deleted) != 0 || repo_clears_bump(db, json_text(bump)) != 0) {
 		rc = -1;
 		goto out;
 	}
@@ -246,7 +287,7 @@ static int clears_tx(struct db_conn *db, void *arg)
 	}
 out:
 	db_rows_free(rows);
-	json_object_put(wanted);
+	json_object_put(users);
 	json_object_put(del);
 	json_object_put(bump);
 	return rc;
@@ -296,19 +337,13 @@ static void clears_parse(struct json_object *body, struct clears *cs, struct fie
 	}
 	if (errs->n)
 		return;
-	/* One entry per user, in user id order (two batches lock carts in the same order); an order
-	 * placed later asks for a later version, which clears what the earlier one saw too. */
+	/* One entry per user, in user id order (two batches lock carts in the same order). */
 	for (size_t i = 0; i < cs->n; i++)
-		cs->users[i] = (struct clear_user){cs->items[i].user_id, cs->items[i].version, NOT_FOUND, 0, 0};
+		cs->users[i] = (struct clear_user){.user_id = cs->items[i].user_id, .upto = -1};
 	qsort(cs->users, cs->n, sizeof(cs->users[0]), by_user);
-	for (size_t i = 0; i < cs->n; i++) {
-		if (cs->nusers && cs->users[cs->nusers - 1].user_id == cs->users[i].user_id) {
-			if (cs->users[i].version > cs->users[cs->nusers - 1].version)
-				cs->users[cs->nusers - 1].version = cs->users[i].version;
-			continue;
-		}
-		cs->users[cs->nusers++] = cs->users[i];
-	}
+	for (size_t i = 0; i < cs->n; i++)
+		if (!cs->nusers || cs->users[cs->nusers - 1].user_id != cs->users[i].user_id)
+			cs->users[cs->nusers++] = cs->users[i];
 	for (size_t i = 0; i < cs->n; i++)
 		for (size_t u = 0; u < cs->nusers; u++)
 			if (cs->users[u].user_id == cs->items[i].user_id)
@@ -341,18 +376,19 @@ void internal_cart_clears(struct request *req)
 	for (size_t i = 0; i < cs->n; i++) {
 		const struct clear_item *it = &cs->items[i];
 		const struct clear_user *u = &cs->users[it->user];
+		enum clear_outcome outcome = !u->found ? NOT_FOUND : it->version > u->cart_version ? AHEAD : CLEARED;
 		struct json_object *r = json_object_new_object();
 		json_object_object_add(r, "user_id", json_object_new_int64(it->user_id));
 		json_object_object_add(r, "version", json_object_new_int64(it->version));
-		json_object_object_add(r, "outcome", json_object_new_string(outcome_names[u->outcome]));
-		if (u->outcome == CLEARED)
+		json_object_object_add(r, "outcome", json_object_new_string(outcome_names[outcome]));
+		if (outcome == CLEARED)
 			json_object_object_add(r, "cleared_lines", json_object_new_int64(u->deleted));
 		json_object_array_add(list, r);
 		/* The order is placed either way; what it cannot clear is said here, once per item. */
-		if (u->outcome == NOT_FOUND)
+		if (outcome == NOT_FOUND)
 			log_msg(LOG_INFO, it->rid, "clear of user %lld's cart to version %lld: no cart, nothing to clear",
 				(long long)it->user_id, (long long)it->version);
-		else if (u->outcome == AHEAD)
+		else if (outcome == AHEAD)
 			log_msg(LOG_WARN, it->rid, "clear of user %lld's cart to version %lld: the cart is at version %lld",
 				(long long)it->user_id, (long long)it->version, (long long)u->cart_version);
 	}

@@ -36,11 +36,11 @@ static const char sql_line_set[] =
 static const char sql_line_delete[] = "DELETE FROM cart_items WHERE cart_id = ? AND product_id = ?";
 static const char sql_lines_upto[] = "DELETE FROM cart_items WHERE cart_id = ? AND line_version <= ?";
 static const char sql_clears_lock[] =
-	"SELECT j.k, c.id, c.version, "
-	"(SELECT COUNT(*) FROM cart_items i WHERE i.cart_id = c.id AND i.line_version <= j.version), "
-	"(SELECT COUNT(*) FROM cart_items i WHERE i.cart_id = c.id AND i.line_version > j.version) "
-	"FROM JSON_TABLE(?, '$[*]' COLUMNS (k FOR ORDINALITY, user_id BIGINT UNSIGNED PATH '$.user_id', "
-	"version BIGINT UNSIGNED PATH '$.version')) AS j JOIN carts c ON c.user_id = j.user_id FOR UPDATE";
+	"SELECT j.k, c.id, c.version FROM JSON_TABLE(?, '$[*]' COLUMNS (k FOR ORDINALITY, "
+	"user_id BIGINT UNSIGNED PATH '$')) AS j JOIN carts c ON c.user_id = j.user_id FOR UPDATE";
+static const char sql_clears_lines[] =
+	"SELECT i.cart_id, i.line_version FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j "
+	"JOIN cart_items i ON i.cart_id = j.id";
 static const char sql_clears_delete[] =
 	"DELETE i FROM cart_items i JOIN JSON_TABLE(?, '$[*]' COLUMNS (cart_id BIGINT UNSIGNED PATH '$[0]', "
 	"version BIGINT UNSIGNED PATH '$[1]')) AS j ON i.cart_id = j.cart_id WHERE i.line_version <= j.version";
@@ -164,10 +164,16 @@ int repo_guests_expired(struct db_conn *db, int64_t limit, struct db_rows **out)
 	return db_query(db, sql_expired, p, 2, out);
 }
 
-int repo_clears_lock(struct db_conn *db, const char *wanted, struct db_rows **out)
+int repo_clears_lock(struct db_conn *db, const char *users, struct db_rows **out)
 {
-	struct db_val p[] = {db_str(wanted)};
+	struct db_val p[] = {db_str(users)};
 	return db_query(db, sql_clears_lock, p, 1, out);
+}
+
+int repo_clears_lines(struct db_conn *db, const char *carts, struct db_rows **out)
+{
+	struct db_val p[] = {db_str(carts)};
+	return db_query(db, sql_clears_lines, p, 1, out);
 }
 
 int repo_clears_delete(struct db_conn *db, const char *json, uint64_t *deleted)

@@ -72,16 +72,17 @@ int repo_line_delete(struct db_conn *db, int64_t id, int64_t pid, int *deleted);
 int repo_lines_delete_upto(struct db_conn *db, int64_t id, int64_t version, uint64_t *deleted);
 
 /*
- * A batch of clears (internal.c), three statements whatever its size:
- * repo_clears_lock locks the carts of `wanted` (JSON [{"user_id":..,"version":..}], one entry per
- * user, in user id order so that two batches lock in the same order) and reads, per entry that has
- * a cart, (k, cart id, version, lines set at that version or before, lines set later), k the
- * entry's 1-based position; repo_clears_delete deletes, per [cart id, version] of `json`, the lines
- * set at that version or before (*deleted: how many in all); repo_clears_bump moves each
+ * A batch of clears (internal.c), four statements whatever its size:
+ * repo_clears_lock locks the carts of `users` (a JSON array of user ids, in id order so that two
+ * batches lock alike) and reads (k, cart id, version) for each that has one, k the user's 1-based
+ * position; repo_clears_lines reads (cart id, line_version) of every line of the carts in `carts`
+ * (a JSON array of cart ids); repo_clears_delete deletes, per [cart id, version] of `json`, the
+ * lines set at that version or before (*deleted: how many in all); repo_clears_bump moves each
  * [cart id, lines kept] of `json` to its next version, now as its change time, with no currency
  * when it keeps no line. Each returns 0 or -1.
  */
-int repo_clears_lock(struct db_conn *db, const char *wanted, struct db_rows **out);
+int repo_clears_lock(struct db_conn *db, const char *users, struct db_rows **out);
+int repo_clears_lines(struct db_conn *db, const char *carts, struct db_rows **out);
 int repo_clears_delete(struct db_conn *db, const char *json, uint64_t *deleted);
 int repo_clears_bump(struct db_conn *db, const char *json);
 

@@ -47,8 +47,8 @@ int user_client_caller(struct request *req, struct user_brief *out)
 		       "a session's contact fits a user brief");
 	if (req->sid[0] && session_contact(req->ctx->redis, req->sid, req->user_id, &who) == 0) {
 		out->id = req->user_id;
-		memcpy(out->email, who.email, sizeof(out->email));
-		memcpy(out->name, who.name, sizeof(out->name));
+		snprintf(out->email, sizeof(out->email), "%s", who.email);
+		snprintf(out->name, sizeof(out->name), "%s", who.name);
 		return 0;
 	}
 	return user_client_get(req->ctx->client, req->request_id, req->user_id, out);

@@ -74,6 +74,37 @@ static int me_change_tx(struct db_conn *db, void *arg)
 	return rc;
 }
 
+/*
+ * Gives every session of `uid` the name `name` just committed. Two renames at once may run their
+ * scripts in the other order than their commits: so the name is read back afterwards, and the
+ * sessions renamed again while it differs (the last rename to commit wins, as in the database).
+ * Returns false (logged) when Redis or the database failed.
+ */
+static bool sessions_renamed(struct request *req, int64_t uid, const char *name)
+{
+	struct user now;
+	char want[sizeof(now.name)];
+
+	snprintf(want, sizeof(want), "%s", name);
+	for (int round = 0; round < 5; round++) {
+		if (session_user_rename(req->ctx->redis, uid, want) != 0) {
+			log_msg(LOG_ERROR, req->request_id, "user %lld: name changed, sessions not renamed: %s",
+				(long long)uid, req->ctx->redis->errstr);
+			return false;
+		}
+		if (repo_user_by_id(req->ctx->db, uid, &now) != 0) {
+			log_msg(LOG_ERROR, req->request_id, "user %lld: name changed, not read back: %s", (long long)uid,
+				req->ctx->db->errstr);
+			return false;
+		}
+		if (strcmp(now.name, want) == 0)
+			return true;
+		snprintf(want, sizeof(want), "%s", now.name);
+	}
+	log_msg(LOG_ERROR, req->request_id, "user %lld: sessions not renamed: the name kept changing", (long long)uid);
+	return false;
+}
+
 void users_me_patch(struct request *req)
 {
 	static const char *const allowed[] = {"name", "current_password", "new_password", NULL};
@@ -132,17 +163,15 @@ void users_me_patch(struct request *req)
 	/* Everyone else holding this account's tokens is signed out; this session stays. It runs
 	 * after the commit, and moves the generation on, so a sign-in with the old password that
 	 * is still in flight creates no session after this answer (auth_login re-reads the hash). */
-	if (next && session_revoke_user(req->ctx->redis, u.id, req->sid) != 0) {
+	bool ended = !next || session_revoke_user(req->ctx->redis, u.id, req->sid) == 0;
+	if (!ended)
 		log_msg(LOG_ERROR, req->request_id, "user %lld: password changed, other sessions not ended: %s",
 			(long long)u.id, req->ctx->redis->errstr);
-		resp_unavailable(req, "session store");
-		return;
-	}
 	/* The sessions carry the name (services writing to the shopper read it there): they all
-	 * get the new one, and a sign-in already past its account read reads it again. */
-	if (name && session_user_rename(req->ctx->redis, u.id, name) != 0) {
-		log_msg(LOG_ERROR, req->request_id, "user %lld: name changed, sessions not renamed: %s", (long long)u.id,
-			req->ctx->redis->errstr);
+	 * get the new one, and a sign-in already past its account read reads it again. Tried even
+	 * when the revocation failed: a retry of this request may not get this far. */
+	bool renamed = !name || sessions_renamed(req, u.id, name);
+	if (!ended || !renamed) {
 		resp_unavailable(req, "session store");
 		return;
 	}

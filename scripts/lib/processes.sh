@@ -342,7 +342,9 @@ stack_down() {
 		stop_programs
 	)
 	stop nginx nginx
-	stop smtp aiosmtpd
+	# The stack's sink, or the light one bench/run puts in its place (a run killed before its
+	# cleanup leaves it holding the port).
+	if running smtp store-bench-smtp >/dev/null; then stop smtp store-bench-smtp; else stop smtp aiosmtpd; fi
 	stop redis redis-server
 	stop mariadb mariadbd
 }

@@ -132,6 +132,50 @@ Test(users, rename_reaches_every_session_of_the_account)
 	free(b);
 }
 
+struct renamer {
+	const char *token, *prefix;
+};
+
+static void *rename_loop(void *arg)
+{
+	const struct renamer *rn = arg;
+	char body[96];
+	for (int i = 0; i < 12; i++) {
+		struct http_resp r;
+		snprintf(body, sizeof(body), "{\"name\":\"%s %d\"}", rn->prefix, i);
+		api("PATCH", "/api/v1/users/me", body, rn->token, &r);
+		cr_assert_eq(r.status, 200, "%s", r.body);
+		http_resp_free(&r);
+	}
+	return NULL;
+}
+
+/* Two renames at once may reach Redis in the other order than the database: once both have
+ * answered, every session carries the name the account has. */
+Test(users, concurrent_renames_leave_the_sessions_with_the_account_name)
+{
+	char email[128], *a, *b;
+	struct http_resp r;
+	unique_email(email, sizeof(email), "renamerace");
+	long long uid = register_user(email, TEST_PASSWORD, "Start");
+	login_user(email, TEST_PASSWORD, &a, NULL);
+	login_user(email, TEST_PASSWORD, &b, NULL);
+	struct renamer ra = {a, "Alpha"}, rb = {b, "Bravo"};
+	pthread_t ta, tb;
+	cr_assert_eq(pthread_create(&ta, NULL, rename_loop, &ra), 0);
+	cr_assert_eq(pthread_create(&tb, NULL, rename_loop, &rb), 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	api("GET", "/api/v1/users/me", NULL, a, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	char *name = strdup(json_str(&r, "name"));
+	http_resp_free(&r);
+	cr_assert_eq(sessions_carry(uid, email, name), 2);
+	free(name);
+	free(a);
+	free(b);
+}
+
 /* Redis refusing the rename (here: the generation key made a list, so the script fails) after
  * the name is saved: 503 unavailable, and the same request again, once Redis works, renames
  * every session. */
