@@ -53,8 +53,8 @@ static void answer_cart(struct request *req, const struct cart *c, int64_t clear
 	json_object_put(j);
 }
 
-/* Answers the stored cart of `o`. */
-static void answer_stored(struct request *req, const struct cart_owner *o)
+/* Answers the stored cart of `o`, with `cleared` (>= 0) added when given. */
+static void answer_stored(struct request *req, const struct cart_owner *o, int64_t cleared)
 {
 	struct cart *c = malloc(sizeof(*c));
 	if (!c) {
@@ -63,7 +63,7 @@ static void answer_stored(struct request *req, const struct cart_owner *o)
 	}
 	int rc = repo_cart_read(req->ctx->db, o, false, c);
 	if (!resp_lookup_failed(req, req->ctx->db, rc, NO_CART))
-		answer_cart(req, c, -1);
+		answer_cart(req, c, cleared);
 	free(c);
 }
 
@@ -74,93 +74,7 @@ void internal_cart_get(struct request *req)
 		resp_problem(req, 404, "not_found", NO_CART);
 		return;
 	}
-	answer_stored(req, &o);
-}
-
-struct clear {
-	/* Inputs. */
-	struct cart_owner owner;
-	int64_t version;
-	/* Outputs, reset by each run. */
-	struct cart locked;
-	uint64_t deleted;
-	struct cart after; /* the cart as the clear left it */
-};
-
-enum { CLEAR_NO_CART = 1, CLEAR_AHEAD };
-
-/* Deletes the lines set at `version` or before: those the order saw. Lines added or changed
- * later carry a later line_version and stay. Repeating it deletes nothing more. */
-static int clear_tx(struct db_conn *db, void *arg)
-{
-	struct clear *c = arg;
-
-	c->deleted = 0;
-	int rc = repo_cart_read(db, &c->owner, true, &c->locked);
-	if (rc != 0)
-		return rc < 0 ? -1 : CLEAR_NO_CART;
-	if (c->version > c->locked.version)
-		return CLEAR_AHEAD;
-	if (repo_lines_delete_upto(db, c->locked.id, c->version, &c->deleted) != 0)
-		return -1;
-	/* The answer is the locked cart without the deleted lines (the lock kept every other change
-	 * out), so it needs no second read. */
-	c->after = c->locked;
-	if (c->deleted == 0)
-		return 0;
-	c->after.n = 0;
-	for (size_t i = 0; i < c->locked.n; i++)
-		if (c->locked.lines[i].line_version > c->version)
-			c->after.lines[c->after.n++] = c->locked.lines[i];
-	if (c->locked.n - c->after.n != c->deleted) { /* cannot happen under the lock: say so */
-		db->err = DB_ERROR;
-		snprintf(db->errstr, sizeof(db->errstr), "cart %lld: deleted %llu lines, expected %zu",
-			 (long long)c->locked.id, (unsigned long long)c->deleted, c->locked.n - c->after.n);
-		return -1;
-	}
-	c->after.version++;
-	if (c->after.n == 0)
-		c->after.currency[0] = '\0';
-	snprintf(c->after.updated_at, sizeof(c->after.updated_at), "%s", c->locked.read_at_api);
-	return repo_cart_bump_at(db, c->locked.id, c->after.n ? c->locked.currency : NULL, c->locked.read_at);
-}
-
-static const struct field_spec clear_specs[] = {
-	{"version", FIELD_T_I64, true, 0, INT64_MAX, offsetof(struct clear, version), false},
-};
-
-void internal_cart_clear(struct request *req)
-{
-	struct json_object *body;
-	struct field_errors errs = {0};
-	struct clear *c = calloc(1, sizeof(*c));
-
-	if (!c) {
-		resp_problem(req, 500, "internal", "Out of memory.");
-		return;
-	}
-	if (!req_path_id(req, "user_id", &c->owner.user_id)) {
-		resp_problem(req, 404, "not_found", NO_CART);
-		goto out;
-	}
-	if (!(body = req_json_body(req, 0)))
-		goto out;
-	if (!field_parse(body, clear_specs, sizeof(clear_specs) / sizeof(clear_specs[0]), c, NULL, NULL, &errs)) {
-		resp_invalid(req, &errs);
-		goto out;
-	}
-	int rc = db_tx(req->ctx->db, clear_tx, c);
-	if (rc == CLEAR_NO_CART)
-		resp_problem(req, 404, "not_found", NO_CART);
-	else if (rc == CLEAR_AHEAD)
-		resp_problemf(req, 409, "version_ahead", "The cart is at version %lld; it never reached %lld.",
-			      (long long)c->locked.version, (long long)c->version);
-	else if (rc != 0)
-		resp_db_error(req, req->ctx->db);
-	else
-		answer_cart(req, &c->after, (int64_t)c->deleted);
-out:
-	free(c);
+	answer_stored(req, &o, -1);
 }
 
 /* --- POST /internal/cart/clears: the clears of many orders in one transaction ------------- */
@@ -395,6 +309,53 @@ void internal_cart_clears(struct request *req)
 	json_object_object_add(o, "items", list);
 	resp_json(req, 200, o);
 	json_object_put(o);
+out:
+	free(cs);
+}
+
+/* POST /internal/cart/users/{user_id}/clear {"version":N}: one order's clear, the route of order
+ * services from before the batches: a batch of one, answered with the cart as it is after. */
+static const struct field_spec clear_specs[] = {
+	{"version", FIELD_T_I64, true, 0, INT64_MAX, offsetof(struct clear_item, version), false},
+};
+
+void internal_cart_clear(struct request *req)
+{
+	struct json_object *body;
+	struct field_errors errs = {0};
+	struct clears *cs = calloc(1, sizeof(*cs));
+	struct clear_item *it;
+
+	if (!cs) {
+		resp_problem(req, 500, "internal", "Out of memory.");
+		return;
+	}
+	it = &cs->items[0];
+	if (!req_path_id(req, "user_id", &it->user_id)) {
+		resp_problem(req, 404, "not_found", NO_CART);
+		goto out;
+	}
+	if (!(body = req_json_body(req, 0)))
+		goto out;
+	if (!field_parse(body, clear_specs, sizeof(clear_specs) / sizeof(clear_specs[0]), it, NULL, NULL, &errs)) {
+		resp_invalid(req, &errs);
+		goto out;
+	}
+	it->rid = req->request_id;
+	cs->n = cs->nusers = 1;
+	cs->users[0] = (struct clear_user){.user_id = it->user_id, .upto = -1};
+	if (db_tx(req->ctx->db, clears_tx, cs) != 0) {
+		resp_db_error(req, req->ctx->db);
+		goto out;
+	}
+	const struct clear_user *u = &cs->users[0];
+	if (!u->found)
+		resp_problem(req, 404, "not_found", NO_CART);
+	else if (it->version > u->cart_version)
+		resp_problemf(req, 409, "version_ahead", "The cart is at version %lld; it never reached %lld.",
+			      (long long)u->cart_version, (long long)it->version);
+	else
+		answer_stored(req, &(struct cart_owner){.user_id = it->user_id}, u->deleted);
 out:
 	free(cs);
 }

@@ -10,8 +10,7 @@
 /* The cart and its lines in one statement (a cart without lines gives one row of NULL lines). */
 #define CART_SELECT                                                                                            \
 	"SELECT c.id, c.user_id, c.version, c.currency, " DB_TS("c.updated_at") ", "                          \
-	"c.seen_at < NOW(3) - INTERVAL 1 DAY, i.product_id, i.quantity, i.added_price, i.line_version, "        \
-	"DATE_FORMAT(NOW(3), '%Y-%m-%d %H:%i:%s.%f'), " DB_TS("NOW(3)") " "                                     \
+	"c.seen_at < NOW(3) - INTERVAL 1 DAY, i.product_id, i.quantity, i.added_price, i.line_version "         \
 	"FROM carts c LEFT JOIN cart_items i ON i.cart_id = c.id "
 #define CART_ORDER " ORDER BY i.created_at, i.product_id"
 
@@ -26,8 +25,6 @@ static const char sql_create_guest[] = "INSERT INTO carts (token_hash) VALUES (?
 static const char sql_touch[] = "UPDATE carts SET seen_at = NOW(3) WHERE id = ?";
 static const char sql_bump[] = "UPDATE carts SET version = version + 1, currency = ?, updated_at = NOW(3), "
 			       "seen_at = NOW(3) WHERE id = ?";
-static const char sql_bump_at[] = "UPDATE carts SET version = version + 1, currency = ?, updated_at = ?, "
-				  "seen_at = ? WHERE id = ?";
 static const char sql_delete[] = "DELETE FROM carts WHERE id = ?";
 static const char sql_line_set[] =
 	"INSERT INTO cart_items (cart_id, product_id, quantity, added_price, line_version) VALUES (?, ?, ?, ?, ?) "
@@ -76,8 +73,6 @@ int repo_cart_read(struct db_conn *db, const struct cart_owner *o, bool lock, st
 	db_cell_copy(r, 0, 3, out->currency, sizeof(out->currency));
 	db_cell_copy(r, 0, 4, out->updated_at, sizeof(out->updated_at));
 	out->stale_seen = db_cell_i64(r, 0, 5, 0) != 0;
-	db_cell_copy(r, 0, 10, out->read_at, sizeof(out->read_at));
-	db_cell_copy(r, 0, 11, out->read_at_api, sizeof(out->read_at_api));
 	for (size_t i = 0; i < r->nrows && out->n < CART_LINES_MAX; i++) {
 		if (!db_cell(r, i, 6))
 			continue; /* the one row of a cart without lines */
@@ -117,12 +112,6 @@ int repo_cart_bump(struct db_conn *db, int64_t id, const char *currency)
 {
 	struct db_val p[] = {db_str(currency), db_i64(id)};
 	return db_exec(db, sql_bump, p, 2, NULL);
-}
-
-int repo_cart_bump_at(struct db_conn *db, int64_t id, const char *currency, const char *at)
-{
-	struct db_val p[] = {db_str(currency), db_str(at), db_str(at), db_i64(id)};
-	return db_exec(db, sql_bump_at, p, 4, NULL);
 }
 
 int repo_cart_delete(struct db_conn *db, int64_t id)

@@ -28,8 +28,6 @@ struct cart {
 	char currency[4]; /* "" while empty */
 	char updated_at[32];
 	bool stale_seen;  /* seen_at is more than a day old: a read should refresh it */
-	char read_at[32];     /* the database's time at the read, "YYYY-MM-DD HH:MM:SS.fff" */
-	char read_at_api[32]; /* the same as the API writes times (RFC 3339, to the second) */
 	size_t n;
 	struct cart_line lines[CART_LINES_MAX];
 };
@@ -54,10 +52,6 @@ int repo_cart_touch(struct db_conn *db, int64_t id);
 /* After a change: version + 1, updated_at and seen_at now, currency `currency` (NULL: the cart
  * is empty now). Returns 0 or -1. */
 int repo_cart_bump(struct db_conn *db, int64_t id, const char *currency);
-
-/* repo_cart_bump with updated_at and seen_at `at` (a cart's read_at, taken in the same
- * transaction), so the caller knows the new updated_at without reading it. Returns 0 or -1. */
-int repo_cart_bump_at(struct db_conn *db, int64_t id, const char *currency, const char *at);
 
 /* Deletes cart `id` and (by cascade) its lines. Returns 0 or -1. */
 int repo_cart_delete(struct db_conn *db, int64_t id);

@@ -600,3 +600,23 @@ bool test_job_on_stream(const char *type, const char *recipient, int seconds)
 	redisFree(c);
 	return found;
 }
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+int test_lock(const char *name, bool exclusive)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s.lock", test_env("STORE_TEST_VAR"), name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	cr_assert(fd >= 0 && flock(fd, exclusive ? LOCK_EX : LOCK_SH) == 0, "cannot lock %s", path);
+	return fd;
+}
+
+void test_unlock(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+

@@ -118,6 +118,13 @@ struct db_conn;
 struct db_conn *test_db(const char *service);
 void test_db_free(struct db_conn *db);
 
+/* Locks `name` (a file in STORE_TEST_VAR) for tests of one program that must not run beside
+ * each other (Criterion runs them side by side): `exclusive`, or shared. Close-on-exec, so a
+ * service a test starts again does not inherit it. Returns the descriptor for test_unlock
+ * (a suite's .init and .fini). */
+int test_lock(const char *name, bool exclusive);
+void test_unlock(int *fd);
+
 /* --- the services of the test stack -------------------------------------------- */
 
 /* How many instances of service `name` the test stack runs (var/instances, which scripts/store

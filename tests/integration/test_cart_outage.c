@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/file.h>
 #include <sys/stat.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -19,18 +17,12 @@ static int lock_fd = -1;
 
 static void lock_alone(void)
 {
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/test_cart_outage.lock", test_env("STORE_TEST_VAR"));
-	/* O_CLOEXEC: a service this test starts again must not inherit the lock. */
-	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	cr_assert(lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0, "cannot lock %s", path);
+	lock_fd = test_lock("test_cart_outage", true);
 }
 
 static void unlock_alone(void)
 {
-	if (lock_fd >= 0)
-		close(lock_fd);
-	lock_fd = -1;
+	test_unlock(&lock_fd);
 }
 
 TestSuite(cart_outage, .init = lock_alone, .fini = unlock_alone);

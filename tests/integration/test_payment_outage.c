@@ -1,9 +1,7 @@
 /* test_payment_outage.c: the order service down when a charge succeeds (a program of its own: it kills a service). */
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
-#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,19 +15,14 @@ static int lock_fd = -1;
 
 static void outage_init(void)
 {
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/test_payment_outage.lock", test_env("STORE_TEST_VAR"));
-	lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	cr_assert(lock_fd >= 0 && flock(lock_fd, LOCK_EX) == 0, "cannot lock %s", path);
+	lock_fd = test_lock("test_payment_outage", true);
 	order_suite_init();
 }
 
 static void outage_fini(void)
 {
 	order_suite_fini();
-	if (lock_fd >= 0)
-		close(lock_fd);
-	lock_fd = -1;
+	test_unlock(&lock_fd);
 }
 
 TestSuite(payoutage, .init = outage_init, .fini = outage_fini, .timeout = 180);

@@ -1,13 +1,11 @@
 /* test_users.c: /users/me and the admin's user routes, through NGINX. */
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <pthread.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "client.h"
@@ -19,31 +17,20 @@
  */
 static int lock_fd = -1;
 
-static void lock_admins(int how)
-{
-	char path[1024];
-	snprintf(path, sizeof(path), "%s/test_users.lock", test_env("STORE_TEST_VAR"));
-	lock_fd = open(path, O_RDWR | O_CREAT, 0600);
-	cr_assert(lock_fd >= 0 && flock(lock_fd, how) == 0, "cannot lock %s", path);
-}
-
 static void lock_shared(void)
 {
-	lock_admins(LOCK_SH);
+	lock_fd = test_lock("test_users", false);
 }
 
 static void lock_exclusive(void)
 {
-	lock_admins(LOCK_EX);
+	lock_fd = test_lock("test_users", true);
 }
 
 static void unlock_admins(void)
 {
-	if (lock_fd >= 0)
-		close(lock_fd);
-	lock_fd = -1;
+	test_unlock(&lock_fd);
 }
-
 
 TestSuite(users, .init = lock_shared, .fini = unlock_admins);
 TestSuite(last_admin, .init = lock_exclusive, .fini = unlock_admins);
