@@ -198,6 +198,9 @@ int auth_require(struct request *req, enum role need)
 	req->user_id = c.uid;
 	req->role = si.role;
 	snprintf(req->sid, sizeof(req->sid), "%s", c.sid);
+	req->has_contact = si.has_contact;
+	if (si.has_contact)
+		req->contact = si.contact;
 	if (need == ROLE_ADMIN && si.role != ROLE_ADMIN) {
 		resp_problem(req, 403, "forbidden", "This needs the admin role.");
 		return -1;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "contact.h"
+
 struct json_object;
 struct ctx;
 struct field_errors;
@@ -54,6 +56,8 @@ struct request {
 	int64_t user_id;
 	int role;
 	char sid[64];
+	bool has_contact;               /* the session carries the caller's contact (user_client_caller) */
+	struct session_contact contact;
 
 	/* Response state, managed by response.c. */
 	int status;               /* 0 until a response was written */

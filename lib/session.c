@@ -212,41 +212,27 @@ int session_create(struct redis_conn *r, int64_t uid, enum role role, const stru
 
 int session_get(struct redis_conn *r, const char *sid, struct session_info *out)
 {
-	redisReply *rep = redis_cmd(r, "HMGET session:%s uid role", sid);
+	redisReply *rep = redis_cmd(r, "HMGET session:%s uid role email name", sid);
 	int rc = -1;
 
 	if (!rep)
 		return -1;
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2) {
-		redisReply *u = rep->element[0], *ro = rep->element[1];
+	out->has_contact = false;
+	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 4) {
+		redisReply *u = rep->element[0], *ro = rep->element[1], *e = rep->element[2], *n = rep->element[3];
 		rc = 1;
 		if (u->type == REDIS_REPLY_STRING && ro->type == REDIS_REPLY_STRING &&
 		    parse_i64(u->str, 1, INT64_MAX, &out->uid)) {
 			out->role = strcmp(ro->str, "admin") == 0 ? ROLE_ADMIN : ROLE_CUSTOMER;
 			rc = 0;
-		}
-	}
-	freeReplyObject(rep);
-	return rc;
-}
-
-int session_contact(struct redis_conn *r, const char *sid, int64_t uid, struct session_contact *out)
-{
-	redisReply *rep = redis_cmd(r, "HMGET session:%s uid email name", sid);
-	int64_t owner;
-	int rc = -1;
-
-	if (!rep)
-		return -1;
-	if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3) {
-		redisReply *u = rep->element[0], *e = rep->element[1], *n = rep->element[2];
-		rc = 1;
-		if (u->type == REDIS_REPLY_STRING && parse_i64(u->str, 1, INT64_MAX, &owner) && owner == uid &&
-		    e->type == REDIS_REPLY_STRING && e->len > 0 && e->len < sizeof(out->email) &&
-		    n->type == REDIS_REPLY_STRING && n->len < sizeof(out->name)) {
-			memcpy(out->email, e->str, e->len + 1);
-			memcpy(out->name, n->str, n->len + 1);
-			rc = 0;
+			/* A contact that is absent (an older session) or does not fit is left to the
+			 * user service (user_client_caller). */
+			if (e->type == REDIS_REPLY_STRING && e->len > 0 && e->len < sizeof(out->contact.email) &&
+			    n->type == REDIS_REPLY_STRING && n->len < sizeof(out->contact.name)) {
+				memcpy(out->contact.email, e->str, e->len + 1);
+				memcpy(out->contact.name, n->str, n->len + 1);
+				out->has_contact = true;
+			}
 		}
 	}
 	freeReplyObject(rep);

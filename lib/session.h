@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "contact.h"
 #include "router.h"
 
 struct redis_conn;
@@ -13,18 +14,13 @@ struct redis_conn;
 #define SESSION_REFRESH_LEN 97  /* "<sid>.<64 hex>" */
 #define SESSION_GEN_MAX 24      /* a user's session generation as text, with its NUL */
 
+/* A session as auth reads it: its user and role, and the account's contact when the session
+ * carries one (has_contact false for a session made before sessions carried it). */
 struct session_info {
 	int64_t uid;
 	enum role role;
-};
-
-/* The account's contact as its sessions carry it: the e-mail address (which never changes)
- * and the display name (kept current by session_user_rename). Sizes as the users table's. */
-#define SESSION_EMAIL_MAX 255 /* with its NUL */
-#define SESSION_NAME_MAX 401  /* with its NUL */
-struct session_contact {
-	char email[SESSION_EMAIL_MAX];
-	char name[SESSION_NAME_MAX];
+	bool has_contact;
+	struct session_contact contact;
 };
 
 /* true for a session id as session_create makes them: SESSION_SID_LEN lower-case hex digits. */
@@ -51,15 +47,9 @@ int session_create(struct redis_conn *r, int64_t uid, enum role role, const stru
 		   const char *gen, long ttl, long cap, char sid[SESSION_SID_LEN + 1],
 		   char refresh[SESSION_REFRESH_LEN + 1]);
 
-/* Looks a session up. Returns 0 (found, `out` filled), 1 (no such session) or -1 (Redis down). */
+/* Looks a session up: its user, role and contact, in one read. Returns 0 (found, `out`
+ * filled), 1 (no such session) or -1 (Redis down). */
 int session_get(struct redis_conn *r, const char *sid, struct session_info *out);
-
-/*
- * The contact that session `sid` of `uid` carries, so that a service writing to the caller
- * need not ask the user service. Returns 0 (`out` filled), 1 (no such session of `uid`, or
- * one made before sessions carried a contact: ask the user service) or -1 (Redis down).
- */
-int session_contact(struct redis_conn *r, const char *sid, int64_t uid, struct session_contact *out);
 
 /*
  * Gives every live session of `uid` the display name `name`, and moves the user's generation

@@ -41,14 +41,12 @@ out:
 
 int user_client_caller(struct request *req, struct user_brief *out)
 {
-	struct session_contact who;
-
-	_Static_assert(sizeof(who.email) == sizeof(out->email) && sizeof(who.name) == sizeof(out->name),
+	_Static_assert(sizeof(req->contact.email) == sizeof(out->email) && sizeof(req->contact.name) == sizeof(out->name),
 		       "a session's contact fits a user brief");
-	if (req->sid[0] && session_contact(req->ctx->redis, req->sid, req->user_id, &who) == 0) {
+	if (req->has_contact) { /* read with the session by auth_require */
 		out->id = req->user_id;
-		snprintf(out->email, sizeof(out->email), "%s", who.email);
-		snprintf(out->name, sizeof(out->name), "%s", who.name);
+		memcpy(out->email, req->contact.email, sizeof(out->email));
+		memcpy(out->name, req->contact.name, sizeof(out->name));
 		return 0;
 	}
 	return user_client_get(req->ctx->client, req->request_id, req->user_id, out);

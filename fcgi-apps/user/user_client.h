@@ -23,8 +23,8 @@ int user_client_get(struct client *c, const char *request_id, int64_t id, struct
 
 /*
  * The signed-in caller's account (req->user_id): from the caller's session, which carries the
- * e-mail address and the current name (lib/session.h), and from the user service only for a
- * session made before sessions carried them or when Redis cannot answer. Returns as
+ * e-mail address and the current name (lib/session.h) and which auth_require read, and from the
+ * user service only for a session made before sessions carried them. Returns as
  * user_client_get.
  */
 int user_client_caller(struct request *req, struct user_brief *out);

@@ -325,65 +325,88 @@ Test(redis, a_connection_closed_by_the_server_is_replaced_before_sending)
 	counting_stop(&s);
 }
 
-/* --- a session's contact (lib/session.c), from the HMGET reply ----------------------------- */
+/* --- a session as auth reads it, with its contact (lib/session.c), from the HMGET reply ---- */
 
-/* session_contact of sid "s" for user 42 against a server answering `reply`. */
-static int contact_from(const char *reply, struct session_contact *who)
+/* session_get of sid "s" against a server answering `reply`. */
+static int session_from(const char *reply, struct session_info *si)
 {
 	struct fake_server s;
 	server_start(&s, reply);
 	struct redis_conn *r = redis_conn_new(&cfg);
-	memset(who, 0, sizeof(*who));
-	int rc = session_contact(r, "s", 42, who);
+	memset(si, 0, sizeof(*si));
+	si->has_contact = true; /* session_get must say so itself */
+	int rc = session_get(r, "s", si);
 	redis_conn_free(r);
 	server_stop(&s);
 	return rc;
 }
 
-Test(redis, session_contact_read_from_the_session)
+Test(redis, session_read_with_its_contact)
 {
-	struct session_contact who;
-	cr_assert(eq(int, contact_from("*3\r\n$2\r\n42\r\n$15\r\nada@example.com\r\n$15\r\nAda Lovelace \xc3\xa9\r\n", &who), 0));
-	cr_assert(eq(str, who.email, "ada@example.com"));
-	cr_assert(eq(str, who.name, "Ada Lovelace \xc3\xa9"));
+	struct session_info si;
+	cr_assert(eq(int, session_from("*4\r\n$2\r\n42\r\n$5\r\nadmin\r\n$15\r\nada@example.com\r\n$15\r\nAda Lovelace \xc3\xa9\r\n", &si), 0));
+	cr_assert(eq(i64, si.uid, 42));
+	cr_assert(eq(int, si.role, ROLE_ADMIN));
+	cr_assert(si.has_contact);
+	cr_assert(eq(str, si.contact.email, "ada@example.com"));
+	cr_assert(eq(str, si.contact.name, "Ada Lovelace \xc3\xa9"));
+	cr_assert(eq(int, session_from("*4\r\n$2\r\n42\r\n$8\r\ncustomer\r\n$15\r\nada@example.com\r\n$0\r\n\r\n", &si), 0));
+	cr_assert(eq(int, si.role, ROLE_CUSTOMER));
+	cr_assert(si.has_contact, "an empty name is a name");
+	cr_assert(eq(str, si.contact.name, ""));
 }
 
-Test(redis, session_contact_absent_or_of_another_user_is_1)
+Test(redis, session_absent_or_malformed_is_1)
 {
-	struct session_contact who;
-	/* no such session */
-	cr_assert(eq(int, contact_from("*3\r\n$-1\r\n$-1\r\n$-1\r\n", &who), 1));
+	struct session_info si;
+	cr_assert(eq(int, session_from("*4\r\n$-1\r\n$-1\r\n$-1\r\n$-1\r\n", &si), 1));
+	cr_assert(eq(int, session_from("*4\r\n$3\r\n4x2\r\n$8\r\ncustomer\r\n$15\r\nada@example.com\r\n$3\r\nAda\r\n", &si), 1));
+	cr_assert(eq(int, session_from("*4\r\n$1\r\n0\r\n$8\r\ncustomer\r\n$-1\r\n$-1\r\n", &si), 1));
+	cr_assert(eq(int, session_from("*4\r\n$2\r\n42\r\n$-1\r\n$-1\r\n$-1\r\n", &si), 1), "a session without a role");
+	cr_assert(not(si.has_contact));
+}
+
+Test(redis, session_without_a_usable_contact_is_found_without_one)
+{
+	struct session_info si;
 	/* a session made before sessions carried a contact */
-	cr_assert(eq(int, contact_from("*3\r\n$2\r\n42\r\n$-1\r\n$-1\r\n", &who), 1));
-	cr_assert(eq(int, contact_from("*3\r\n$2\r\n42\r\n$15\r\nada@example.com\r\n$-1\r\n", &who), 1));
-	/* another user's session, an empty address, a uid that is not one */
-	cr_assert(eq(int, contact_from("*3\r\n$2\r\n43\r\n$15\r\nada@example.com\r\n$3\r\nAda\r\n", &who), 1));
-	cr_assert(eq(int, contact_from("*3\r\n$2\r\n42\r\n$0\r\n\r\n$3\r\nAda\r\n", &who), 1));
-	cr_assert(eq(int, contact_from("*3\r\n$3\r\n4x2\r\n$15\r\nada@example.com\r\n$3\r\nAda\r\n", &who), 1));
-	cr_assert(eq(str, who.email, ""), "nothing is copied from a refused reply");
+	cr_assert(eq(int, session_from("*4\r\n$2\r\n42\r\n$8\r\ncustomer\r\n$-1\r\n$-1\r\n", &si), 0));
+	cr_assert(eq(i64, si.uid, 42));
+	cr_assert(not(si.has_contact));
+	cr_assert(eq(int, session_from("*4\r\n$2\r\n42\r\n$8\r\ncustomer\r\n$15\r\nada@example.com\r\n$-1\r\n", &si), 0));
+	cr_assert(not(si.has_contact));
+	/* an empty address */
+	cr_assert(eq(int, session_from("*4\r\n$2\r\n42\r\n$8\r\ncustomer\r\n$0\r\n\r\n$3\r\nAda\r\n", &si), 0));
+	cr_assert(not(si.has_contact));
+	cr_assert(eq(str, si.contact.email, ""), "nothing is copied from a refused contact");
 }
 
-Test(redis, session_contact_too_long_for_its_buffer_is_1)
+Test(redis, session_contact_too_long_for_its_buffer_is_left_out)
 {
-	struct session_contact who;
+	struct session_info si;
 	char name[SESSION_NAME_MAX + 1], reply[1024];
 	memset(name, 'n', SESSION_NAME_MAX);
 	name[SESSION_NAME_MAX] = '\0';
-	snprintf(reply, sizeof(reply), "*3\r\n$2\r\n42\r\n$15\r\nada@example.com\r\n$%d\r\n%s\r\n", SESSION_NAME_MAX, name);
-	cr_assert(eq(int, contact_from(reply, &who), 1));
+	snprintf(reply, sizeof(reply), "*4\r\n$2\r\n42\r\n$8\r\ncustomer\r\n$15\r\nada@example.com\r\n$%d\r\n%s\r\n",
+		 SESSION_NAME_MAX, name);
+	cr_assert(eq(int, session_from(reply, &si), 0));
+	cr_assert(not(si.has_contact));
 	name[SESSION_NAME_MAX - 1] = '\0'; /* the longest that fits */
-	snprintf(reply, sizeof(reply), "*3\r\n$2\r\n42\r\n$15\r\nada@example.com\r\n$%d\r\n%s\r\n", SESSION_NAME_MAX - 1, name);
-	cr_assert(eq(int, contact_from(reply, &who), 0));
-	cr_assert(eq(sz, strlen(who.name), (size_t)SESSION_NAME_MAX - 1));
+	snprintf(reply, sizeof(reply), "*4\r\n$2\r\n42\r\n$8\r\ncustomer\r\n$15\r\nada@example.com\r\n$%d\r\n%s\r\n",
+		 SESSION_NAME_MAX - 1, name);
+	cr_assert(eq(int, session_from(reply, &si), 0));
+	cr_assert(si.has_contact);
+	cr_assert(eq(sz, strlen(si.contact.name), (size_t)SESSION_NAME_MAX - 1));
 }
 
-Test(redis, session_contact_on_an_error_or_a_dead_server_is_minus_1)
+Test(redis, session_on_an_error_or_a_dead_server_is_minus_1)
 {
-	struct session_contact who;
-	cr_assert(eq(int, contact_from("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", &who), -1));
+	struct session_info si;
+	cr_assert(eq(int, session_from("-WRONGTYPE Operation against a key holding the wrong kind of value\r\n", &si), -1));
+	cr_assert(eq(int, session_from("*2\r\n$2\r\n42\r\n$8\r\ncustomer\r\n", &si), -1), "a reply of another shape");
 	cfg.redis_port = 1; /* refused */
 	struct redis_conn *r = redis_conn_new(&cfg);
-	cr_assert(eq(int, session_contact(r, "s", 42, &who), -1));
+	cr_assert(eq(int, session_get(r, "s", &si), -1));
 	redis_conn_free(r);
 }
 
