@@ -1,6 +1,7 @@
 /* idem.c: Idempotency-Key records in the service's own database (sql/shared/idempotency.sql). */
 #include "idem.h"
 
+#include <json-c/json.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,15 +13,17 @@
 
 static const char sql_claim[] = "INSERT INTO idempotency_keys (caller, idem_key, request_hash, lease_until) "
 				"VALUES (?, ?, ?, NOW(3) + INTERVAL ? SECOND)";
-static const char sql_read[] = "SELECT request_hash, state, lease_until < NOW(3), http_status, location, response "
-			       "FROM idempotency_keys WHERE caller = ? AND idem_key = ?";
-static const char sql_take_over[] = "UPDATE idempotency_keys SET lease_until = NOW(3) + INTERVAL ? SECOND "
-				    "WHERE caller = ? AND idem_key = ? AND state = 'running' AND lease_until < NOW(3)";
+static const char sql_read[] = "SELECT request_hash, state, lease_until < NOW(3), http_status, location, response, "
+			       "attempt FROM idempotency_keys WHERE caller = ? AND idem_key = ?";
+static const char sql_take_over[] =
+	"UPDATE idempotency_keys SET attempt = attempt + 1, lease_until = NOW(3) + INTERVAL ? SECOND "
+	"WHERE caller = ? AND idem_key = ? AND state = 'running' AND attempt = ? AND lease_until < NOW(3)";
 static const char sql_finish[] = "UPDATE idempotency_keys SET state = 'done', http_status = ?, location = ?, "
-				 "response = ? WHERE caller = ? AND idem_key = ?";
-static const char sql_release[] = "DELETE FROM idempotency_keys WHERE caller = ? AND idem_key = ? AND state = 'running'";
-static const char sql_purge[] = "DELETE FROM idempotency_keys WHERE state = 'done' AND "
-				"created_at < NOW(3) - INTERVAL ? HOUR LIMIT 1000";
+				 "response = ? WHERE caller = ? AND idem_key = ? AND state = 'running' AND attempt = ?";
+static const char sql_release[] =
+	"DELETE FROM idempotency_keys WHERE caller = ? AND idem_key = ? AND state = 'running' AND attempt = ?";
+static const char sql_purge[] = "DELETE FROM idempotency_keys WHERE created_at < NOW(3) - INTERVAL ? HOUR AND "
+				"(state = 'done' OR lease_until < NOW(3)) LIMIT 1000";
 
 bool idem_key_valid(const char *s)
 {
@@ -31,6 +34,22 @@ bool idem_key_valid(const char *s)
 		if ((unsigned char)*s < 0x21 || (unsigned char)*s > 0x7e)
 			return false;
 	return true;
+}
+
+const char *idem_key_header(struct request *req)
+{
+	const char *key = req_header(req, "Idempotency-Key");
+	if (!key) {
+		resp_problem(req, 400, "idempotency_key_required",
+			     "This request needs an Idempotency-Key header (a new random value per order or payment).");
+		return NULL;
+	}
+	if (!idem_key_valid(key)) {
+		resp_problemf(req, 400, "bad_idempotency_key", "The Idempotency-Key must be 1 to %d visible ASCII characters.",
+			      IDEM_KEY_MAX);
+		return NULL;
+	}
+	return key;
 }
 
 static void request_hash(const char *scope, const char *what, size_t len, unsigned char out[32])
@@ -50,43 +69,44 @@ static void in_flight(struct request *req)
 		     "A request with this Idempotency-Key is still running; retry in a moment.");
 }
 
-/* Writes the stored answer of a finished key. */
+/* Writes the stored answer of a finished key: a problem document keeps its media type. */
 static void replay(struct request *req, const struct db_rows *r)
 {
 	int64_t status = db_cell_i64(r, 0, 3, 500);
 	const char *loc = db_cell(r, 0, 4), *body = db_cell(r, 0, 5);
+	struct json_object *problem;
+
 	if (loc)
 		resp_header(req, "Location", loc);
 	resp_header(req, "Idempotent-Replayed", "true");
+	if (status >= 400 && body && (problem = json_tokener_parse(body))) {
+		resp_problem_obj(req, problem);
+		json_object_put(problem);
+		return;
+	}
 	resp_json_raw(req, (int)status, body ? body : "{}", body ? r->lens[5] : 2);
 }
 
 bool idem_begin(struct request *req, struct db_conn *db, int64_t caller, const char *scope, const char *what,
-		size_t len, struct idem *id)
+		size_t len, long lease, struct idem *id)
 {
-	const char *key = req_header(req, "Idempotency-Key");
+	const char *key = idem_key_header(req);
 	struct db_rows *r = NULL;
 
-	if (!key) {
-		resp_problem(req, 400, "idempotency_key_required",
-			     "This request needs an Idempotency-Key header (a new random value per order or payment).");
+	if (!key)
 		return false;
-	}
-	if (!idem_key_valid(key)) {
-		resp_problem(req, 400, "bad_idempotency_key",
-			     "The Idempotency-Key must be 1 to 255 visible ASCII characters.");
-		return false;
-	}
 	memset(id, 0, sizeof(*id));
 	id->caller = caller;
 	memcpy(id->key, key, strlen(key) + 1);
 	request_hash(scope, what, len, id->hash);
 
-	for (int attempt = 0; attempt < 2; attempt++) {
+	for (int round = 0; round < 2; round++) {
 		struct db_val claim[] = {db_i64(caller), db_str(id->key), db_strn((const char *)id->hash, 32),
-					 db_i64(IDEM_LEASE_S)};
-		if (db_exec(db, sql_claim, claim, 4, NULL) == 0)
+					 db_i64(lease)};
+		if (db_exec(db, sql_claim, claim, 4, NULL) == 0) {
+			id->attempt = 1;
 			return true;
+		}
 		if (db->err != DB_DUPLICATE)
 			goto db_failed;
 		struct db_val k[] = {db_i64(caller), db_str(id->key)};
@@ -103,15 +123,18 @@ bool idem_begin(struct request *req, struct db_conn *db, int64_t caller, const c
 		} else if (strcmp(db_cell(r, 0, 1), "done") == 0) {
 			replay(req, r);
 		} else if (db_cell_i64(r, 0, 2, 0) == 1) {
-			/* The first run died without answering: this retry takes its place. */
-			struct db_val t[] = {db_i64(IDEM_LEASE_S), db_i64(caller), db_str(id->key)};
-			long taken = db_exec_affected(db, sql_take_over, t, 3);
+			/* The run before died without answering: this retry takes its place. */
+			int64_t dead = db_cell_i64(r, 0, 6, 1);
+			struct db_val t[] = {db_i64(lease), db_i64(caller), db_str(id->key), db_i64(dead)};
+			long taken = db_exec_affected(db, sql_take_over, t, 4);
 			db_rows_free(r);
 			if (taken < 0)
 				goto db_failed;
 			if (taken == 1) {
-				log_msg(LOG_WARN, req->request_id, "idempotency key of caller %lld: taking over a run that died",
-					(long long)caller);
+				id->attempt = dead + 1;
+				log_msg(LOG_WARN, req->request_id,
+					"idempotency key of caller %lld: attempt %lld takes over a run that died",
+					(long long)caller, (long long)id->attempt);
 				return true;
 			}
 			in_flight(req);
@@ -132,15 +155,16 @@ db_failed:
 
 int idem_finish(struct db_conn *db, const struct idem *id, int status, const char *body, const char *location)
 {
-	struct db_val p[] = {db_i64(status), db_str(location), db_str(body ? body : "{}"), db_i64(id->caller),
-			     db_str(id->key)};
-	return db_exec(db, sql_finish, p, 5, NULL);
+	struct db_val p[] = {db_i64(status),        db_str(location), db_str(body ? body : "{}"),
+			     db_i64(id->caller),    db_str(id->key),  db_i64(id->attempt)};
+	long n = db_exec_affected(db, sql_finish, p, 6);
+	return n < 0 ? -1 : n == 1 ? 0 : 1;
 }
 
 void idem_release(struct db_conn *db, const struct idem *id)
 {
-	struct db_val p[] = {db_i64(id->caller), db_str(id->key)};
-	if (db_exec(db, sql_release, p, 2, NULL) != 0)
+	struct db_val p[] = {db_i64(id->caller), db_str(id->key), db_i64(id->attempt)};
+	if (db_exec(db, sql_release, p, 3, NULL) != 0)
 		log_msg(LOG_WARN, NULL, "idempotency key of caller %lld not released: %s", (long long)id->caller,
 			db->errstr);
 }

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "field.h"
 #include "handlers.h"
+#include "idem.h"
 #include "../inventory/inventory_client.h"
 #include "log.h"
 #include "outbox.h"
@@ -25,14 +26,10 @@
 #define NOTE_MAX 1000
 
 /*
- * FIXME: step 1 is lib/idem.c's job (payments use it); this service keeps its own copy because
- * a take-over must also release the crashed attempt's reservation. Fold it onto lib/idem (an
- * attempt counter and a take-over hook there) so that one module owns Idempotency-Key.
- *
  * How one POST /orders runs (docs/API.md "Placing an order"):
- *   1. claim the (caller, Idempotency-Key) row: a new key is held by attempt 1 with a lease; a
- *      done key replays its answer; a running key is 409 while its lease lasts, and is taken
- *      over (attempt + 1) once it has passed (its holder crashed);
+ *   1. claim the (caller, Idempotency-Key) with lib/idem: a new key is held by attempt 1 with a
+ *      lease; a done key replays its answer; a running key is 409 while its lease lasts, and is
+ *      taken over (attempt + 1) once it has passed (its holder crashed);
  *   2. read the cart, price its lines from the product service, read the owner's contact;
  *   3. reserve the lines at the inventory under the attempt's reference (idempotent by it);
  *   4. one transaction: order, lines, history, the order_placed e-mail and the cart clear in
@@ -43,8 +40,9 @@
 
 /* The checkout's input and its priced lines; place_tx reads them and never writes them. */
 struct placing {
-	int64_t user_id, attempt;
-	const char *key, *request_id;
+	int64_t user_id;
+	const struct idem *idem; /* the key this attempt holds */
+	const char *request_id;
 	char ref[ORDER_REF_MAX + 1], actor[40];
 	struct order_new order;
 	int64_t cart_version;
@@ -82,7 +80,7 @@ static int place_tx(struct db_conn *db, void *arg)
 	struct json_object *data, *clear;
 	struct outbox_rows rows = {0};
 	char total[48], at[32];
-	int applied, rc = -1;
+	int rc = -1;
 
 	free(p->answer);
 	p->answer = NULL;
@@ -124,26 +122,20 @@ static int place_tx(struct db_conn *db, void *arg)
 		snprintf(db->errstr, sizeof(db->errstr), "out of memory");
 		return -1;
 	}
-	if (repo_idem_finish(db, p->user_id, p->key, p->attempt, p->order_id, 201, p->answer, &applied) != 0)
-		return -1;
-	return applied ? 0 : PLACE_LOST_KEY;
-}
-
-static void set_location(struct request *req, int64_t order_id)
-{
 	char location[64];
-	snprintf(location, sizeof(location), "/api/v1/orders/%lld", (long long)order_id);
-	resp_header(req, "Location", location);
+	snprintf(location, sizeof(location), "/api/v1/orders/%lld", (long long)p->order_id);
+	if ((rc = idem_finish(db, p->idem, 201, p->answer, location)) < 0)
+		return -1;
+	return rc == 0 ? 0 : PLACE_LOST_KEY;
 }
 
 /* Writes problem `p` (taken) as the key's final answer and answers it. */
 static void finish_with_problem(struct request *req, struct placing *pl, struct json_object *p)
 {
 	const char *text = json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN);
-	int applied;
 
-	if (repo_idem_finish(req->ctx->db, pl->user_id, pl->key, pl->attempt, 0,
-			     json_object_get_int(json_object_object_get(p, "status")), text, &applied) != 0)
+	if (idem_finish(req->ctx->db, pl->idem, json_object_get_int(json_object_object_get(p, "status")), text,
+			NULL) < 0)
 		log_msg(LOG_WARN, req->request_id, "idempotency key: answer not stored: %s", req->ctx->db->errstr);
 	resp_problem_obj(req, p);
 	json_object_put(p);
@@ -152,8 +144,7 @@ static void finish_with_problem(struct request *req, struct placing *pl, struct 
 /* A failure a retry may overcome: the key is let go, so that the retry runs again. */
 static void give_up(struct request *req, struct placing *pl, const char *backend)
 {
-	if (repo_idem_drop(req->ctx->db, pl->user_id, pl->key, pl->attempt) != 0)
-		log_msg(LOG_WARN, req->request_id, "idempotency key not released: %s", req->ctx->db->errstr);
+	idem_release(req->ctx->db, pl->idem);
 	if (backend)
 		resp_unavailable(req, backend);
 }
@@ -200,7 +191,7 @@ static struct json_object *cart_problems(struct request *req, const struct cart 
 	return p;
 }
 
-/* Steps 2 to 4, holding the key as pl->attempt. */
+/* Steps 2 to 4, holding the key as pl->idem. */
 static void place(struct request *req, struct placing *pl)
 {
 	struct ctx *ctx = req->ctx;
@@ -316,7 +307,9 @@ static void place(struct request *req, struct placing *pl)
 		}
 		goto out;
 	}
-	set_location(req, pl->order_id);
+	char location[64];
+	snprintf(location, sizeof(location), "/api/v1/orders/%lld", (long long)pl->order_id);
+	resp_header(req, "Location", location);
 	resp_json_raw(req, 201, pl->answer, strlen(pl->answer));
 out:
 	free(pl->answer);
@@ -324,31 +317,6 @@ out:
 	free(pl->row);
 	free(found);
 	free(cart);
-}
-
-/* Answers a key that is done with the answer it stored. */
-static void replay(struct request *req, const struct idem_row *row)
-{
-	if (row->response_status == 201 && row->order_id)
-		set_location(req, row->order_id);
-	resp_header(req, "Idempotent-Replayed", "true");
-	if (row->response_status >= 400) {
-		/* A problem document keeps its media type. */
-		struct json_object *p = json_tokener_parse(row->response_body);
-		if (p) {
-			resp_problem_obj(req, p);
-			json_object_put(p);
-			return;
-		}
-	}
-	resp_json_raw(req, row->response_status, row->response_body, strlen(row->response_body));
-}
-
-static void in_flight(struct request *req)
-{
-	resp_header(req, "Retry-After", "1");
-	resp_problem(req, 409, "idempotency_in_flight",
-		     "A request with this Idempotency-Key is still being processed; retry to read its answer.");
 }
 
 void orders_create(struct request *req)
@@ -361,25 +329,15 @@ void orders_create(struct request *req)
 		{"shipping_address", FIELD_T_OBJECT, true, 0, 0, offsetof(struct checkout_body, address), false},
 		{"note", FIELD_T_TEXT, false, 0, NOTE_MAX, offsetof(struct checkout_body, note), true},
 	};
-	const char *key = req_header(req, "Idempotency-Key");
 	struct field_errors errs = {0};
 	struct order_address addr;
 	struct json_object *body;
-	struct idem_row row;
-	char hash[65];
 	struct placing *pl;
+	struct idem id;
 
-	if (!key) {
-		resp_problem(req, 400, "idempotency_key_required",
-			     "POST /orders needs an Idempotency-Key header (a new random value per order).");
-		return;
-	}
-	if (!order_idem_key_valid(key)) {
-		resp_problemf(req, 400, "bad_idempotency_key",
-			      "The Idempotency-Key must be 1 to %d visible ASCII characters.", ORDER_IDEM_KEY_MAX);
-		return;
-	}
-	if (!(body = req_json_body(req, 0)))
+	/* The header is judged before the body, and the key claimed only for a valid body: a
+	 * validation failure is never stored under it. */
+	if (!idem_key_header(req) || !(body = req_json_body(req, 0)))
 		return;
 	if (field_parse(body, specs, 2, &b, NULL, NULL, &errs) && b.address)
 		order_address_parse(b.address, &addr, &errs);
@@ -387,53 +345,27 @@ void orders_create(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
-	order_sha256_hex(req->body, req->body_len, hash);
-
-	int rc = repo_idem_claim(req->ctx->db, req->user_id, key, hash, order_settings.lease, &row);
-	if (rc < 0) {
-		resp_db_error(req, req->ctx->db);
+	if (!idem_begin(req, req->ctx->db, req->user_id, "POST /api/v1/orders", req->body, req->body_len,
+			order_settings.lease, &id))
 		return;
-	}
-	int64_t attempt = row.attempt;
-	if (rc > 0) {
-		if (strcmp(row.body_hash, hash) != 0) {
-			resp_problem(req, 422, "idempotency_mismatch",
-				     "This Idempotency-Key was used with another request body.");
-		} else if (row.done) {
-			replay(req, &row);
-		} else if (!row.lease_over) {
-			in_flight(req);
-		} else {
-			int applied;
-			if (repo_idem_take_over(req->ctx->db, req->user_id, key, row.attempt, order_settings.lease,
-						&applied) != 0)
-				resp_db_error(req, req->ctx->db);
-			else if (!applied)
-				in_flight(req);
-			else
-				attempt = row.attempt + 1;
-		}
-		free(row.response_body);
-		if (attempt == row.attempt)
-			return;
+	if (id.attempt > 1) {
 		/* The holder before crashed somewhere between its claim and its commit: whatever it
 		 * reserved is given back before this attempt reserves again under its own reference. */
 		char old[ORDER_REF_MAX + 1];
-		order_ref_make(req->user_id, key, row.attempt, old);
+		order_ref_make(req->user_id, id.key, id.attempt - 1, old);
 		if (inventory_client_release(req->ctx->client, req->request_id, old) != 0)
 			log_msg(LOG_WARN, req->request_id, "reservation %s of a crashed attempt left to its TTL", old);
-		log_msg(LOG_INFO, req->request_id, "idempotency key taken over as attempt %lld", (long long)attempt);
 	}
 
 	if (!(pl = calloc(1, sizeof(*pl)))) {
+		idem_release(req->ctx->db, &id);
 		resp_problem(req, 500, "internal", "Out of memory.");
 		return;
 	}
 	pl->user_id = req->user_id;
-	pl->attempt = attempt;
-	pl->key = key;
+	pl->idem = &id;
 	pl->request_id = req->request_id;
-	order_ref_make(req->user_id, key, attempt, pl->ref);
+	order_ref_make(req->user_id, id.key, id.attempt, pl->ref);
 	snprintf(pl->actor, sizeof(pl->actor), "user:%lld", (long long)req->user_id);
 	pl->order.ship_name = addr.name;
 	pl->order.ship_line1 = addr.line1;

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "field.h"
 #include "handlers.h"
+#include "idem.h"
 #include "../inventory/inventory_client.h"
 #include "lists.h"
 #include "log.h"
@@ -24,7 +25,6 @@
 
 #define ORDER_NOT_FOUND "No such order."
 #define EXPIRY_BATCH 100
-#define IDEM_KEEP_HOURS 24
 #define REASON_MAX 500
 
 /* The order `id` as the API shows it, read with `db`. Returns 0 with *out (caller owns), 1 when
@@ -604,7 +604,7 @@ void orders_expiry_loop(struct ctx *ctx)
 				continue; /* more are waiting */
 		}
 		/* About once an hour, forget keys old enough that no client retries them. */
-		if (++rounds % 3600 == 1 && repo_idem_purge(ctx->db, IDEM_KEEP_HOURS) < 0)
+		if (++rounds % 3600 == 1 && idem_purge(ctx->db, IDEM_KEEP_HOURS) < 0)
 			log_msg(LOG_WARN, NULL, "idempotency key purge failed: %s", ctx->db->errstr);
 		for (int i = 0; i < 10 && !server_stopping(); i++)
 			clock_sleep_ms(100);

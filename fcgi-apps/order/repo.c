@@ -49,22 +49,6 @@ static const char sql_due[] = "SELECT id FROM orders WHERE status = 'pending_pay
 static const char sql_delivered[] =
 	"SELECT EXISTS (SELECT 1 FROM orders o JOIN order_lines l ON l.order_id = o.id "
 	"WHERE o.user_id = ? AND o.status = 'delivered' AND l.product_id = ?)";
-static const char sql_idem_insert[] = "INSERT INTO idempotency_keys (user_id, idem_key, body_hash, lease_until) "
-				      "VALUES (?, ?, ?, NOW(3) + INTERVAL ? SECOND)";
-static const char sql_idem_get[] =
-	"SELECT body_hash, status, attempt, lease_until < NOW(3), order_id, response_status, response_body "
-	"FROM idempotency_keys WHERE user_id = ? AND idem_key = ?";
-static const char sql_idem_take[] =
-	"UPDATE idempotency_keys SET attempt = attempt + 1, lease_until = NOW(3) + INTERVAL ? SECOND "
-	"WHERE user_id = ? AND idem_key = ? AND status = 'running' AND attempt = ? AND lease_until < NOW(3)";
-static const char sql_idem_finish[] =
-	"UPDATE idempotency_keys SET status = 'done', order_id = ?, response_status = ?, response_body = ? "
-	"WHERE user_id = ? AND idem_key = ? AND status = 'running' AND attempt = ?";
-static const char sql_idem_drop[] =
-	"DELETE FROM idempotency_keys WHERE user_id = ? AND idem_key = ? AND status = 'running' AND attempt = ?";
-static const char sql_idem_purge[] = "DELETE FROM idempotency_keys WHERE created_at < NOW() - INTERVAL ? HOUR "
-				     "AND (status = 'done' OR lease_until < NOW(3)) LIMIT 1000";
-
 /* Reads the ORDER_COLS row 0 of `r` into *o. */
 static void order_from_rows(const struct db_rows *r, struct order_row *o)
 {
@@ -240,72 +224,4 @@ int repo_delivered_with(struct db_conn *db, int64_t user_id, int64_t product_id,
 	*yes = db_cell_i64(r, 0, 0, 0) == 1;
 	db_rows_free(r);
 	return 0;
-}
-
-int repo_idem_claim(struct db_conn *db, int64_t user_id, const char *key, const char *hash, long lease,
-		    struct idem_row *row)
-{
-	struct db_val ins[] = {db_i64(user_id), db_str(key), db_str(hash), db_i64(lease)};
-	struct db_val get[] = {db_i64(user_id), db_str(key)};
-	struct db_rows *r;
-
-	memset(row, 0, sizeof(*row));
-	if (db_exec(db, sql_idem_insert, ins, 4, NULL) == 0) {
-		row->attempt = 1;
-		snprintf(row->body_hash, sizeof(row->body_hash), "%s", hash);
-		return 0;
-	}
-	if (db->err != DB_DUPLICATE || db_query(db, sql_idem_get, get, 2, &r) != 0)
-		return -1;
-	if (r->nrows == 0) { /* dropped between the two statements: a retry claims it afresh */
-		db_rows_free(r);
-		db->err = DB_DEADLOCK;
-		snprintf(db->errstr, sizeof(db->errstr), "idempotency key vanished while claimed");
-		return -1;
-	}
-	db_cell_copy(r, 0, 0, row->body_hash, sizeof(row->body_hash));
-	row->done = strcmp(db_cell(r, 0, 1), "done") == 0;
-	row->attempt = db_cell_i64(r, 0, 2, 1);
-	row->lease_over = db_cell_i64(r, 0, 3, 0) == 1;
-	row->order_id = db_cell_i64(r, 0, 4, 0);
-	row->response_status = (int)db_cell_i64(r, 0, 5, 0);
-	if (db_cell(r, 0, 6))
-		row->response_body = strdup(db_cell(r, 0, 6));
-	db_rows_free(r);
-	if (row->done && !row->response_body) {
-		db->err = DB_ERROR;
-		snprintf(db->errstr, sizeof(db->errstr), "idempotency key done without an answer (or out of memory)");
-		return -1;
-	}
-	return 1;
-}
-
-int repo_idem_take_over(struct db_conn *db, int64_t user_id, const char *key, int64_t attempt, long lease,
-			int *applied)
-{
-	struct db_val p[] = {db_i64(lease), db_i64(user_id), db_str(key), db_i64(attempt)};
-	return exec_applied(db, sql_idem_take, p, 4, applied);
-}
-
-int repo_idem_finish(struct db_conn *db, int64_t user_id, const char *key, int64_t attempt, int64_t order_id,
-		     int status, const char *body, int *applied)
-{
-	struct db_val p[] = {order_id ? db_i64(order_id) : db_null(), db_i64(status), db_str(body),
-			     db_i64(user_id), db_str(key), db_i64(attempt)};
-	return exec_applied(db, sql_idem_finish, p, 6, applied);
-}
-
-int repo_idem_drop(struct db_conn *db, int64_t user_id, const char *key, int64_t attempt)
-{
-	struct db_val p[] = {db_i64(user_id), db_str(key), db_i64(attempt)};
-	return db_exec(db, sql_idem_drop, p, 3, NULL);
-}
-
-long repo_idem_purge(struct db_conn *db, long hours)
-{
-	struct db_val p[] = {db_i64(hours)};
-	struct db_exec_result res;
-	if (db_exec(db, sql_idem_purge, p, 1, &res) != 0)
-		return -1;
-	return (long)res.affected;
 }

@@ -76,39 +76,4 @@ int repo_orders_due(struct db_conn *db, int64_t limit, struct db_rows **out);
 /* *yes: `user_id` has a delivered order with a line of `product_id`. */
 int repo_delivered_with(struct db_conn *db, int64_t user_id, int64_t product_id, bool *yes);
 
-/* --- Idempotency-Keys ------------------------------------------------------------------ */
-
-struct idem_row {
-	char body_hash[65];
-	bool done;
-	bool lease_over;  /* running, and its holder's lease has passed */
-	int64_t attempt;
-	int64_t order_id; /* 0 when none */
-	int response_status;
-	char *response_body; /* malloc'd (caller frees), NULL while running */
-};
-
-/*
- * Claims (user_id, key) for a request with body hash `hash` for `lease` seconds. Returns 0 when
- * it was new (the caller holds attempt 1), 1 when it exists (*row filled: its state, for the
- * caller to replay, refuse or take over), -1 on error.
- */
-int repo_idem_claim(struct db_conn *db, int64_t user_id, const char *key, const char *hash, long lease,
-		    struct idem_row *row);
-
-/* Takes over a running key whose lease passed, when its attempt is still `attempt`: attempt + 1
- * with a new lease. *applied 1 when this caller now holds it, 0 when someone else does. */
-int repo_idem_take_over(struct db_conn *db, int64_t user_id, const char *key, int64_t attempt, long lease,
-			int *applied);
-
-/* Stores the answer of the holder of `attempt` (order_id 0: none). *applied 0 when it lost the key. */
-int repo_idem_finish(struct db_conn *db, int64_t user_id, const char *key, int64_t attempt, int64_t order_id,
-		     int status, const char *body, int *applied);
-
-/* Forgets the running key held by `attempt` (a retry then starts afresh). */
-int repo_idem_drop(struct db_conn *db, int64_t user_id, const char *key, int64_t attempt);
-
-/* Deletes up to 1000 keys older than `hours` (done, or whose lease passed). Returns the count or -1. */
-long repo_idem_purge(struct db_conn *db, long hours);
-
 #endif

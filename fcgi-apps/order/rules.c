@@ -169,17 +169,6 @@ bool order_address_parse(struct json_object *obj, struct order_address *out, str
 	return mine.n == 0;
 }
 
-bool order_idem_key_valid(const char *key)
-{
-	size_t n = strlen(key);
-	if (n == 0 || n > ORDER_IDEM_KEY_MAX)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)key[i] < 0x21 || (unsigned char)key[i] > 0x7e)
-			return false;
-	return true;
-}
-
 void order_sha256_hex(const char *data, size_t len, char hex[65])
 {
 	unsigned char h[crypto_hash_sha256_BYTES];

@@ -94,13 +94,9 @@ bool order_address_parse(struct json_object *obj, struct order_address *out, str
 /* true for an assigned ISO 3166-1 alpha-2 code ("DE", not "de", not "XX"). */
 bool order_country_valid(const char *code);
 
-/* --- idempotency and references ------------------------------------------------------------ */
+/* --- references ------------------------------------------------------------------------ */
 
-#define ORDER_IDEM_KEY_MAX 255
 #define ORDER_REF_MAX 64
-
-/* true for an Idempotency-Key of 1..ORDER_IDEM_KEY_MAX visible ASCII characters (no space). */
-bool order_idem_key_valid(const char *key);
 
 /* The SHA-256 of len bytes of `data` as 64 lower-case hex digits and a NUL into hex. */
 void order_sha256_hex(const char *data, size_t len, char hex[65]);

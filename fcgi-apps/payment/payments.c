@@ -31,7 +31,6 @@
 #define PAYMENT_NOT_FOUND "No such payment."
 #define STALE_PROCESSING_S 300
 #define STALE_REFUND_S 60
-#define IDEM_KEEP_HOURS 24
 
 struct payment_settings payment_settings;
 const struct payment_provider *payment_provider;
@@ -149,8 +148,11 @@ static void wipe_request(struct request *req, struct json_object *card_obj, stru
 static void answer(struct request *req, const struct idem *id, int status, struct json_object *o, const char *location)
 {
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (idem_finish(req->ctx->db, id, status, text, location) != 0)
+	int rc = idem_finish(req->ctx->db, id, status, text, location);
+	if (rc < 0)
 		log_msg(LOG_ERROR, req->request_id, "payment answer not stored for replays: %s", req->ctx->db->errstr);
+	else if (rc > 0)
+		log_msg(LOG_WARN, req->request_id, "payment answer not stored: a retry took the key over meanwhile");
 	if (location)
 		resp_header(req, "Location", location);
 	if (status >= 400)
@@ -253,7 +255,7 @@ void payments_create(struct request *req)
 		return;
 	}
 	fingerprint(fp, sizeof(fp), in.order_id, &card);
-	if (!idem_begin(req, req->ctx->db, req->user_id, "POST /api/v1/payments", fp, strlen(fp), &id)) {
+	if (!idem_begin(req, req->ctx->db, req->user_id, "POST /api/v1/payments", fp, strlen(fp), IDEM_LEASE_S, &id)) {
 		wipe_request(req, in.card, &card);
 		return;
 	}

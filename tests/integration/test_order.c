@@ -154,23 +154,27 @@ Test(order, bad_addresses_and_bodies_are_422)
 	free(note);
 	/* No validation failure was stored under the key: it is still free (no order, no answer). */
 	struct db_val p[] = {db_i64(s.id)};
-	cr_assert_eq(query_i64("SELECT COUNT(*) FROM idempotency_keys WHERE user_id = ?", p, 1), 0);
+	cr_assert_eq(query_i64("SELECT COUNT(*) FROM idempotency_keys WHERE caller = ?", p, 1), 0);
 	free(s.token);
 }
 
-/* A body hash and a key row written the way the service writes them, to drive the key's states
- * without a cart: the same key and body must find exactly this row. */
+/* A key row written the way lib/idem writes a POST /orders key (BLAKE2b-256 of the scope, its
+ * NUL and the body), to drive the key's states without a cart: the same key and body must find
+ * exactly this row. */
 static void put_key(long long uid, const char *key, const char *body, const char *status, int lease_s,
 		    const char *answer, int answer_status)
 {
-	unsigned char h[crypto_hash_sha256_BYTES];
-	char hex[65];
-	crypto_hash_sha256(h, (const unsigned char *)body, strlen(body));
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	static const char sql[] = "INSERT INTO idempotency_keys (user_id, idem_key, body_hash, status, lease_until, "
-				  "response_status, response_body) VALUES (?, ?, ?, ?, NOW(3) + INTERVAL ? SECOND, ?, ?)";
-	struct db_val p[] = {db_i64(uid), db_str(key), db_str(hex), db_str(status), db_i64(lease_s),
-			     answer ? db_i64(answer_status) : db_null(), db_str(answer)};
+	static const char scope[] = "POST /api/v1/orders";
+	unsigned char h[32];
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, sizeof(h));
+	crypto_generichash_update(&st, (const unsigned char *)scope, sizeof(scope));
+	crypto_generichash_update(&st, (const unsigned char *)body, strlen(body));
+	crypto_generichash_final(&st, h, sizeof(h));
+	static const char sql[] = "INSERT INTO idempotency_keys (caller, idem_key, request_hash, state, lease_until, "
+				  "http_status, response) VALUES (?, ?, ?, ?, NOW(3) + INTERVAL ? SECOND, ?, ?)";
+	struct db_val p[] = {db_i64(uid), db_str(key), db_strn((const char *)h, sizeof(h)), db_str(status),
+			     db_i64(lease_s), answer ? db_i64(answer_status) : db_null(), db_str(answer)};
 	exec_ok(sql, p, 7, NULL);
 }
 

@@ -82,7 +82,14 @@ Test(payflow, declined_cards_are_402_and_the_order_stays_payable)
 		order_unique_key(key, sizeof(key));
 		order_pay_by_card(s.token, key, oid, cards[i].number, &r);
 		assert_problem(&r, 402, cards[i].code);
-		cr_assert_gt(json_int(&r, "payment_id"), 0);
+		long long pid = json_int(&r, "payment_id");
+		cr_assert_gt(pid, 0);
+		http_resp_free(&r);
+		/* Its replay is the same problem document, media type included (RFC 9457). */
+		order_pay_by_card(s.token, key, oid, cards[i].number, &r);
+		assert_problem(&r, 402, cards[i].code);
+		cr_assert_str_eq(http_header(&r, "Idempotent-Replayed"), "true");
+		cr_assert_eq(json_int(&r, "payment_id"), pid, "%s", r.body);
 		http_resp_free(&r);
 	}
 	order_status(oid, s.token, st, sizeof(st));

@@ -272,25 +272,7 @@ Test(order_country, codes)
 	cr_assert_not(order_country_valid("D\xc3"));
 }
 
-/* --- Idempotency-Keys and references --------------------------------------------------------- */
-
-Test(order_idem_key, bounds_and_characters)
-{
-	char key[300];
-	cr_assert_not(order_idem_key_valid(""));
-	cr_assert(order_idem_key_valid("a"));
-	cr_assert(order_idem_key_valid("3f0c8f6e-1c1d-4b6e-9a63-0d7d4b4b0c2e"));
-	memset(key, 'k', 255);
-	key[255] = '\0';
-	cr_assert(order_idem_key_valid(key), "255 characters");
-	key[255] = 'k';
-	key[256] = '\0';
-	cr_assert_not(order_idem_key_valid(key), "256 characters");
-	cr_assert_not(order_idem_key_valid("with space"));
-	cr_assert_not(order_idem_key_valid("tab\there"));
-	cr_assert_not(order_idem_key_valid("caf\xc3\xa9"));
-	cr_assert_not(order_idem_key_valid("del\x7f"));
-}
+/* --- references ------------------------------------------------------------------------------ */
 
 Test(order_ref, deterministic_bounded_and_distinct)
 {

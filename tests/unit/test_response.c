@@ -427,6 +427,7 @@ Test(problem, new_owned_by_caller_with_defaults)
 Test(problem, titles)
 {
 	cr_assert(eq(str, (char *)problem_title(200), "OK"));
+	cr_assert(eq(str, (char *)problem_title(402), "Payment Required"));
 	cr_assert(eq(str, (char *)problem_title(405), "Method Not Allowed"));
 	cr_assert(eq(str, (char *)problem_title(415), "Unsupported Media Type"));
 	cr_assert(eq(str, (char *)problem_title(429), "Too Many Requests"));

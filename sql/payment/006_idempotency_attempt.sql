@@ -1,0 +1,1 @@
+../shared/idempotency_attempt.sql
