@@ -1,10 +1,11 @@
-/* fuzz_order.c: libFuzzer target for the order service's parsers of outside input: address, list time bounds, Idempotency-Key. */
+/* fuzz_order.c: libFuzzer target for the order service's parsers of outside input: address, list time bounds, Idempotency-Key (lib/idem). */
 #include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "idem.h"
 #include "jsonstrict.h"
 #include "problem.h"
 #include "rules.h"
@@ -20,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(s, data, size);
 	s[size] = '\0';
 	order_time_parse(s, when);
-	if (order_idem_key_valid(s))
+	if (idem_key_valid(s))
 		order_ref_make(1, s, 1, ref);
 	free(s);
 	if (!json_strict_valid((const char *)data, size, 16, &why))
