@@ -267,6 +267,8 @@ enum session_rotate session_rotate(struct redis_conn *r, const char *server_secr
 	enum session_rotate res = SESSION_DOWN;
 	redisReply *rep;
 
+	out->has_contact = false; /* a rotation reads no contact */
+
 	if (!refresh || strlen(refresh) != SESSION_REFRESH_LEN || refresh[SESSION_SID_LEN] != '.' ||
 	    !is_hex(refresh, SESSION_SID_LEN) || !is_hex(refresh + SESSION_SID_LEN + 1, 64))
 		return SESSION_UNKNOWN;

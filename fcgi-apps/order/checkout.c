@@ -129,15 +129,28 @@ static int place_tx(struct db_conn *db, void *arg)
 	return rc == 0 ? 0 : PLACE_LOST_KEY;
 }
 
+/* The answer of an attempt whose key a retry took over (its lease ran out): the retry's answer
+ * is the one kept, and this client is sent to read it. */
+static void key_lost(struct request *req)
+{
+	resp_header(req, "Retry-After", "1");
+	resp_problem(req, 409, "idempotency_in_flight",
+		     "Another request with this Idempotency-Key took over; retry to read its answer.");
+}
+
 /* Writes problem `p` (taken) as the key's final answer and answers it. */
 static void finish_with_problem(struct request *req, struct placing *pl, struct json_object *p)
 {
 	const char *text = json_object_to_json_string_ext(p, JSON_C_TO_STRING_PLAIN);
+	int rc = idem_finish(req->ctx->db, pl->idem, json_object_get_int(json_object_object_get(p, "status")), text,
+			     NULL);
 
-	if (idem_finish(req->ctx->db, pl->idem, json_object_get_int(json_object_object_get(p, "status")), text,
-			NULL) < 0)
+	if (rc < 0)
 		log_msg(LOG_WARN, req->request_id, "idempotency key: answer not stored: %s", req->ctx->db->errstr);
-	resp_problem_obj(req, p);
+	if (rc > 0)
+		key_lost(req);
+	else
+		resp_problem_obj(req, p);
 	json_object_put(p);
 }
 
@@ -298,9 +311,7 @@ static void place(struct request *req, struct placing *pl)
 		if (inventory_client_release(ctx->client, req->request_id, pl->ref) != 0)
 			log_msg(LOG_WARN, req->request_id, "reservation %s left to its TTL", pl->ref);
 		if (rc == PLACE_LOST_KEY) {
-			resp_header(req, "Retry-After", "1");
-			resp_problem(req, 409, "idempotency_in_flight",
-				     "Another request with this Idempotency-Key took over; retry to read its answer.");
+			key_lost(req);
 		} else {
 			give_up(req, pl, NULL);
 			resp_db_error(req, ctx->db);

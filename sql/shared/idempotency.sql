@@ -1,4 +1,5 @@
--- idempotency.sql: Idempotency-Key records of lib/idem.c (linked as a migration by every service that takes the header).
+-- idempotency.sql: Idempotency-Key records of lib/idem.c (linked as a migration by every service that takes the header,
+-- followed by idempotency_attempt.sql, which lib/idem.c also needs).
 -- One row per (caller, key): the hash of the request it was first used with, whether that
 -- request is still running (with a lease, so a crashed one can be taken over), and the answer.
 CREATE TABLE idempotency_keys (

@@ -11,7 +11,10 @@
 
 #include "client.h"
 #include "db.h"
+#include "../unit/fake_io.h"
+#include "idem.h"
 #include "order_kit.h"
+#include "request.h"
 #include "rig.h"
 
 /*
@@ -217,6 +220,154 @@ Test(order, idempotency_in_flight_replay_and_mismatch)
 	http_resp_free(&r);
 	free(t.token);
 	free(s.token);
+}
+
+/* --- lib/idem against a real idempotency_keys table (the order database's) ------------------ */
+
+/* One idem_begin for caller `caller` and key `key` over `body`, as a handler runs it: whether it
+ * may go on, the attempt it holds, and what it answered otherwise (status 0: nothing). */
+struct idem_try {
+	bool go;
+	struct idem id;
+	int status;
+	char code[64], content_type[64], location[64], replayed[8], body[256];
+};
+
+static void idem_try(long long caller, const char *key, const char *body, long lease, struct idem_try *t)
+{
+	struct fake_io f;
+	struct request req;
+	struct fake_resp resp = {0};
+
+	memset(t, 0, sizeof(*t));
+	fake_io_init(&f);
+	fake_io_param(&f, "REQUEST_ID", "idem-test");
+	fake_io_param(&f, "HTTP_IDEMPOTENCY_KEY", key);
+	cr_assert_eq(fake_request(&f, &req, "POST", "/api/v1/orders"), 0);
+	t->go = idem_begin(&req, order_db, caller, "POST /api/v1/orders", body, strlen(body), lease, &t->id);
+	if (f.out_len) {
+		cr_assert(fake_resp_parse(&f, &resp), "%s", f.out);
+		t->status = resp.status;
+		const char *v;
+		if ((v = fake_resp_header(&resp, "Content-Type")))
+			snprintf(t->content_type, sizeof(t->content_type), "%s", v);
+		if ((v = fake_resp_header(&resp, "Location")))
+			snprintf(t->location, sizeof(t->location), "%s", v);
+		if ((v = fake_resp_header(&resp, "Idempotent-Replayed")))
+			snprintf(t->replayed, sizeof(t->replayed), "%s", v);
+		snprintf(t->body, sizeof(t->body), "%.*s", (int)resp.body_len, resp.body);
+		struct json_object *c;
+		if (resp.json && json_object_object_get_ex(resp.json, "code", &c))
+			snprintf(t->code, sizeof(t->code), "%s", json_object_get_string(c));
+		fake_resp_free(&resp);
+	}
+	request_cleanup(&req);
+	fake_io_free(&f);
+}
+
+static long long key_count(long long caller)
+{
+	struct db_val p[] = {db_i64(caller)};
+	return query_i64("SELECT COUNT(*) FROM idempotency_keys WHERE caller = ?", p, 1);
+}
+
+/* The lease of (caller, key) is made to have passed, as if its holder had died. */
+static void lease_passed(long long caller, const char *key)
+{
+	struct db_val p[] = {db_i64(caller), db_str(key)};
+	exec_ok("UPDATE idempotency_keys SET lease_until = NOW(3) - INTERVAL 1 SECOND WHERE caller = ? AND idem_key = ?",
+		p, 2, NULL);
+}
+
+Test(order, idem_attempts_take_over_and_only_the_holder_finishes_or_releases)
+{
+	/* A caller id no shopper has (ids are far below), so the rows are this test's alone. */
+	long long caller = 9000000000000LL + (long long)getpid();
+	struct idem_try a, b, c, d;
+	static const char body[] = "{\"x\":1}";
+
+	idem_try(caller, "k", body, 30, &a);
+	cr_assert(a.go);
+	cr_assert_eq(a.id.attempt, 1);
+	/* Within its lease the key is in flight: 409, Retry-After, nothing claimed twice. */
+	idem_try(caller, "k", body, 30, &b);
+	cr_assert_not(b.go);
+	cr_assert_eq(b.status, 409);
+	cr_assert_str_eq(b.code, "idempotency_in_flight");
+	/* Another body is a mismatch whatever the state. */
+	idem_try(caller, "k", "{\"x\":2}", 30, &b);
+	cr_assert_eq(b.status, 422);
+	cr_assert_str_eq(b.code, "idempotency_mismatch");
+
+	/* Attempt 1 dies: once its lease has passed, a retry takes over as attempt 2. */
+	lease_passed(caller, "k");
+	idem_try(caller, "k", body, 30, &b);
+	cr_assert(b.go);
+	cr_assert_eq(b.id.attempt, 2);
+	/* Attempt 1 was only slow: it can neither finish nor release the key now. */
+	cr_assert_eq(idem_finish(order_db, &a.id, 201, "{\"from\":1}", "/api/v1/orders/1"), 1);
+	idem_release(order_db, &a.id);
+	cr_assert_eq(key_count(caller), 1, "a stale attempt's release must leave the new claim alone");
+	idem_try(caller, "k", body, 30, &c);
+	cr_assert_eq(c.status, 409, "still attempt 2's: %s", c.body);
+	cr_assert_str_eq(c.code, "idempotency_in_flight");
+	/* Two retries after a death: exactly one takes over. */
+	lease_passed(caller, "k");
+	idem_try(caller, "k", body, 30, &c);
+	idem_try(caller, "k", body, 30, &d);
+	cr_assert(c.go != d.go, "one take-over, not %d", c.go + d.go);
+	struct idem holder = c.go ? c.id : d.id;
+	cr_assert_eq(holder.attempt, 3);
+	cr_assert_eq(idem_finish(order_db, &b.id, 201, "{\"from\":2}", NULL), 1, "attempt 2 lost it too");
+
+	/* The holder finishes: replays get its answer, status, Location and the replay header. */
+	cr_assert_eq(idem_finish(order_db, &holder, 201, "{\"from\":3}", "/api/v1/orders/3"), 0);
+	for (int i = 0; i < 2; i++) {
+		idem_try(caller, "k", body, 30, &c);
+		cr_assert_not(c.go);
+		cr_assert_eq(c.status, 201);
+		cr_assert_str_eq(c.body, "{\"from\":3}");
+		cr_assert_str_eq(c.location, "/api/v1/orders/3");
+		cr_assert_str_eq(c.replayed, "true");
+	}
+	/* A finished key is never taken over, even long after its lease. */
+	lease_passed(caller, "k");
+	idem_try(caller, "k", body, 30, &c);
+	cr_assert_eq(c.status, 201);
+
+	/* A stored problem replays as a problem document (RFC 9457 media type). */
+	idem_try(caller, "p", body, 30, &a);
+	cr_assert(a.go);
+	cr_assert_eq(idem_finish(order_db, &a.id, 409,
+				 "{\"type\":\"urn:store:problem:cart_empty\",\"title\":\"Conflict\",\"status\":409,"
+				 "\"detail\":\"The cart is empty.\",\"code\":\"cart_empty\",\"request_id\":\"first\"}",
+				 NULL),
+		     0);
+	idem_try(caller, "p", body, 30, &c);
+	cr_assert_eq(c.status, 409);
+	cr_assert_str_eq(c.code, "cart_empty");
+	cr_assert(strncmp(c.content_type, "application/problem+json", 24) == 0, "%s", c.content_type);
+	cr_assert_str_eq(c.replayed, "true");
+
+	/* The holder releases (a failure that left nothing): the key is free for a new run. */
+	idem_try(caller, "r", body, 30, &a);
+	idem_release(order_db, &a.id);
+	idem_try(caller, "r", body, 30, &c);
+	cr_assert(c.go);
+	cr_assert_eq(c.id.attempt, 1);
+
+	/* The purge takes old keys that are done or whose run died, and leaves a live one. */
+	idem_try(caller, "live", body, 30, &d);
+	lease_passed(caller, "r"); /* "r" ran and died */
+	struct db_val p[] = {db_i64(caller)};
+	exec_ok("UPDATE idempotency_keys SET created_at = NOW(3) - INTERVAL 25 HOUR WHERE caller = ?", p, 1, NULL);
+	cr_assert_eq(key_count(caller), 4);
+	for (int i = 0; i < 100 && key_count(caller) > 1; i++)
+		cr_assert_geq(idem_purge(order_db, IDEM_KEEP_HOURS), 0, "%s", order_db->errstr);
+	cr_assert_eq(key_count(caller), 1, "only the live key stays");
+	struct db_val live[] = {db_i64(caller), db_str("live")};
+	cr_assert_eq(query_i64("SELECT COUNT(*) FROM idempotency_keys WHERE caller = ? AND idem_key = ?", live, 2), 1);
+	exec_ok("DELETE FROM idempotency_keys WHERE caller = ?", p, 1, NULL);
 }
 
 /* --- who sees what ------------------------------------------------------------------------ */
