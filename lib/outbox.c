@@ -11,8 +11,10 @@
 #include "config.h"
 #include "ctx.h"
 #include "db.h"
+#include "field.h"
 #include "jobs.h"
 #include "log.h"
+#include "problem.h"
 #include "redis.h"
 #include "server.h"
 
@@ -166,15 +168,18 @@ static enum outcome deliver_job(struct ctx *ctx, const char *doc, char *why, siz
 	return RETRY;
 }
 
-/* Sends one call; *status (may be NULL) gets the answer's status, 0 without one. */
+/* Sends one call; *status (may be NULL) gets the answer's status, 0 without one; *reply (may be
+ * NULL) the body of a 2xx answer (the caller puts it), else NULL. */
 static enum outcome deliver_call(struct ctx *ctx, const char *target, const char *payload, const char *rid, char *why,
-				 size_t whylen, long *status_out)
+				 size_t whylen, long *status_out, struct json_object **reply)
 {
 	char method[16];
 	const char *sp = strchr(target, ' ');
 	struct client_reply r;
 	struct json_object *body = NULL;
 
+	if (reply)
+		*reply = NULL;
 	if (!sp || (size_t)(sp - target) >= sizeof(method)) {
 		snprintf(why, whylen, "malformed target");
 		return FAILED;
@@ -194,6 +199,10 @@ static enum outcome deliver_call(struct ctx *ctx, const char *target, const char
 		return RETRY;
 	}
 	long status = r.status;
+	if (reply && status >= 200 && status < 300) {
+		*reply = r.body;
+		r.body = NULL;
+	}
 	client_reply_free(&r);
 	if (status >= 200 && status < 300)
 		return SENT;
@@ -283,7 +292,9 @@ static int flush_group(struct db_conn *db, struct round *rd, struct batch_group 
 	char *text = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
 	json_object_put(body);
 	long status = 0;
-	enum outcome o = text ? deliver_call(rd->ctx, g->target, text, g->rid, why, sizeof(why), &status) : RETRY;
+	struct json_object *reply = NULL;
+	enum outcome o = text ? deliver_call(rd->ctx, g->target, text, g->rid, why, sizeof(why), &status, &reply)
+			      : RETRY;
 	if (!text)
 		snprintf(why, sizeof(why), "out of memory");
 	/* A receiver that does not know the batch route yet (an upgrade under way, the caller first):
@@ -291,10 +302,47 @@ static int flush_group(struct db_conn *db, struct round *rd, struct batch_group 
 	if (o == FAILED && (status == 404 || status == 405))
 		o = RETRY;
 	free(text);
-	for (size_t i = 0; i < g->n && rc == 0; i++)
-		rc = record(db, rd, o, g->ids[i], g->attempts[i], "batch", g->target, g->rid, why);
+	for (size_t i = 0; i < g->n && rc == 0; i++) {
+		/* A 2xx answer may judge each item: given up (4xx) or retried (5xx) on its own. */
+		int st = o == SENT ? outbox_item_status(reply, g->n, i) : 0;
+		enum outcome oi = st >= 500 ? RETRY : st >= 400 ? FAILED : o;
+		const char *code = outbox_item_code(reply, i);
+		char item_why[200];
+		if (st >= 400)
+			snprintf(item_why, sizeof(item_why), "item %s with %d %.100s", st >= 500 ? "failed" : "refused", st,
+				 code ? code : "");
+		rc = record(db, rd, oi, g->ids[i], g->attempts[i], "batch", g->target, g->rid, st >= 400 ? item_why : why);
+	}
+	json_object_put(reply);
 	*g = (struct batch_group){0};
 	return rc;
+}
+
+int outbox_item_status(struct json_object *reply, size_t n, size_t i)
+{
+	struct json_object *items, *item, *st;
+	if (!reply || !json_object_object_get_ex(reply, "items", &items) || !json_object_is_type(items, json_type_array) ||
+	    json_object_array_length(items) != n || i >= n)
+		return 0;
+	item = json_object_array_get_idx(items, i);
+	if (!json_object_is_type(item, json_type_object) || !json_object_object_get_ex(item, "status", &st) ||
+	    !json_object_is_type(st, json_type_int))
+		return 0;
+	int64_t v = json_object_get_int64(st);
+	return v >= 100 && v <= 599 ? (int)v : 0;
+}
+
+const char *outbox_item_code(struct json_object *reply, size_t i)
+{
+	struct json_object *items, *item, *code;
+	if (!reply || !json_object_object_get_ex(reply, "items", &items) || !json_object_is_type(items, json_type_array) ||
+	    i >= json_object_array_length(items))
+		return NULL;
+	item = json_object_array_get_idx(items, i);
+	if (!json_object_is_type(item, json_type_object) || !json_object_object_get_ex(item, "code", &code) ||
+	    !json_object_is_type(code, json_type_string))
+		return NULL;
+	return json_object_get_string(code);
 }
 
 /* Adds a due batch row to the round's group for its target (sending a full group, or the oldest
@@ -351,7 +399,7 @@ static int relay_tx(struct db_conn *db, void *arg)
 			continue;
 		}
 		enum outcome o = strcmp(kind, "job") == 0 ? deliver_job(rd->ctx, payload, why, sizeof(why))
-							  : deliver_call(rd->ctx, target, payload, rid, why, sizeof(why), NULL);
+							  : deliver_call(rd->ctx, target, payload, rid, why, sizeof(why), NULL, NULL);
 		rc = record(db, rd, o, id, attempts, kind, target, rid, why);
 	}
 	for (size_t k = 0; k < BATCH_GROUPS; k++) {
@@ -406,4 +454,62 @@ int outbox_backlog(struct db_conn *db, long long *pending, long long *failed, lo
 	*failed = db_cell_i64(r, 0, 0, 0);
 	db_rows_free(r);
 	return 0;
+}
+
+struct json_object *outbox_batch_items(struct json_object *body, const char *what, struct json_object **rids,
+				       struct field_errors *errs)
+{
+	static const char *const allowed[] = {"items", "request_ids", NULL};
+	struct json_object *items;
+	size_t before = errs->n;
+
+	*rids = NULL;
+	field_only(body, allowed, errs);
+	if (!json_object_object_get_ex(body, "items", &items) || !json_object_is_type(items, json_type_array) ||
+	    json_object_array_length(items) == 0 || json_object_array_length(items) > OUTBOX_BATCH_MAX) {
+		problem_add(errs, "items", "must be a list of 1 to %d %s", OUTBOX_BATCH_MAX, what);
+		return NULL;
+	}
+	size_t n = json_object_array_length(items);
+	if (json_object_object_get_ex(body, "request_ids", rids)) {
+		if (!json_object_is_type(*rids, json_type_array) || json_object_array_length(*rids) != n) {
+			problem_add(errs, "request_ids", "must be a list of as many request ids as items");
+			*rids = NULL;
+			return NULL;
+		}
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *rid = json_object_array_get_idx(*rids, i);
+			if (!json_object_is_type(rid, json_type_string) || json_object_get_string_len(rid) < 1 ||
+			    json_object_get_string_len(rid) > 64) {
+				char field[48];
+				snprintf(field, sizeof(field), "request_ids[%zu]", i);
+				problem_add(errs, field, "must be a string of 1 to 64 characters");
+			}
+		}
+	}
+	return errs->n == before ? items : NULL;
+}
+
+bool outbox_batch_item(struct json_object *items, size_t i, const struct field_spec *specs, size_t n, void *dest,
+		       const char *what, struct field_errors *errs)
+{
+	struct json_object *it = json_object_array_get_idx(items, i);
+	struct field_errors item_errs = {0};
+	char field[48];
+
+	snprintf(field, sizeof(field), "items[%zu]", i);
+	if (!json_object_is_type(it, json_type_object)) {
+		problem_add(errs, field, "must be an object %s", what);
+		return false;
+	}
+	field_parse(it, specs, n, dest, NULL, NULL, &item_errs);
+	for (size_t k = 0; k < item_errs.n; k++)
+		problem_add(errs, field, "%s %s", item_errs.items[k].field, item_errs.items[k].message);
+	return item_errs.n == 0;
+}
+
+const char *outbox_batch_rid(struct json_object *rids, size_t i)
+{
+	struct json_object *rid = rids ? json_object_array_get_idx(rids, i) : NULL;
+	return rid && json_object_is_type(rid, json_type_string) ? json_object_get_string(rid) : "-";
 }

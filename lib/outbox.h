@@ -2,6 +2,7 @@
 #ifndef STORE_OUTBOX_H
 #define STORE_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct db_conn;
@@ -49,15 +50,45 @@ int outbox_rows_call(struct db_conn *db, struct outbox_rows *rows, const char *m
  * `path` (under the internal listener) and POSTs them in one call, {"items":[item, ...],
  * "request_ids":["...", ...]} (each item's request id, in the same order), at most
  * OUTBOX_BATCH_MAX items a call, after the round's other rows: batch items keep no order among
- * themselves or with other rows. The receiver answers 2xx once it has applied every item or
- * refused it for good (its log says which: a retry could not change that); 4xx when it refuses
- * the whole call (every item is given up, logged), except 404 and 405, which mean a receiver
- * that does not have the route yet (retried, as 5xx or no answer are).
- * Receivers must be idempotent per item. `item` is borrowed. Returns 0, or -1 as outbox_rows_job.
+ * themselves or with other rows. The receiver answers 2xx once it has judged every item; the
+ * answer may judge each one, {"items":[{"status":N, "code":"..."}, ...]} in the call's order
+ * (outbox_item_status): an item with a 4xx status is given up (logged with its code, and left
+ * `failed` for the sender to find, as a refused call is), with 5xx it is retried on its own, and
+ * an item without a status is done. 4xx to the whole call gives every item up (logged), except
+ * 404 and 405, which mean a receiver that does not have the route yet (retried, as 5xx or no
+ * answer are). Receivers must be idempotent per item. `item` is borrowed. Returns 0, or -1 as
+ * outbox_rows_job.
  */
 #define OUTBOX_BATCH_MAX 64
 int outbox_rows_batch(struct db_conn *db, struct outbox_rows *rows, const char *path, struct json_object *item,
 		      const char *request_id);
+
+/* The status a batch call's 2xx answer `reply` gives item `i` of the `n` sent: items[i].status
+ * when the answer has an "items" array of n entries and that entry an integer status in
+ * 100..599; else 0 (the item is done). outbox_item_code: that entry's "code" string, or NULL.
+ * Both borrow from `reply`. */
+int outbox_item_status(struct json_object *reply, size_t n, size_t i);
+const char *outbox_item_code(struct json_object *reply, size_t i);
+
+/*
+ * For a receiver of batch calls: checks the envelope of `body`, {"items":[...], "request_ids":
+ * [...]} (only those members; 1..OUTBOX_BATCH_MAX items; request_ids optional, as many strings
+ * of 1 to 64 characters as items), adding field errors (`what` describes an item, e.g.
+ * "{user_id, version}"). Returns the items array (borrowed) and sets *rids (NULL when absent),
+ * or NULL when the envelope is wrong. The items themselves are the receiver's to check.
+ */
+struct field_errors;
+struct json_object *outbox_batch_items(struct json_object *body, const char *what, struct json_object **rids,
+				       struct field_errors *errs);
+
+/* Parses item `i` of `items` (from outbox_batch_items) by specs[0..n) into `dest` (field_parse),
+ * the errors named "items[i]" (`what` describes an item). Returns true when it is valid. */
+struct field_spec;
+bool outbox_batch_item(struct json_object *items, size_t i, const struct field_spec *specs, size_t n, void *dest,
+		       const char *what, struct field_errors *errs);
+
+/* The request id of item `i` of a batch (`rids` from outbox_batch_items), or "-". */
+const char *outbox_batch_rid(struct json_object *rids, size_t i);
 
 /* Inside the caller's transaction: writes every row of `rows` with one INSERT, in the order
  * they were added (the relay delivers them in that order). `rows` is emptied either way.

@@ -210,45 +210,18 @@ out:
 /* Reads the body into cs (items, then one entry per user, in user id order). Adds field errors. */
 static void clears_parse(struct json_object *body, struct clears *cs, struct field_errors *errs)
 {
-	static const char *const allowed[] = {"items", "request_ids", NULL};
-	static const char *const item_fields[] = {"user_id", "version", NULL};
-	struct json_object *items, *rids = NULL;
+	static const struct field_spec item_specs[] = {
+		{"user_id", FIELD_T_I64, true, 1, INT64_MAX, offsetof(struct clear_item, user_id), false},
+		{"version", FIELD_T_I64, true, 0, INT64_MAX, offsetof(struct clear_item, version), false},
+	};
+	struct json_object *rids, *items = outbox_batch_items(body, "{user_id, version}", &rids, errs);
 
-	field_only(body, allowed, errs);
-	if (!json_object_object_get_ex(body, "items", &items) || !json_object_is_type(items, json_type_array) ||
-	    json_object_array_length(items) == 0 || json_object_array_length(items) > OUTBOX_BATCH_MAX) {
-		problem_add(errs, "items", "must be a list of 1 to %d {user_id, version}", OUTBOX_BATCH_MAX);
+	if (!items)
 		return;
-	}
 	size_t n = json_object_array_length(items);
-	if (json_object_object_get_ex(body, "request_ids", &rids) &&
-	    (!json_object_is_type(rids, json_type_array) || json_object_array_length(rids) != n)) {
-		problem_add(errs, "request_ids", "must be a list of as many request ids as items");
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *it = json_object_array_get_idx(items, i), *rid = rids ? json_object_array_get_idx(rids, i) : NULL;
-		struct field_errors item_errs = {0};
-		char field[48];
-		snprintf(field, sizeof(field), "items[%zu]", i);
-		if (!json_object_is_type(it, json_type_object)) {
-			problem_add(errs, field, "must be an object {user_id, version}");
-			continue;
-		}
-		field_only(it, item_fields, &item_errs);
-		field_i64(it, "user_id", true, 1, INT64_MAX, &cs->items[cs->n].user_id, &item_errs);
-		field_i64(it, "version", true, 0, INT64_MAX, &cs->items[cs->n].version, &item_errs);
-		for (size_t k = 0; k < item_errs.n; k++)
-			problem_add(errs, field, "%s %s", item_errs.items[k].field, item_errs.items[k].message);
-		if (rid && (!json_object_is_type(rid, json_type_string) || json_object_get_string_len(rid) < 1 ||
-			    json_object_get_string_len(rid) > 64)) {
-			snprintf(field, sizeof(field), "request_ids[%zu]", i);
-			problem_add(errs, field, "must be a string of 1 to 64 characters");
-		}
-		if (item_errs.n)
-			continue;
-		cs->items[cs->n++].rid = rid ? json_object_get_string(rid) : "-";
-	}
+	for (size_t i = 0; i < n; i++)
+		if (outbox_batch_item(items, i, item_specs, 2, &cs->items[cs->n], "{user_id, version}", errs))
+			cs->items[cs->n++].rid = outbox_batch_rid(rids, i);
 	if (errs->n)
 		return;
 	/* One entry per user, in user id order (two batches lock carts in the same order). */

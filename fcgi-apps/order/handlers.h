@@ -29,6 +29,7 @@ void orders_deliver(struct request *req);
 
 void orders_internal_get(struct request *req);
 void orders_internal_paid(struct request *req);
+void orders_internal_paid_batch(struct request *req);
 void orders_internal_refunded(struct request *req);
 void orders_internal_delivered_with(struct request *req);
 

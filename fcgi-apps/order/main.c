@@ -21,6 +21,8 @@ static const struct route routes[] = {
 	{"POST", "/api/v1/orders/{id}/deliver", orders_deliver, ROLE_ADMIN, ORDER_BODY_MAX, NULL},
 	{"GET", "/internal/order/orders/{id}", orders_internal_get, ROLE_INTERNAL, 0, NULL},
 	{"POST", "/internal/order/orders/{id}/paid", orders_internal_paid, ROLE_INTERNAL, ORDER_BODY_MAX, NULL},
+	/* A batch of OUTBOX_BATCH_MAX items of about 150 bytes: the default body cap. */
+	{"POST", "/internal/order/paid", orders_internal_paid_batch, ROLE_INTERNAL, 0, NULL},
 	{"POST", "/internal/order/orders/{id}/refunded", orders_internal_refunded, ROLE_INTERNAL, ORDER_BODY_MAX, NULL},
 	{"GET", "/internal/order/users/{user_id}/delivered/{product_id}", orders_internal_delivered_with, ROLE_INTERNAL,
 	 0, NULL},

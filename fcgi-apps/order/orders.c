@@ -15,6 +15,7 @@
 #include "lists.h"
 #include "log.h"
 #include "outbox.h"
+#include "parse.h"
 #include "problem.h"
 #include "repo.h"
 #include "request.h"
@@ -317,45 +318,72 @@ static int change_tx(struct db_conn *db, void *arg)
 	return apply_change(db, &o, c);
 }
 
+/* Runs c in its transaction; a race lost to a concurrent transition is decided again from the
+ * new state. Returns 0, a change_refusal, or -1 (db->err set). */
+static int change_run(struct db_conn *db, struct change *c)
+{
+	int rc;
+	for (int i = 0; (rc = db_tx(db, change_tx, c)) == CHANGE_RACE && i < 3; i++)
+		;
+	return rc;
+}
+
+/* The problem a refusal `rc` of c is: its status (0 for none), code and detail (NULL: built
+ * from the state found, into `buf`). */
+static int change_problem(int rc, const struct change *c, const char **code, const char **detail, char *buf,
+			  size_t len)
+{
+	*detail = NULL;
+	switch (rc) {
+	case CHANGE_NOT_FOUND:
+		*code = "not_found";
+		*detail = ORDER_NOT_FOUND;
+		return 404;
+	case CHANGE_INVALID:
+	case CHANGE_RACE:
+		*code = "invalid_transition";
+		snprintf(buf, len, "The order is %s; this change is not allowed from there.", c->found);
+		*detail = buf;
+		return 409;
+	case CHANGE_OTHER_PAYMENT:
+		*code = "already_paid";
+		*detail = "The order is already paid by another payment.";
+		return 409;
+	case CHANGE_AMOUNT:
+		*code = "amount_mismatch";
+		*detail = "The amount or currency is not the order's total.";
+		return 409;
+	case CHANGE_NOT_PAID:
+		*code = "not_paid";
+		*detail = "The order was never paid, so nothing was refunded.";
+		return 409;
+	default:
+		return 0;
+	}
+}
+
 /* Runs c and answers: the order (200) or the refusal. */
 static void run_change(struct request *req, struct change *c)
 {
-	int rc;
+	const char *code, *detail;
+	char buf[128];
 
 	c->request_id = req->request_id;
-	/* A race lost to a concurrent transition is decided again from the new state. */
-	for (int i = 0; (rc = db_tx(req->ctx->db, change_tx, c)) == CHANGE_RACE && i < 3; i++)
-		;
-	switch (rc) {
-	case 0:
+	int rc = change_run(req->ctx->db, c);
+	if (rc == 0) {
 		answer_order(req, 200, c->id);
 		return;
-	case CHANGE_NOT_FOUND:
-		resp_problem(req, 404, "not_found", ORDER_NOT_FOUND);
-		return;
-	case CHANGE_INVALID:
-	case CHANGE_RACE: {
-		struct json_object *p = problem_new(409, "invalid_transition", NULL, req->request_id, NULL);
-		char detail[128];
-		snprintf(detail, sizeof(detail), "The order is %s; this change is not allowed from there.", c->found);
-		json_object_object_add(p, "detail", json_object_new_string(detail));
-		json_object_object_add(p, "current_status", json_object_new_string(c->found));
-		resp_problem_obj(req, p);
-		json_object_put(p);
-		return;
 	}
-	case CHANGE_OTHER_PAYMENT:
-		resp_problem(req, 409, "already_paid", "The order is already paid by another payment.");
-		return;
-	case CHANGE_AMOUNT:
-		resp_problem(req, 409, "amount_mismatch", "The amount or currency is not the order's total.");
-		return;
-	case CHANGE_NOT_PAID:
-		resp_problem(req, 409, "not_paid", "The order was never paid, so nothing was refunded.");
-		return;
-	default:
+	int status = change_problem(rc, c, &code, &detail, buf, sizeof(buf));
+	if (!status) {
 		resp_db_error(req, req->ctx->db);
+		return;
 	}
+	struct json_object *p = problem_new(status, code, detail, req->request_id, NULL);
+	if (strcmp(code, "invalid_transition") == 0)
+		json_object_object_add(p, "current_status", json_object_new_string(c->found));
+	resp_problem_obj(req, p);
+	json_object_put(p);
 }
 
 /* The body of a route whose body may be left out: true with *body NULL when there is none. */
@@ -504,6 +532,78 @@ void orders_internal_paid(struct request *req)
 	c.amount = b.amount;
 	c.currency = b.currency;
 	run_change(req, &c);
+}
+
+/*
+ * POST /internal/order/paid {"items":[{"order_id","payment_id","amount","currency"}, ...],
+ * "request_ids":[...]}: the payment service's "paid" calls of one relay round (lib/outbox batch
+ * rows). Each item is the change POST /internal/order/orders/{id}/paid makes, in a transaction
+ * of its own, and is judged on its own: {"items":[{"order_id","status","code"?,
+ * "current_status"?}]} in the call's order, status 200 (paid, or already paid by this payment),
+ * 404 or 409 (refused for good: the payment service refunds), 503 (the database failed: the
+ * relay sends that item again).
+ */
+void orders_internal_paid_batch(struct request *req)
+{
+	struct paid_item {
+		int64_t order_id, amount;
+		const char *payment_id, *currency;
+	} it[OUTBOX_BATCH_MAX];
+	static const struct field_spec specs[] = {
+		{"order_id", FIELD_T_I64, true, 1, ID_MAX, offsetof(struct paid_item, order_id), false},
+		{"payment_id", FIELD_T_STRING, true, 1, 64, offsetof(struct paid_item, payment_id), false},
+		{"amount", FIELD_T_I64, true, 0, INT64_MAX, offsetof(struct paid_item, amount), false},
+		{"currency", FIELD_T_STRING, true, 3, 3, offsetof(struct paid_item, currency), false},
+	};
+	struct field_errors errs = {0};
+	struct json_object *body, *rids, *items;
+
+	if (!(body = req_json_body(req, 0)))
+		return;
+	if (!(items = outbox_batch_items(body, "{order_id, payment_id, amount, currency}", &rids, &errs))) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	size_t n = json_object_array_length(items);
+	for (size_t i = 0; i < n; i++) {
+		memset(&it[i], 0, sizeof(it[i]));
+		outbox_batch_item(items, i, specs, sizeof(specs) / sizeof(specs[0]), &it[i],
+				  "{order_id, payment_id, amount, currency}", &errs);
+	}
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+
+	struct json_object *answer = json_object_new_object(), *list = json_object_new_array_ext((int)n);
+	for (size_t i = 0; i < n; i++) {
+		struct change c = {.id = it[i].order_id, .ev = ORDER_EV_PAY, .by = ORDER_BY_PAYMENT, .actor = "payment",
+				   .payment_id = it[i].payment_id, .amount = it[i].amount, .currency = it[i].currency,
+				   .request_id = outbox_batch_rid(rids, i)};
+		const char *code = NULL, *detail;
+		char buf[128];
+		int rc = change_run(req->ctx->db, &c), status = 200;
+		if (rc != 0 && !(status = change_problem(rc, &c, &code, &detail, buf, sizeof(buf)))) {
+			log_msg(LOG_WARN, c.request_id, "paid order %lld (payment %s): %s", (long long)c.id, c.payment_id,
+				req->ctx->db->errstr);
+			status = 503;
+			code = "unavailable";
+		} else if (status != 200) {
+			log_msg(LOG_WARN, c.request_id, "paid order %lld (payment %s) refused: %s", (long long)c.id,
+				c.payment_id, code);
+		}
+		struct json_object *r = json_object_new_object();
+		json_object_object_add(r, "order_id", json_object_new_int64(c.id));
+		json_object_object_add(r, "status", json_object_new_int(status));
+		if (code)
+			json_object_object_add(r, "code", json_object_new_string(code));
+		if (code && strcmp(code, "invalid_transition") == 0)
+			json_object_object_add(r, "current_status", json_object_new_string(c.found));
+		json_object_array_add(list, r);
+	}
+	json_object_object_add(answer, "items", list);
+	resp_json(req, 200, answer);
+	json_object_put(answer);
 }
 
 void orders_internal_refunded(struct request *req)

@@ -20,11 +20,13 @@ struct order_brief {
 int order_port_get(struct client *c, const char *request_id, int64_t id, struct order_brief *out);
 
 /* The internal calls the payment service sends through its outbox (receivers are idempotent):
- * the order is paid ({"payment_id": "<id>", "amount", "currency"}: the order checks they are its
- * total), its payment was refunded in full ({"refund_id": "<id>"}). A 4xx answer to "paid"
- * (the order expired or was cancelled meanwhile) marks the outbox row failed, and the sweeper
- * refunds the payment. */
-#define ORDER_PAID_PATH "/internal/order/orders/%lld/paid"
+ * the order is paid, as an item of the batch route ORDER_PAID_BATCH ({"order_id", "payment_id":
+ * "<id>", "amount", "currency"}: the order checks they are its total); its payment was refunded
+ * in full ({"refund_id": "<id>"}). An item the order service refuses (the order expired or was
+ * cancelled meanwhile) is given up, its outbox row left failed, and the sweeper refunds the
+ * payment; so is a single "paid" call (POST /internal/order/orders/{id}/paid) that a payment
+ * service from before the batches queued. */
+#define ORDER_PAID_BATCH "/internal/order/paid"
 #define ORDER_REFUNDED_PATH "/internal/order/orders/%lld/refunded"
 
 #endif

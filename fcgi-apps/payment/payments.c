@@ -181,23 +181,23 @@ struct settle {
 static int settle_tx(struct db_conn *db, void *arg)
 {
 	const struct settle *s = arg;
-	char path[96];
 	int rc;
 
 	switch (s->out->result) {
 	case PROVIDER_SUCCEEDED: {
 		if ((rc = repo_payment_succeed(db, s->payment_id, s->out->ref)) <= 0)
 			return rc < 0 ? -1 : 409;
-		struct json_object *body = json_object_new_object();
+		struct json_object *item = json_object_new_object();
+		struct outbox_rows rows = {0};
 		char pid[24];
 		snprintf(pid, sizeof(pid), "%lld", (long long)s->payment_id);
-		json_object_object_add(body, "payment_id", json_object_new_string(pid));
-		json_object_object_add(body, "amount", json_object_new_int64(s->amount));
-		json_object_object_add(body, "currency", json_object_new_string(s->currency));
-		snprintf(path, sizeof(path), ORDER_PAID_PATH, (long long)s->order_id);
-		rc = outbox_add_call(db, "POST", path, body, s->request_id);
-		json_object_put(body);
-		return rc;
+		json_object_object_add(item, "order_id", json_object_new_int64(s->order_id));
+		json_object_object_add(item, "payment_id", json_object_new_string(pid));
+		json_object_object_add(item, "amount", json_object_new_int64(s->amount));
+		json_object_object_add(item, "currency", json_object_new_string(s->currency));
+		rc = outbox_rows_batch(db, &rows, ORDER_PAID_BATCH, item, s->request_id);
+		json_object_put(item);
+		return rc != 0 ? rc : outbox_rows_write(db, &rows);
 	}
 	case PROVIDER_DECLINED: {
 		if ((rc = repo_payment_fail(db, s->payment_id, "declined", s->out->reason)) <= 0)
@@ -672,6 +672,8 @@ void payments_sweeper(struct ctx *ctx)
 			for (size_t i = 0; i < r->nrows && !server_stopping(); i++)
 				refund_refused(ctx, db_cell_i64(r, i, 0, 0));
 			db_rows_free(r);
+		} else {
+			log_msg(LOG_WARN, NULL, "payments refused by the order service not read: %s", ctx->db->errstr);
 		}
 		if (clock_now_ms() >= next_purge) {
 			next_purge = clock_now_ms() + 3600 * 1000LL;

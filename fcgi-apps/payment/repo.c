@@ -1,4 +1,5 @@
 /* repo.c: every SQL statement of the payment service. */
+#include "order_port.h"
 #include "repo.h"
 
 #include <string.h>
@@ -40,10 +41,14 @@ static const char sql_refunds_stale[] =
 	"SELECT r.id, r.payment_id, r.amount, p.provider_ref, p.currency FROM refunds r JOIN payments p ON "
 	"p.id = r.payment_id WHERE r.status = 'pending' AND r.created_at < NOW(3) - INTERVAL ? SECOND "
 	"ORDER BY r.id LIMIT ?";
+/* A succeeded payment whose "paid" call the order service refused for good: its batch item (or
+ * its single call, as queued before the batches) was given up. */
 static const char sql_refused[] =
 	"SELECT p.id FROM payments p WHERE p.status IN ('succeeded','partially_refunded') AND EXISTS "
 	"(SELECT 1 FROM outbox o WHERE o.status = 'failed' AND "
-	"o.target = CONCAT('POST /internal/order/orders/', p.order_id, '/paid')) ORDER BY p.id LIMIT ?";
+	"((o.kind = 'batch' AND o.target = 'POST " ORDER_PAID_BATCH "' AND "
+	"CAST(JSON_VALUE(o.payload, '$.payment_id') AS UNSIGNED) = p.id) OR "
+	"o.target = CONCAT('POST /internal/order/orders/', p.order_id, '/paid'))) ORDER BY p.id LIMIT ?";
 
 int repo_payment_start(struct db_conn *db, struct payment *p)
 {

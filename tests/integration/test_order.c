@@ -596,6 +596,120 @@ Test(order, cancel_releases_stock_and_mails_the_owner)
 	free(s.token);
 }
 
+/* Item i of a batch answer: its status, and its code ("" when none) into code. */
+static int batch_item(const struct http_resp *r, size_t i, char code[64])
+{
+	struct json_object *items, *it, *v;
+	cr_assert(r->json && json_object_object_get_ex(r->json, "items", &items) && i < json_object_array_length(items),
+		  "%s", r->body);
+	it = json_object_array_get_idx(items, i);
+	code[0] = '\0';
+	if (json_object_object_get_ex(it, "code", &v))
+		snprintf(code, 64, "%s", json_object_get_string(v));
+	cr_assert(json_object_object_get_ex(it, "status", &v), "%s", r->body);
+	return json_object_get_int(v);
+}
+
+static void order_state(long long id, char *status, size_t len, char *payment, size_t plen)
+{
+	struct db_val p[] = {db_i64(id)};
+	struct db_rows *rows;
+	cr_assert_eq(db_query(order_db, "SELECT status, COALESCE(payment_id, '') FROM orders WHERE id = ?", p, 1, &rows), 0);
+	db_cell_copy(rows, 0, 0, status, len);
+	db_cell_copy(rows, 0, 1, payment, plen);
+	db_rows_free(rows);
+}
+
+Test(order, paid_calls_of_many_payments_in_one_batch_are_judged_each)
+{
+	struct shopper s;
+	struct http_resp r;
+	char body[2048], code[64], st[32], pay[72], rid[24];
+	new_shopper(&s);
+	snprintf(rid, sizeof(rid), "paid-%lld-", s.id); /* request ids of this test's items alone */
+	long long pid = test_product(staff, 700, "EUR");
+	test_put_stock(staff, pid, 10, 0);
+	long long a = seed_order(&s, pid, 1, 700, 900);  /* total 1190 with the shipping fee */
+	long long b = seed_order(&s, pid, 1, 1000, 900); /* 1490, cancelled below */
+	long long c = seed_order(&s, pid, 1, 800, 900);  /* 1290 */
+	cr_assert_eq(order_act(b, "cancel", NULL, s.token, &r), 200, "%s", r.body);
+	http_resp_free(&r);
+
+	/* Malformed batches are refused whole (422) and change nothing, the valid item with them. */
+	char ok_item[160];
+	snprintf(ok_item, sizeof(ok_item), "{\"order_id\":%lld,\"payment_id\":\"pay-c\",\"amount\":1290,\"currency\":\"EUR\"}", c);
+	const char *bad_items[] = {
+		"{\"order_id\":0,\"payment_id\":\"p\",\"amount\":1,\"currency\":\"EUR\"}",
+		"{\"order_id\":\"1\",\"payment_id\":\"p\",\"amount\":1,\"currency\":\"EUR\"}",
+		"{\"order_id\":1,\"payment_id\":\"\",\"amount\":1,\"currency\":\"EUR\"}",
+		"{\"order_id\":1,\"payment_id\":\"p\",\"amount\":-1,\"currency\":\"EUR\"}",
+		"{\"order_id\":1,\"payment_id\":\"p\",\"amount\":1,\"currency\":\"EU\"}",
+		"{\"order_id\":1,\"payment_id\":\"p\",\"amount\":1}",
+		"{\"order_id\":1,\"payment_id\":\"p\",\"amount\":1,\"currency\":\"EUR\",\"status\":\"paid\"}",
+		"[1]",
+		"7",
+	};
+	for (size_t i = 0; i < sizeof(bad_items) / sizeof(bad_items[0]); i++) {
+		snprintf(body, sizeof(body), "{\"items\":[%s,%s]}", ok_item, bad_items[i]);
+		cr_assert_eq(internal("POST", "/internal/order/paid", body, &r), 422, "%s: %s", bad_items[i], r.body);
+		cr_assert(strstr(r.body, "items[1]"), "the error names the item: %s", r.body);
+		http_resp_free(&r);
+	}
+	const char *bad_bodies[] = {"{}", "{\"items\":[]}", "{\"items\":{}}", "{\"items\":[1],\"x\":1}",
+				    "{\"items\":[{}],\"request_ids\":[\"a\",\"b\"]}"};
+	for (size_t i = 0; i < sizeof(bad_bodies) / sizeof(bad_bodies[0]); i++) {
+		cr_assert_eq(internal("POST", "/internal/order/paid", bad_bodies[i], &r), 422, "%s: %s", bad_bodies[i], r.body);
+		http_resp_free(&r);
+	}
+	cr_assert_eq(internal("POST", "/internal/order/paid", "{\"items\":[", &r), 400, "%s", r.body);
+	http_resp_free(&r);
+	order_state(c, st, sizeof(st), pay, sizeof(pay));
+	cr_assert_str_eq(st, "pending_payment", "a refused batch changed nothing");
+
+	/* One batch: paid; the same payment again; another payment for the paid order; a wrong
+	 * amount; a cancelled order; an order that does not exist. */
+	snprintf(body, sizeof(body),
+		 "{\"items\":["
+		 "{\"order_id\":%lld,\"payment_id\":\"pay-a\",\"amount\":1190,\"currency\":\"EUR\"},"
+		 "{\"order_id\":%lld,\"payment_id\":\"pay-a\",\"amount\":1190,\"currency\":\"EUR\"},"
+		 "{\"order_id\":%lld,\"payment_id\":\"pay-x\",\"amount\":1190,\"currency\":\"EUR\"},"
+		 "{\"order_id\":%lld,\"payment_id\":\"pay-c\",\"amount\":1,\"currency\":\"EUR\"},"
+		 "{\"order_id\":%lld,\"payment_id\":\"pay-b\",\"amount\":1490,\"currency\":\"EUR\"},"
+		 "{\"order_id\":999999999999,\"payment_id\":\"pay-z\",\"amount\":1,\"currency\":\"EUR\"}],"
+		 "\"request_ids\":[\"%s1\",\"%s2\",\"%s3\",\"%s4\",\"%s5\",\"%s6\"]}",
+		 a, a, a, c, b, rid, rid, rid, rid, rid, rid);
+	cr_assert_eq(internal("POST", "/internal/order/paid", body, &r), 200, "%s", r.body);
+	cr_assert_eq(batch_item(&r, 0, code), 200, "%s", r.body);
+	cr_assert_eq(batch_item(&r, 1, code), 200, "the same payment again is done: %s", r.body);
+	cr_assert_eq(batch_item(&r, 2, code), 409);
+	cr_assert_str_eq(code, "already_paid");
+	cr_assert_eq(batch_item(&r, 3, code), 409);
+	cr_assert_str_eq(code, "amount_mismatch");
+	cr_assert_eq(batch_item(&r, 4, code), 409);
+	cr_assert_str_eq(code, "invalid_transition");
+	cr_assert(strstr(r.body, "\"current_status\":\"cancelled\""), "%s", r.body);
+	cr_assert_eq(batch_item(&r, 5, code), 404);
+	cr_assert_str_eq(code, "not_found");
+	http_resp_free(&r);
+
+	order_state(a, st, sizeof(st), pay, sizeof(pay));
+	cr_assert_str_eq(st, "paid");
+	cr_assert_str_eq(pay, "pay-a");
+	order_state(c, st, sizeof(st), pay, sizeof(pay));
+	cr_assert_str_eq(st, "pending_payment");
+	order_state(b, st, sizeof(st), pay, sizeof(pay));
+	cr_assert_str_eq(st, "cancelled");
+	struct db_val pa[] = {db_i64(a)};
+	cr_assert_eq(query_i64("SELECT COUNT(*) FROM order_history WHERE order_id = ? AND to_status = 'paid'", pa, 1), 1,
+		     "paid once");
+	/* What being paid causes was queued once, under the item's own request id. */
+	char first[40];
+	snprintf(first, sizeof(first), "%s1", rid);
+	struct db_val pr[] = {db_str(first)};
+	cr_assert_eq(query_i64("SELECT COUNT(*) FROM outbox WHERE request_id = ? AND target LIKE '%/commit'", pr, 1), 1);
+	free(s.token);
+}
+
 Test(order, staff_cancel_of_a_paid_order_asks_for_a_refund_then_refunded)
 {
 	struct shopper s;

@@ -1,10 +1,13 @@
-/* test_outbox.c: outbox rows built for one INSERT: what they hold, their limit, what they refuse. */
+/* test_outbox.c: outbox rows built for one INSERT (what they hold, their limit, what they refuse), and batch calls' envelopes and per-item answers. */
 #include <criterion/criterion.h>
+#include <criterion/new/assert.h>
 #include <json-c/json.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "db.h"
 #include "outbox.h"
+#include "problem.h"
 
 static struct db_conn db; /* only its err and errstr are used: nothing here reaches a server */
 
@@ -104,4 +107,103 @@ Test(outbox_rows, malformed_calls_and_invalid_jobs_are_refused)
 	cr_assert_eq(outbox_rows_job(&db, &rows, "order_placed", "not an address", d, "r"), -1);
 	json_object_put(d);
 	cr_assert_eq(rows.n, 0);
+}
+
+/* --- what a batch call's answer says of each item (outbox_item_status, outbox_item_code) ------ */
+
+static struct json_object *parsed(const char *text)
+{
+	struct json_object *o = json_tokener_parse(text);
+	cr_assert_not_null(o, "%s", text);
+	return o;
+}
+
+Test(outbox_items, each_item_is_judged_by_its_own_status)
+{
+	struct json_object *r = parsed("{\"items\":[{\"order_id\":1,\"status\":200},{\"order_id\":2,\"status\":409,"
+				       "\"code\":\"invalid_transition\"},{\"order_id\":3,\"status\":503,\"code\":\"unavailable\"}]}");
+	cr_assert(eq(int, outbox_item_status(r, 3, 0), 200));
+	cr_assert(eq(int, outbox_item_status(r, 3, 1), 409));
+	cr_assert(eq(int, outbox_item_status(r, 3, 2), 503));
+	cr_assert(eq(str, (char *)outbox_item_code(r, 1), "invalid_transition"));
+	cr_assert_null(outbox_item_code(r, 0));
+	cr_assert(eq(int, outbox_item_status(r, 3, 3), 0), "past the end");
+	json_object_put(r);
+}
+
+Test(outbox_items, an_answer_that_does_not_judge_items_leaves_them_done)
+{
+	/* The cart's clears answer judges items with outcomes, not statuses. */
+	struct json_object *r = parsed("{\"items\":[{\"user_id\":1,\"outcome\":\"cleared\"}]}");
+	cr_assert(eq(int, outbox_item_status(r, 1, 0), 0));
+	json_object_put(r);
+	cr_assert(eq(int, outbox_item_status(NULL, 1, 0), 0), "no body");
+	r = parsed("{\"items\":[{\"status\":409},{\"status\":409}]}");
+	cr_assert(eq(int, outbox_item_status(r, 3, 0), 0), "not one entry per item sent: nothing is trusted");
+	json_object_put(r);
+	r = parsed("[{\"status\":409}]");
+	cr_assert(eq(int, outbox_item_status(r, 1, 0), 0), "not an object");
+	json_object_put(r);
+	r = parsed("{\"items\":[{\"status\":\"409\"},{\"status\":99},{\"status\":600},{\"status\":4.09},7]}");
+	for (size_t i = 0; i < 5; i++)
+		cr_assert(eq(int, outbox_item_status(r, 5, i), 0), "entry %zu is no status", i);
+	json_object_put(r);
+}
+
+/* --- the envelope of a batch call, as its receiver checks it (outbox_batch_items) ------------- */
+
+static size_t envelope_errors(const char *text, struct json_object **items)
+{
+	struct json_object *body = parsed(text), *rids;
+	struct field_errors errs = {0};
+	*items = outbox_batch_items(body, "{x}", &rids, &errs);
+	if (*items)
+		*items = json_object_get(*items);
+	json_object_put(body);
+	return errs.n;
+}
+
+Test(outbox_items, a_well_formed_envelope_gives_its_items_and_request_ids)
+{
+	struct json_object *body = parsed("{\"items\":[{\"x\":1},{\"x\":2}],\"request_ids\":[\"a\",\"b\"]}"), *rids;
+	struct field_errors errs = {0};
+	struct json_object *items = outbox_batch_items(body, "{x}", &rids, &errs);
+	cr_assert_not_null(items);
+	cr_assert(eq(sz, errs.n, 0));
+	cr_assert(eq(sz, json_object_array_length(items), 2));
+	cr_assert(eq(str, (char *)outbox_batch_rid(rids, 1), "b"));
+	json_object_put(body);
+	body = parsed("{\"items\":[{\"x\":1}]}");
+	items = outbox_batch_items(body, "{x}", &rids, &errs);
+	cr_assert_not_null(items);
+	cr_assert_null(rids);
+	cr_assert(eq(str, (char *)outbox_batch_rid(rids, 0), "-"), "no request ids: a dash");
+	json_object_put(body);
+}
+
+Test(outbox_items, a_wrong_envelope_is_refused_with_field_errors)
+{
+	static const char *const bad[] = {
+		"{}",
+		"{\"items\":[]}",
+		"{\"items\":{}}",
+		"{\"items\":[{\"x\":1}],\"extra\":1}",
+		"{\"items\":[{\"x\":1}],\"request_ids\":[]}",
+		"{\"items\":[{\"x\":1}],\"request_ids\":\"a\"}",
+		"{\"items\":[{\"x\":1}],\"request_ids\":[1]}",
+		"{\"items\":[{\"x\":1}],\"request_ids\":[\"\"]}",
+	};
+	struct json_object *items;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_assert(gt(sz, envelope_errors(bad[i], &items), 0), "%s", bad[i]);
+		cr_assert_null(items, "%s", bad[i]);
+	}
+	/* One item past the maximum. */
+	char text[OUTBOX_BATCH_MAX * 8 + 32];
+	size_t n = (size_t)sprintf(text, "{\"items\":[");
+	for (int i = 0; i <= OUTBOX_BATCH_MAX; i++)
+		n += (size_t)sprintf(text + n, "%s{}", i ? "," : "");
+	sprintf(text + n, "]}");
+	cr_assert(gt(sz, envelope_errors(text, &items), 0));
+	cr_assert_null(items);
 }
