@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,3 +204,38 @@ Test(payflow, staff_cancel_of_a_paid_order_refunds_it_in_full)
 	free(s.token);
 }
 
+
+/*
+ * A payment's "paid" call queued as a single call by a payment service from before the batches,
+ * and refused by the order service (left failed), is still refunded by the sweeper after an
+ * upgrade. The row is written as that older service left it, for a payment that succeeded.
+ */
+Test(payflow, a_refused_single_paid_call_from_before_the_batches_is_refunded)
+{
+	struct shopper s;
+	struct http_resp r;
+	char key[96], sql[320], path[64];
+	long long oid = order_placed_by_new_shopper(&s, 800, 1, NULL);
+
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
+	long long payment = json_int(&r, "id");
+	http_resp_free(&r);
+	wait_order(oid, s.token, "paid");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO outbox (kind, target, payload, request_id, status, last_error) VALUES ('call', "
+		 "'POST /internal/order/orders/%lld/paid', '{}', 'legacy-%lld', 'failed', 'refused with 409')",
+		 oid, payment);
+	test_sql("store_payment", sql, NULL, 0);
+	snprintf(path, sizeof(path), "/api/v1/payments/%lld", payment);
+	bool refunded = false;
+	for (int i = 0; i < 100 && !refunded; i++) {
+		api("GET", path, NULL, s.token, &r);
+		refunded = json_str(&r, "status") && strcmp(json_str(&r, "status"), "refunded") == 0;
+		http_resp_free(&r);
+		if (!refunded)
+			usleep(100000);
+	}
+	cr_assert(refunded, "the sweeper did not refund a payment whose single paid call was refused");
+	free(s.token);
+}
