@@ -46,6 +46,7 @@ void reservation_create(struct request *req);
 void reservation_get(struct request *req);
 void reservation_commit(struct request *req);
 void reservation_release(struct request *req);
+void reservation_finishes(struct request *req);
 
 /* The background sweeper: releases reservations past their TTL, exactly once across instances. */
 void expiry_loop(struct ctx *ctx);

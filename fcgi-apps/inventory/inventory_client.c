@@ -61,6 +61,14 @@ bool inventory_reservation_path(char *buf, size_t len, const char *ref, const ch
 	return n > 0 && (size_t)n < len;
 }
 
+struct json_object *inventory_finish_item(const char *ref, const char *action)
+{
+	struct json_object *o = json_object_new_object();
+	json_object_object_add(o, "order_ref", json_object_new_string(ref));
+	json_object_object_add(o, "action", json_object_new_string(action));
+	return o;
+}
+
 /* The 409's items as shortages; false when the list is malformed. */
 static bool read_shorts(struct json_object *problem, struct reserve_short *shorts, size_t *nshort)
 {

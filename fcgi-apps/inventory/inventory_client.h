@@ -57,8 +57,14 @@ int inventory_client_reserve(struct client *c, const char *request_id, const cha
  * the inventory service cannot be reached or refused (a committed reservation; logged). */
 int inventory_client_release(struct client *c, const char *request_id, const char *ref);
 
-/* Writes the internal path of `action` ("commit", "release") on reservation `ref` into buf, for a
- * call sent later through the outbox. Returns false when it does not fit `len`. */
+/* Writes the internal path of `action` ("commit", "release") on reservation `ref` into buf.
+ * Returns false when it does not fit `len`. */
 bool inventory_reservation_path(char *buf, size_t len, const char *ref, const char *action);
+
+/* The batch route of commits and releases, for the outbox: an item {"order_ref", "action":
+ * "commit" | "release"} per reservation (inventory_finish_item), judged on its own (a 404 or 409
+ * item is given up, as a single call's 4xx was). */
+#define INVENTORY_FINISHES "/internal/inventory/reservations/finishes"
+struct json_object *inventory_finish_item(const char *ref, const char *action);
 
 #endif

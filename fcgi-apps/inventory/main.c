@@ -17,6 +17,7 @@ static const struct route routes[] = {
 	{"GET", "/api/v1/inventory/{product_id}/movements", stock_movements, ROLE_ADMIN, 0, "limit offset"},
 	{"GET", "/internal/inventory/levels", stock_levels, ROLE_INTERNAL, 0, "ids"},
 	{"POST", "/internal/inventory/reservations", reservation_create, ROLE_INTERNAL, 0, NULL},
+	{"POST", "/internal/inventory/reservations/finishes", reservation_finishes, ROLE_INTERNAL, 0, NULL},
 	{"GET", "/internal/inventory/reservations/{order_ref}", reservation_get, ROLE_INTERNAL, 0, NULL},
 	{"POST", "/internal/inventory/reservations/{order_ref}/commit", reservation_commit, ROLE_INTERNAL, ROUTE_NO_BODY, NULL},
 	{"POST", "/internal/inventory/reservations/{order_ref}/release", reservation_release, ROLE_INTERNAL, ROUTE_NO_BODY, NULL},

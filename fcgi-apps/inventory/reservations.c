@@ -1,5 +1,6 @@
 /* reservations.c: all-or-nothing reservations for orders, their commit and release, and TTL expiry. */
 #include <json-c/json.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +393,81 @@ void reservation_commit(struct request *req)
 void reservation_release(struct request *req)
 {
 	finish(req, false);
+}
+
+/*
+ * POST /internal/inventory/reservations/finishes {"items":[{"order_ref","action":"commit"|
+ * "release"}, ...], "request_ids":[...]}: the commits and releases of a relay round of the order
+ * service's outbox (lib/outbox batch rows), each what the single route does, in a transaction
+ * of its own, judged on its own: {"items":[{"order_ref","status","code"?}]} in the call's order,
+ * status 200 (done, or done before), 404 not_found, 409 reservation_state (refused for good) or
+ * 503 unavailable (the database failed: that item is sent again).
+ */
+void reservation_finishes(struct request *req)
+{
+	struct finish_item {
+		const char *ref, *action;
+	} it[OUTBOX_BATCH_MAX];
+	static const struct field_spec specs[] = {
+		{"order_ref", FIELD_T_STRING, true, 1, REF_MAX, offsetof(struct finish_item, ref), false},
+		{"action", FIELD_T_STRING, true, 6, 7, offsetof(struct finish_item, action), false},
+	};
+	static const char what[] = "{order_ref, action: commit or release}";
+	struct field_errors errs = {0};
+	struct json_object *body, *rids, *items;
+
+	if (!(body = req_json_body(req, 0)))
+		return;
+	if (!(items = outbox_batch_items(body, what, &rids, &errs))) {
+		resp_invalid(req, &errs);
+		return;
+	}
+	size_t n = json_object_array_length(items);
+	for (size_t i = 0; i < n; i++) {
+		memset(&it[i], 0, sizeof(it[i]));
+		if (!outbox_batch_item(items, i, specs, 2, &it[i], what, &errs))
+			continue;
+		char field[48];
+		snprintf(field, sizeof(field), "items[%zu]", i);
+		if (!ref_valid(it[i].ref))
+			problem_add(&errs, field, "order_ref must be 1 to %d of A-Z a-z 0-9 - _ . :", REF_MAX);
+		if (strcmp(it[i].action, "commit") != 0 && strcmp(it[i].action, "release") != 0)
+			problem_add(&errs, field, "action must be commit or release");
+	}
+	if (errs.n) {
+		resp_invalid(req, &errs);
+		return;
+	}
+
+	struct json_object *answer = json_object_new_object(), *list = json_object_new_array_ext((int)n);
+	for (size_t i = 0; i < n; i++) {
+		const char *rid = outbox_batch_rid(rids, i);
+		struct finish f = {.ref = it[i].ref, .commit = strcmp(it[i].action, "commit") == 0,
+				   .to = {inventory_settings.alert_email, rid}};
+		int rc = db_tx(req->ctx->db, finish_tx, &f), status = 200;
+		const char *code = NULL;
+		if (rc == 404 || rc == 409) {
+			status = rc;
+			code = rc == 404 ? "not_found" : "reservation_state";
+			log_msg(LOG_WARN, rid, "%s of reservation %s refused: %s%s", it[i].action, f.ref, code,
+				rc == 409 ? (f.commit ? " (cannot be committed)" : " (cannot be released)") : "");
+		} else if (rc != 0) {
+			status = 503;
+			code = "unavailable";
+			log_msg(LOG_WARN, rid, "%s of reservation %s: %s", it[i].action, f.ref, req->ctx->db->errstr);
+		}
+		struct json_object *r = json_object_new_object();
+		json_object_object_add(r, "order_ref", json_object_new_string(f.ref));
+		json_object_object_add(r, "status", json_object_new_int(status));
+		if (code)
+			json_object_object_add(r, "code", json_object_new_string(code));
+		if (rc == 409)
+			json_object_object_add(r, "reservation_status", json_object_new_string(f.why));
+		json_object_array_add(list, r);
+	}
+	json_object_object_add(answer, "items", list);
+	resp_json(req, 200, answer);
+	json_object_put(answer);
 }
 
 /* One sweep: releases up to EXPIRY_BATCH expired reservations. Locked rows belong to another instance

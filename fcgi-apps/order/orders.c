@@ -208,16 +208,14 @@ static int queue_job(struct db_conn *db, struct outbox_rows *rows, const char *t
 	return rc;
 }
 
+/* The reservation's commit or release, as an item of the inventory's batch route. */
 static int queue_reservation(struct db_conn *db, struct outbox_rows *rows, const struct order_row *o,
 			     const char *action, const char *rid)
 {
-	char path[128];
-	if (!inventory_reservation_path(path, sizeof(path), o->order_ref, action)) {
-		db->err = DB_ERROR;
-		snprintf(db->errstr, sizeof(db->errstr), "reservation path too long");
-		return -1;
-	}
-	return outbox_rows_call(db, rows, "POST", path, NULL, rid);
+	struct json_object *item = inventory_finish_item(o->order_ref, action);
+	int rc = outbox_rows_batch(db, rows, INVENTORY_FINISHES, item, rid);
+	json_object_put(item);
+	return rc;
 }
 
 /* The refund of a paid order cancelled by staff, for the payment service. */

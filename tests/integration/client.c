@@ -228,6 +228,19 @@ long long json_int(const struct http_resp *r, const char *key)
 	return (long long)json_object_get_int64(v);
 }
 
+int batch_item_status(const struct http_resp *r, size_t i, char code[64])
+{
+	struct json_object *items, *it, *v;
+	cr_assert(r->json && json_object_object_get_ex(r->json, "items", &items) && i < json_object_array_length(items),
+		  "%s", r->body);
+	it = json_object_array_get_idx(items, i);
+	code[0] = '\0';
+	if (json_object_object_get_ex(it, "code", &v))
+		snprintf(code, 64, "%s", json_object_get_string(v));
+	cr_assert(json_object_object_get_ex(it, "status", &v), "%s", r->body);
+	return json_object_get_int(v);
+}
+
 void assert_problem(const struct http_resp *r, long status, const char *code)
 {
 	cr_assert_eq(r->status, status, "status %ld, want %ld: %s", r->status, status, r->body);

@@ -61,6 +61,10 @@ const char *json_str(const struct http_resp *r, const char *key);
 /* Returns the integer member `key` of the JSON body, or -1 when absent. */
 long long json_int(const struct http_resp *r, const char *key);
 
+/* Item i of a batch route's answer {"items":[{"status":N,"code":"..."}, ...]} (asserted to be
+ * there): its status, and its code ("" when none) into code. */
+int batch_item_status(const struct http_resp *r, size_t i, char code[64]);
+
 /* Asserts that `r` is an RFC 9457 problem with `status` and `code`, carrying a request_id. */
 void assert_problem(const struct http_resp *r, long status, const char *code);
 

@@ -286,6 +286,73 @@ Test(inventory, reserve_commit_release_and_idempotency)
 	http_resp_free(&r);
 }
 
+Test(inventory, commits_and_releases_of_many_orders_in_one_call_are_judged_each)
+{
+	long long pid = new_product(), on_hand, reserved, available;
+	char a[64], b[64], c[64], d[64], body[1024], code[64];
+	struct http_resp r;
+	put_stock(pid, 10, 0);
+	unique_ref(a, sizeof(a));
+	unique_ref(b, sizeof(b));
+	unique_ref(c, sizeof(c));
+	unique_ref(d, sizeof(d));
+	cr_assert_eq(reserve(a, pid, 2, 600, &r), 201, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_eq(reserve(b, pid, 1, 600, &r), 201, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_eq(reserve(c, pid, 1, 600, &r), 201, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_eq(reserve(d, pid, 3, 600, &r), 201, "%s", r.body);
+	http_resp_free(&r);
+
+	/* A malformed batch is refused whole, the valid item (d's commit) with it. */
+	/* Each bad item: what comes before d's reference and what comes after it. */
+	const char *bad[][2] = {
+		{"{\"order_ref\":\"", "\",\"action\":\"sell\"}"},
+		{"{\"order_ref\":\"has space ", "\",\"action\":\"commit\"}"},
+		{"{\"order_ref\":\"", "\"}"},
+		{"{\"order_ref\":\"", "\",\"action\":\"commit\",\"quantity\":1}"},
+		{"{\"order_ref\":7,\"action\":\"commit\",\"x\":\"", "\"}"},
+		{"[\"", "\"]"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char item[160];
+		snprintf(item, sizeof(item), "%s%s%s", bad[i][0], d, bad[i][1]);
+		snprintf(body, sizeof(body), "{\"items\":[{\"order_ref\":\"%s\",\"action\":\"commit\"},%s]}", d, item);
+		cr_assert_eq(internal_post("/internal/inventory/reservations/finishes", body, &r), 422, "%s: %s", item, r.body);
+		cr_assert(strstr(r.body, "items[1]"), "the error names the item: %s", r.body);
+		http_resp_free(&r);
+	}
+	cr_assert_eq(internal_post("/internal/inventory/reservations/finishes", "{\"items\":[]}", &r), 422, "%s", r.body);
+	http_resp_free(&r);
+	test_stock(admin, pid, &on_hand, &reserved, &available);
+	cr_assert_eq(reserved, 7, "nothing was finished by a refused batch");
+
+	/* One call: a commit, the same again, a release, a commit of what was just released, an
+	 * unknown reservation, another release. */
+	snprintf(body, sizeof(body),
+		 "{\"items\":[{\"order_ref\":\"%s\",\"action\":\"commit\"},{\"order_ref\":\"%s\",\"action\":\"commit\"},"
+		 "{\"order_ref\":\"%s\",\"action\":\"release\"},{\"order_ref\":\"%s\",\"action\":\"commit\"},"
+		 "{\"order_ref\":\"no-such-ref-%lld\",\"action\":\"commit\"},{\"order_ref\":\"%s\",\"action\":\"release\"}],"
+		 "\"request_ids\":[\"f1\",\"f2\",\"f3\",\"f4\",\"f5\",\"f6\"]}",
+		 a, a, b, b, pid, c);
+	cr_assert_eq(internal_post("/internal/inventory/reservations/finishes", body, &r), 200, "%s", r.body);
+	cr_assert_eq(batch_item_status(&r, 0, code), 200, "%s", r.body);
+	cr_assert_eq(batch_item_status(&r, 1, code), 200, "committing twice is done: %s", r.body);
+	cr_assert_eq(batch_item_status(&r, 2, code), 200);
+	cr_assert_eq(batch_item_status(&r, 3, code), 409);
+	cr_assert_str_eq(code, "reservation_state");
+	cr_assert_eq(batch_item_status(&r, 4, code), 404);
+	cr_assert_str_eq(code, "not_found");
+	cr_assert_eq(batch_item_status(&r, 5, code), 200);
+	http_resp_free(&r);
+	test_stock(admin, pid, &on_hand, &reserved, &available);
+	cr_assert_eq(on_hand, 8, "a's 2 units sold, once");
+	cr_assert_eq(reserved, 3, "only d is still held");
+	cr_assert_eq(available, 5);
+	cr_assert_eq(ledger_sum(pid), 8, "the ledger agrees with the stock");
+}
+
 Test(inventory, all_or_nothing_with_short_items_listed)
 {
 	long long a = new_product(), b = new_product(), on_hand, reserved, available;
