@@ -28,7 +28,10 @@ static const char sql_insert2[] = INSERT_HEAD ROW ", " ROW;
 static const char sql_insert3[] = INSERT_HEAD ROW ", " ROW ", " ROW;
 static const char sql_insert4[] = INSERT_HEAD ROW ", " ROW ", " ROW ", " ROW;
 static const char *const sql_insert[OUTBOX_ROWS_MAX + 1] = {NULL, sql_insert1, sql_insert2, sql_insert3, sql_insert4};
+/* The index is named: with ORDER BY id LIMIT, MariaDB would otherwise walk the primary key from
+ * the oldest row, delivered ones included (sql/shared/outbox_pending_id.sql). */
 static const char sql_due[] = "SELECT id, kind, target, payload, request_id, attempts FROM outbox "
+			      "FORCE INDEX (outbox_pending_id) "
 			      "WHERE status = 'pending' AND next_at <= NOW(3) ORDER BY id LIMIT ? "
 			      "FOR UPDATE SKIP LOCKED";
 static const char sql_given_up[] = "UPDATE outbox SET status = 'failed', done_at = NOW(3), "
