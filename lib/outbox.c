@@ -289,7 +289,7 @@ static int flush_group(struct db_conn *db, struct round *rd, struct batch_group 
 	int rc = 0;
 	if (g->n == 0)
 		return 0;
-	struct json_object *body = json_object_new_object();
+	struct json_object *body = json_object_new_object(), *rids = json_object_get(g->rids); /* for the log */
 	json_object_object_add(body, "items", g->items);
 	json_object_object_add(body, "request_ids", g->rids);
 	char *text = strdup(json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN));
@@ -300,11 +300,20 @@ static int flush_group(struct db_conn *db, struct round *rd, struct batch_group 
 			      : RETRY;
 	if (!text)
 		snprintf(why, sizeof(why), "out of memory");
-	/* A receiver that does not know the batch route yet (an upgrade under way, the caller first):
-	 * the items wait for it rather than being given up. */
-	if (o == FAILED && (status == 404 || status == 405))
+	/* A receiver that does not know the batch route yet (an upgrade under way, the caller first),
+	 * or that cannot take the call now (408, 429): the items wait rather than being given up,
+	 * since a 4xx to the call would give up every item of it. */
+	if (o == FAILED && (status == 404 || status == 405 || status == 408 || status == 429))
 		o = RETRY;
 	free(text);
+	/* An answer that judges items must judge each one sent: otherwise nothing in it is trusted
+	 * and the items are sent again. */
+	struct json_object *judged;
+	if (o == SENT && reply && json_object_object_get_ex(reply, "items", &judged) &&
+	    json_object_is_type(judged, json_type_array) && json_object_array_length(judged) != g->n) {
+		o = RETRY;
+		snprintf(why, sizeof(why), "answered %zu items for %zu", json_object_array_length(judged), g->n);
+	}
 	for (size_t i = 0; i < g->n && rc == 0; i++) {
 		/* A 2xx answer may judge each item: given up (4xx) or retried (5xx) on its own. */
 		int st = o == SENT ? outbox_item_status(reply, g->n, i) : 0;
@@ -314,9 +323,11 @@ static int flush_group(struct db_conn *db, struct round *rd, struct batch_group 
 		if (st >= 400)
 			snprintf(item_why, sizeof(item_why), "item %s with %d %.100s", st >= 500 ? "failed" : "refused", st,
 				 code ? code : "");
-		rc = record(db, rd, oi, g->ids[i], g->attempts[i], "batch", g->target, g->rid, st >= 400 ? item_why : why);
+		rc = record(db, rd, oi, g->ids[i], g->attempts[i], "batch", g->target, outbox_batch_rid(rids, i),
+			    st >= 400 ? item_why : why);
 	}
 	json_object_put(reply);
+	json_object_put(rids);
 	*g = (struct batch_group){0};
 	return rc;
 }

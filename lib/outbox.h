@@ -54,9 +54,10 @@ int outbox_rows_call(struct db_conn *db, struct outbox_rows *rows, const char *m
  * answer may judge each one, {"items":[{"status":N, "code":"..."}, ...]} in the call's order
  * (outbox_item_status): an item with a 4xx status is given up (logged with its code, and left
  * `failed` for the sender to find, as a refused call is), with 5xx it is retried on its own, and
- * an item without a status is done. 4xx to the whole call gives every item up (logged), except
- * 404 and 405, which mean a receiver that does not have the route yet (retried, as 5xx or no
- * answer are). Receivers must be idempotent per item. `item` is borrowed. Returns 0, or -1 as
+ * an item without a status is done; an answer whose "items" are not one per item sent is not
+ * trusted (every item is retried). 4xx to the whole call gives every item up (logged), except
+ * 404 and 405, which mean a receiver that does not have the route yet, and 408 and 429 (retried,
+ * as 5xx or no answer are). Receivers give their batch route a body cap of its own. Receivers must be idempotent per item. `item` is borrowed. Returns 0, or -1 as
  * outbox_rows_job.
  */
 #define OUTBOX_BATCH_MAX 64

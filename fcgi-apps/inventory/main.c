@@ -7,6 +7,11 @@
 #include "router.h"
 #include "server.h"
 
+/* A batch of OUTBOX_BATCH_MAX items (an order_ref of at most 64 characters and an action) and
+ * their request ids: a cap of its own, so that a lowered STORE_MAX_BODY cannot refuse (and so
+ * give up) whole batches. */
+#define FINISHES_BODY_MAX 32768
+
 static const struct route routes[] = {
 	{"GET", "/api/v1/inventory/health", health_get, ROLE_PUBLIC, 0, NULL},
 	{"GET", "/api/v1/inventory", stock_many, ROLE_OPTIONAL, 0, "product_ids"},
@@ -17,7 +22,7 @@ static const struct route routes[] = {
 	{"GET", "/api/v1/inventory/{product_id}/movements", stock_movements, ROLE_ADMIN, 0, "limit offset"},
 	{"GET", "/internal/inventory/levels", stock_levels, ROLE_INTERNAL, 0, "ids"},
 	{"POST", "/internal/inventory/reservations", reservation_create, ROLE_INTERNAL, 0, NULL},
-	{"POST", "/internal/inventory/reservations/finishes", reservation_finishes, ROLE_INTERNAL, 0, NULL},
+	{"POST", "/internal/inventory/reservations/finishes", reservation_finishes, ROLE_INTERNAL, FINISHES_BODY_MAX, NULL},
 	{"GET", "/internal/inventory/reservations/{order_ref}", reservation_get, ROLE_INTERNAL, 0, NULL},
 	{"POST", "/internal/inventory/reservations/{order_ref}/commit", reservation_commit, ROLE_INTERNAL, ROUTE_NO_BODY, NULL},
 	{"POST", "/internal/inventory/reservations/{order_ref}/release", reservation_release, ROLE_INTERNAL, ROUTE_NO_BODY, NULL},

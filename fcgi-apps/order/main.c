@@ -10,6 +10,9 @@
 /* A checkout body is an address and a note of at most 1000 characters: 16 KiB is ample, and a
  * larger body is refused before it is read. */
 #define ORDER_BODY_MAX 16384
+/* A batch of OUTBOX_BATCH_MAX "paid" items (about 80 bytes) and their request ids (about 35): a
+ * cap of its own, so that a lowered STORE_MAX_BODY cannot refuse (and so give up) whole batches. */
+#define BATCH_BODY_MAX 32768
 
 static const struct route routes[] = {
 	{"GET", "/api/v1/orders/health", health_get, ROLE_PUBLIC, 0, NULL},
@@ -21,8 +24,7 @@ static const struct route routes[] = {
 	{"POST", "/api/v1/orders/{id}/deliver", orders_deliver, ROLE_ADMIN, ORDER_BODY_MAX, NULL},
 	{"GET", "/internal/order/orders/{id}", orders_internal_get, ROLE_INTERNAL, 0, NULL},
 	{"POST", "/internal/order/orders/{id}/paid", orders_internal_paid, ROLE_INTERNAL, ORDER_BODY_MAX, NULL},
-	/* A batch of OUTBOX_BATCH_MAX items of about 150 bytes: the default body cap. */
-	{"POST", "/internal/order/paid", orders_internal_paid_batch, ROLE_INTERNAL, 0, NULL},
+	{"POST", "/internal/order/paid", orders_internal_paid_batch, ROLE_INTERNAL, BATCH_BODY_MAX, NULL},
 	{"POST", "/internal/order/orders/{id}/refunded", orders_internal_refunded, ROLE_INTERNAL, ORDER_BODY_MAX, NULL},
 	{"GET", "/internal/order/users/{user_id}/delivered/{product_id}", orders_internal_delivered_with, ROLE_INTERNAL,
 	 0, NULL},
