@@ -332,14 +332,21 @@ static int flush_group(struct db_conn *db, struct round *rd, struct batch_group 
 	return rc;
 }
 
+/* Member `key` of entry i of the answer's "items" array, or NULL. */
+static struct json_object *item_member(struct json_object *reply, size_t i, const char *key)
+{
+	struct json_object *items, *item, *v;
+	if (!reply || !json_object_object_get_ex(reply, "items", &items) || !json_object_is_type(items, json_type_array) ||
+	    i >= json_object_array_length(items))
+		return NULL;
+	item = json_object_array_get_idx(items, i);
+	return json_object_is_type(item, json_type_object) && json_object_object_get_ex(item, key, &v) ? v : NULL;
+}
+
 int outbox_item_status(struct json_object *reply, size_t n, size_t i)
 {
-	struct json_object *items, *item, *st;
-	if (!reply || !json_object_object_get_ex(reply, "items", &items) || !json_object_is_type(items, json_type_array) ||
-	    json_object_array_length(items) != n || i >= n)
-		return 0;
-	item = json_object_array_get_idx(items, i);
-	if (!json_object_is_type(item, json_type_object) || !json_object_object_get_ex(item, "status", &st) ||
+	struct json_object *items, *st = item_member(reply, i, "status");
+	if (!st || !json_object_object_get_ex(reply, "items", &items) || json_object_array_length(items) != n ||
 	    !json_object_is_type(st, json_type_int))
 		return 0;
 	int64_t v = json_object_get_int64(st);
@@ -348,15 +355,15 @@ int outbox_item_status(struct json_object *reply, size_t n, size_t i)
 
 const char *outbox_item_code(struct json_object *reply, size_t i)
 {
-	struct json_object *items, *item, *code;
-	if (!reply || !json_object_object_get_ex(reply, "items", &items) || !json_object_is_type(items, json_type_array) ||
-	    i >= json_object_array_length(items))
-		return NULL;
-	item = json_object_array_get_idx(items, i);
-	if (!json_object_is_type(item, json_type_object) || !json_object_object_get_ex(item, "code", &code) ||
-	    !json_object_is_type(code, json_type_string))
-		return NULL;
-	return json_object_get_string(code);
+	struct json_object *code = item_member(reply, i, "code");
+	return json_object_is_type(code, json_type_string) ? json_object_get_string(code) : NULL;
+}
+
+void outbox_item_judge(struct json_object *item, int status, const char *code)
+{
+	json_object_object_add(item, "status", json_object_new_int(status));
+	if (code)
+		json_object_object_add(item, "code", json_object_new_string(code));
 }
 
 /* Adds a due batch row to the round's group for its target (sending a full group, or the oldest

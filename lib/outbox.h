@@ -71,6 +71,10 @@ int outbox_rows_batch(struct db_conn *db, struct outbox_rows *rows, const char *
 int outbox_item_status(struct json_object *reply, size_t n, size_t i);
 const char *outbox_item_code(struct json_object *reply, size_t i);
 
+/* For a receiver: judges its answer's entry `item` for one item, with the `status` (200, 4xx
+ * given up, 5xx sent again) and an optional `code` the two readers above read. */
+void outbox_item_judge(struct json_object *item, int status, const char *code);
+
 /*
  * For a receiver of batch calls: checks the envelope of `body`, {"items":[...], "request_ids":
  * [...]} (only those members; 1..OUTBOX_BATCH_MAX items; request_ids optional, as many strings

@@ -458,9 +458,7 @@ void reservation_finishes(struct request *req)
 		}
 		struct json_object *r = json_object_new_object();
 		json_object_object_add(r, "order_ref", json_object_new_string(f.ref));
-		json_object_object_add(r, "status", json_object_new_int(status));
-		if (code)
-			json_object_object_add(r, "code", json_object_new_string(code));
+		outbox_item_judge(r, status, code);
 		if (rc == 409)
 			json_object_object_add(r, "reservation_status", json_object_new_string(f.why));
 		json_object_array_add(list, r);

@@ -592,9 +592,7 @@ void orders_internal_paid_batch(struct request *req)
 		}
 		struct json_object *r = json_object_new_object();
 		json_object_object_add(r, "order_id", json_object_new_int64(c.id));
-		json_object_object_add(r, "status", json_object_new_int(status));
-		if (code)
-			json_object_object_add(r, "code", json_object_new_string(code));
+		outbox_item_judge(r, status, code);
 		if (code && strcmp(code, "invalid_transition") == 0)
 			json_object_object_add(r, "current_status", json_object_new_string(c.found));
 		json_object_array_add(list, r);

@@ -88,6 +88,34 @@ void wait_stock(const char *admin, long long pid, long long on_hand, long long r
 	cr_assert_fail("product %lld: %lld on hand, %lld reserved; want %lld and %lld", pid, h, r, on_hand, reserved);
 }
 
+void wait_order(long long id, const char *token, const char *want, int seconds)
+{
+	char st[32] = "";
+	for (int i = 0; i < seconds * 10; i++) {
+		order_status(id, token, st, sizeof(st));
+		if (strcmp(st, want) == 0)
+			return;
+		usleep(100000);
+	}
+	cr_assert_fail("order %lld is %s, not %s", id, st, want);
+}
+
+void wait_payment(long long id, const char *token, const char *want, int seconds)
+{
+	char path[64], st[32] = "";
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/api/v1/payments/%lld", id);
+	for (int i = 0; i < seconds * 10; i++) {
+		api("GET", path, NULL, token, &r);
+		snprintf(st, sizeof(st), "%s", json_str(&r, "status") ? json_str(&r, "status") : "");
+		http_resp_free(&r);
+		if (strcmp(st, want) == 0)
+			return;
+		usleep(100000);
+	}
+	cr_assert_fail("payment %lld is %s, not %s", id, st, want);
+}
+
 char *staff;
 struct db_conn *order_db;
 

@@ -43,6 +43,11 @@ long long stock_available(const char *admin, long long pid);
  * (the inventory hears of an order's changes through the order service's outbox), and asserts it. */
 void wait_stock(const char *admin, long long pid, long long on_hand, long long reserved);
 
+/* Wait up to `seconds` for order `id` (as its owner `token` reads it) or payment `id` to reach
+ * the status `want`: what follows an answer travels through outboxes. */
+void wait_order(long long id, const char *token, const char *want, int seconds);
+void wait_payment(long long id, const char *token, const char *want, int seconds);
+
 /* A staff token and a connection to the order service's database, set by order_suite_init (a
  * suite's .init) and freed by order_suite_fini (its .fini). */
 extern char *staff;

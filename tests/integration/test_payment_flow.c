@@ -2,7 +2,6 @@
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,19 +12,6 @@
 #include "order_kit.h"
 
 TestSuite(payflow, .init = order_suite_init, .fini = order_suite_fini, .timeout = 180);
-
-/* Waits up to 10 s for the order to reach `want` (the order service hears through the outbox). */
-static void wait_order(long long id, const char *token, const char *want)
-{
-	char st[32] = "";
-	for (int i = 0; i < 100; i++) {
-		order_status(id, token, st, sizeof(st));
-		if (strcmp(st, want) == 0)
-			return;
-		usleep(100000);
-	}
-	cr_assert_fail("order %lld is %s, not %s", id, st, want);
-}
 
 Test(payflow, success_card_pays_the_order_once_and_replays)
 {
@@ -52,7 +38,7 @@ Test(payflow, success_card_pays_the_order_once_and_replays)
 	http_resp_free(&again);
 	http_resp_free(&r);
 
-	wait_order(oid, s.token, "paid");
+	wait_order(oid, s.token, "paid", 10);
 	wait_stock(staff, pid, 98, 0); /* the reservation was committed: 2 units sold */
 	/* A second payment of a paid order, with a new key: refused. */
 	order_unique_key(key, sizeof(key));
@@ -103,7 +89,7 @@ Test(payflow, declined_cards_are_402_and_the_order_stays_payable)
 	order_unique_key(key, sizeof(key));
 	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
 	http_resp_free(&r);
-	wait_order(oid, s.token, "paid");
+	wait_order(oid, s.token, "paid", 10);
 	cr_assert(test_job_on_stream("payment_failed", s.email, 10), "no payment_failed e-mail for %s", s.email);
 	free(s.token);
 }
@@ -190,12 +176,12 @@ Test(payflow, staff_cancel_of_a_paid_order_refunds_it_in_full)
 	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
 	long long payment = json_int(&r, "id");
 	http_resp_free(&r);
-	wait_order(oid, s.token, "paid");
+	wait_order(oid, s.token, "paid", 10);
 	cr_assert_eq(order_act(oid, "cancel", "{\"reason\":\"out of stock at the warehouse\"}", staff, &r), 200, "%s",
 		     r.body);
 	http_resp_free(&r);
 	/* order → payment (refund) → order (refunded), both through outboxes. */
-	wait_order(oid, s.token, "refunded");
+	wait_order(oid, s.token, "refunded", 10);
 	snprintf(path, sizeof(path), "/api/v1/payments/%lld", payment);
 	api("GET", path, NULL, staff, &r);
 	cr_assert_str_eq(json_str(&r, "status"), "refunded");
@@ -214,28 +200,19 @@ Test(payflow, a_refused_single_paid_call_from_before_the_batches_is_refunded)
 {
 	struct shopper s;
 	struct http_resp r;
-	char key[96], sql[320], path[64];
+	char key[96], sql[320];
 	long long oid = order_placed_by_new_shopper(&s, 800, 1, NULL);
 
 	order_unique_key(key, sizeof(key));
 	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
 	long long payment = json_int(&r, "id");
 	http_resp_free(&r);
-	wait_order(oid, s.token, "paid");
+	wait_order(oid, s.token, "paid", 10);
 	snprintf(sql, sizeof(sql),
 		 "INSERT INTO outbox (kind, target, payload, request_id, status, last_error) VALUES ('call', "
 		 "'POST /internal/order/orders/%lld/paid', '{}', 'legacy-%lld', 'failed', 'refused with 409')",
 		 oid, payment);
 	test_sql("store_payment", sql, NULL, 0);
-	snprintf(path, sizeof(path), "/api/v1/payments/%lld", payment);
-	bool refunded = false;
-	for (int i = 0; i < 100 && !refunded; i++) {
-		api("GET", path, NULL, s.token, &r);
-		refunded = json_str(&r, "status") && strcmp(json_str(&r, "status"), "refunded") == 0;
-		http_resp_free(&r);
-		if (!refunded)
-			usleep(100000);
-	}
-	cr_assert(refunded, "the sweeper did not refund a payment whose single paid call was refused");
+	wait_payment(payment, s.token, "refunded", 10); /* by the sweeper, from the refused call */
 	free(s.token);
 }

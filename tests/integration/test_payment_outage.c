@@ -77,13 +77,7 @@ Test(payoutage, order_service_down_after_the_charge_ends_paid_exactly_once, .tim
 	test_service_start("order");
 	test_until_ok("/api/v1/orders/health", NULL);
 	/* The relay backs off (1, 2, 4 ... s): wait long enough for the next attempt. */
-	char st[32] = "";
-	for (int i = 0; i < 600 && strcmp(st, "paid") != 0; i++) {
-		order_status(oid, s.token, st, sizeof(st));
-		if (strcmp(st, "paid") != 0)
-			usleep(100000);
-	}
-	cr_assert_str_eq(st, "paid", "the order never became paid after its service came back");
+	wait_order(oid, s.token, "paid", 60);
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM order_history WHERE order_id = %lld AND to_status = 'paid'", oid);
 	test_sql("store_order", sql, out, sizeof(out));
 	cr_assert_str_eq(out, "1", "paid exactly once");
@@ -114,26 +108,14 @@ Test(payoutage, order_expired_while_its_payment_was_in_flight_is_refunded, .time
 	test_sql("store_order", sql, NULL, 0);
 	test_service_start("order");
 	test_until_ok("/api/v1/orders/health", NULL);
-	snprintf(path, sizeof(path), "/api/v1/payments/%lld", payment);
-	const char *st = NULL;
-	for (int i = 0; i < 600; i++) {
-		api("GET", path, NULL, s.token, &r);
-		cr_assert_eq(r.status, 200, "%s", r.body);
-		st = json_str(&r, "status");
-		bool done = st && strcmp(st, "refunded") == 0;
-		if (done) {
-			cr_assert_eq(json_int(&r, "refunded"), json_int(&r, "amount"), "refunded in full: %s", r.body);
-		}
-		http_resp_free(&r);
-		if (done)
-			break;
-		usleep(100000);
-	}
+	wait_payment(payment, s.token, "refunded", 60);
 	char ost[32];
 	order_status(oid, s.token, ost, sizeof(ost));
 	cr_assert_str_eq(ost, "expired", "the order expired (it was never paid)");
+	snprintf(path, sizeof(path), "/api/v1/payments/%lld", payment);
 	api("GET", path, NULL, s.token, &r);
 	cr_assert_str_eq(json_str(&r, "status"), "refunded", "the charge was not given back: %s", r.body);
+	cr_assert_eq(json_int(&r, "refunded"), json_int(&r, "amount"), "refunded in full: %s", r.body);
 	http_resp_free(&r);
 	cr_assert(test_job_on_stream("payment_refunded", s.email, 20), "no payment_refunded e-mail for %s", s.email);
 	wait_stock(staff, pid, 100, 0); /* the 3 units the order held are available again */

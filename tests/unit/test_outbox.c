@@ -207,3 +207,19 @@ Test(outbox_items, a_wrong_envelope_is_refused_with_field_errors)
 	cr_assert(gt(sz, envelope_errors(text, &items), 0));
 	cr_assert_null(items);
 }
+
+Test(outbox_items, what_a_receiver_judges_the_relay_reads)
+{
+	struct json_object *reply = json_object_new_object(), *items = json_object_new_array();
+	struct json_object *done = json_object_new_object(), *refused = json_object_new_object();
+	outbox_item_judge(done, 200, NULL);
+	outbox_item_judge(refused, 409, "reservation_state");
+	json_object_array_add(items, done);
+	json_object_array_add(items, refused);
+	json_object_object_add(reply, "items", items);
+	cr_assert(eq(int, outbox_item_status(reply, 2, 0), 200));
+	cr_assert_null(outbox_item_code(reply, 0));
+	cr_assert(eq(int, outbox_item_status(reply, 2, 1), 409));
+	cr_assert(eq(str, (char *)outbox_item_code(reply, 1), "reservation_state"));
+	json_object_put(reply);
+}
