@@ -1,19 +1,27 @@
 /* test_order.c: the order service through NGINX: auth, validation, Idempotency-Key handling, an order's life, its e-mails, stock, expiry and races. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "client.h"
+#include "config.h"
+#include "ctx.h"
 #include "db.h"
 #include "../unit/fake_io.h"
+#include "../../lib/client.h" /* lib's internal client, beside the tests' client.h */
 #include "idem.h"
 #include "order_kit.h"
+#include "outbox.h"
 #include "request.h"
 #include "rig.h"
 
@@ -697,6 +705,196 @@ Test(order, paid_calls_of_many_payments_in_one_batch_are_judged_each)
 			       pr, 1),
 		     1);
 	free(s.token);
+}
+
+/* --- lib/outbox's relay against a receiver that judges each item --------------------------- */
+
+/* An HTTP receiver on an ephemeral loopback port: each connection gets one answer, `status`
+ * with body `answer`, and is closed; it keeps the path and body of the last call. */
+struct receiver {
+	int lfd, port, calls;
+	int status;
+	const char *answer;
+	char path[128], body[8192];
+	pthread_t thread;
+};
+
+static void *receive(void *arg)
+{
+	struct receiver *rv = arg;
+	int fd;
+	while ((fd = accept(rv->lfd, NULL, NULL)) >= 0) {
+		char buf[16384], out[1024];
+		size_t got = 0, need = 0;
+		char *end = NULL;
+		ssize_t k;
+		while (got < sizeof(buf) - 1 && (k = read(fd, buf + got, sizeof(buf) - 1 - got)) > 0) {
+			got += (size_t)k;
+			buf[got] = '\0';
+			if (!end && (end = strstr(buf, "\r\n\r\n"))) {
+				char *cl = strcasestr(buf, "\r\nContent-Length:");
+				need = (size_t)(end + 4 - buf) + (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0);
+			}
+			if (end && got >= need)
+				break;
+		}
+		if (end) {
+			sscanf(buf, "%*s %127s", rv->path);
+			snprintf(rv->body, sizeof(rv->body), "%s", end + 4);
+			rv->calls++;
+		}
+		int n = snprintf(out, sizeof(out),
+				 "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+				 "Connection: close\r\n\r\n%s",
+				 rv->status, strlen(rv->answer), rv->answer);
+		if (write(fd, out, (size_t)n) < 0)
+			break;
+		close(fd);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+static void receiver_start(struct receiver *rv)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	rv->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(rv->lfd >= 0);
+	cr_assert_eq(bind(rv->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	cr_assert_eq(getsockname(rv->lfd, (struct sockaddr *)&a, &alen), 0);
+	cr_assert_eq(listen(rv->lfd, 8), 0);
+	rv->port = ntohs(a.sin_port);
+	cr_assert_eq(pthread_create(&rv->thread, NULL, receive, rv), 0);
+}
+
+static void receiver_stop(struct receiver *rv)
+{
+	shutdown(rv->lfd, SHUT_RDWR); /* accept() returns -1 */
+	pthread_join(rv->thread, NULL);
+	close(rv->lfd);
+}
+
+/* Row `i` (in id order) of the scratch outbox: its status, attempts, last error, and whether it
+ * waits (next_at in the future). */
+static void relay_row(struct db_conn *db, size_t i, char *status, long long *attempts, char *error, bool *waits)
+{
+	struct db_rows *r;
+	cr_assert_eq(db_query(db,
+			      "SELECT status, attempts, COALESCE(last_error, ''), next_at > NOW(3) FROM outbox ORDER BY id",
+			      NULL, 0, &r),
+		     0, "%s", db->errstr);
+	cr_assert_lt(i, r->nrows);
+	db_cell_copy(r, i, 0, status, 16);
+	*attempts = db_cell_i64(r, i, 1, -1);
+	db_cell_copy(r, i, 2, error, 256);
+	*waits = db_cell_i64(r, i, 3, 0) == 1;
+	db_rows_free(r);
+}
+
+Test(order, the_relay_gives_up_retries_and_marks_each_item_of_a_judged_batch)
+{
+	/* The relay's own outbox, in a scratch database of this process (the services' relays never
+	 * see it), with the order service's table as it is migrated. */
+	char name[64], sql[512], url[64], status[16], error[256];
+	long long attempts;
+	bool waits;
+	snprintf(name, sizeof(name), "relay_%d", (int)getpid());
+	snprintf(sql, sizeof(sql),
+		 "DROP DATABASE IF EXISTS store_%s; CREATE DATABASE store_%s; CREATE TABLE store_%s.outbox LIKE store_order.outbox",
+		 name, name, name);
+	test_sql("mysql", sql, NULL, 0);
+	struct db_conn *db = test_db(name);
+
+	struct receiver rv = {.status = 200};
+	receiver_start(&rv);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", rv.port);
+	struct store_config cfg = {.internal_url = url, .job_stream = "unused"};
+	struct ctx ctx = {.cfg = &cfg, .service = "test", .db = db, .client = client_new(&cfg, "test")};
+	cr_assert_not_null(ctx.client);
+
+	/* Three items for one target, written as a service writes them. */
+	struct outbox_rows rows = {0};
+	for (int i = 0; i < 3; i++) {
+		char rid[32];
+		struct json_object *item = json_object_new_object();
+		json_object_object_add(item, "n", json_object_new_int(i));
+		snprintf(rid, sizeof(rid), "relay-item-%d", i);
+		cr_assert_eq(outbox_rows_batch(db, &rows, "/relay-test/batch", item, rid), 0);
+		json_object_put(item);
+	}
+	cr_assert_eq(outbox_rows_write(db, &rows), 0, "%s", db->errstr);
+
+	/* One call for the three; the answer judges them: done, refused, failed. */
+	rv.answer = "{\"items\":[{\"status\":200},{\"status\":409,\"code\":\"not_payable\"},"
+		    "{\"status\":503,\"code\":\"busy\"}]}";
+	cr_assert_eq(outbox_relay_once(&ctx, 10), 3, "%s", db->errstr);
+	cr_assert_eq(rv.calls, 1, "the items travel in one call");
+	cr_assert_str_eq(rv.path, "/relay-test/batch");
+	cr_assert_str_eq(rv.body, "{\"items\":[{\"n\":0},{\"n\":1},{\"n\":2}],"
+				  "\"request_ids\":[\"relay-item-0\",\"relay-item-1\",\"relay-item-2\"]}");
+	relay_row(db, 0, status, &attempts, error, &waits);
+	cr_assert_str_eq(status, "sent");
+	cr_assert_eq(attempts, 1);
+	relay_row(db, 1, status, &attempts, error, &waits);
+	cr_assert_str_eq(status, "failed", "a 4xx item is given up on its own");
+	cr_assert(strstr(error, "409") && strstr(error, "not_payable"), "%s", error);
+	relay_row(db, 2, status, &attempts, error, &waits);
+	cr_assert_str_eq(status, "pending", "a 5xx item is retried on its own");
+	cr_assert_eq(attempts, 1);
+	cr_assert(waits, "it waits out its backoff");
+	cr_assert(strstr(error, "503") && strstr(error, "busy"), "%s", error);
+	cr_assert_eq(outbox_relay_once(&ctx, 10), 0, "nothing is due during the backoff");
+	cr_assert_eq(rv.calls, 1);
+
+	/* The retried item alone, answered with a judgement of two items: nothing in it is
+	 * trusted, the item is retried. */
+	db_exec(db, "UPDATE outbox SET next_at = NOW(3) WHERE status = 'pending'", NULL, 0, NULL);
+	rv.answer = "{\"items\":[{\"status\":200},{\"status\":200}]}";
+	cr_assert_eq(outbox_relay_once(&ctx, 10), 1, "%s", db->errstr);
+	cr_assert_eq(rv.calls, 2);
+	cr_assert_str_eq(rv.body, "{\"items\":[{\"n\":2}],\"request_ids\":[\"relay-item-2\"]}");
+	relay_row(db, 2, status, &attempts, error, &waits);
+	cr_assert_str_eq(status, "pending");
+	cr_assert_eq(attempts, 2);
+	cr_assert(strstr(error, "answered 2 items for 1"), "%s", error);
+
+	/* The whole call refused with 429 (or 404, 405, 408): retried, not given up. */
+	static const int retried[] = {429, 404, 405, 408};
+	for (size_t k = 0; k < sizeof(retried) / sizeof(retried[0]); k++) {
+		db_exec(db, "UPDATE outbox SET next_at = NOW(3) WHERE status = 'pending'", NULL, 0, NULL);
+		rv.status = retried[k];
+		rv.answer = "{\"status\":429}";
+		cr_assert_eq(outbox_relay_once(&ctx, 10), 1, "%s", db->errstr);
+		relay_row(db, 2, status, &attempts, error, &waits);
+		cr_assert_str_eq(status, "pending", "a whole call refused with %d", retried[k]);
+		cr_assert_eq(attempts, 3 + (long long)k);
+	}
+	/* Any other 4xx to the whole call gives its items up; a 2xx without judgements marks them sent. */
+	db_exec(db, "UPDATE outbox SET next_at = NOW(3) WHERE status = 'pending'", NULL, 0, NULL);
+	rv.status = 422;
+	rv.answer = "{\"status\":422}";
+	cr_assert_eq(outbox_relay_once(&ctx, 10), 1, "%s", db->errstr);
+	relay_row(db, 2, status, &attempts, error, &waits);
+	cr_assert_str_eq(status, "failed");
+	cr_assert(strstr(error, "refused with 422"), "%s", error);
+
+	struct json_object *last = json_object_new_object();
+	cr_assert_eq(outbox_rows_batch(db, &rows, "/relay-test/batch", last, "relay-item-3"), 0);
+	json_object_put(last);
+	cr_assert_eq(outbox_rows_write(db, &rows), 0, "%s", db->errstr);
+	rv.status = 200;
+	rv.answer = "{}";
+	cr_assert_eq(outbox_relay_once(&ctx, 10), 1, "%s", db->errstr);
+	relay_row(db, 3, status, &attempts, error, &waits);
+	cr_assert_str_eq(status, "sent");
+
+	receiver_stop(&rv);
+	client_free(ctx.client);
+	test_db_free(db);
+	snprintf(sql, sizeof(sql), "DROP DATABASE store_%s", name);
+	test_sql("mysql", sql, NULL, 0);
 }
 
 Test(order, staff_cancel_of_a_paid_order_asks_for_a_refund_then_refunded)
