@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 static char log_service[32] = "store";
 static enum log_level log_min = LOG_INFO;
 
@@ -82,4 +84,23 @@ void log_msg(enum log_level level, const char *request_id, const char *fmt, ...)
 	line[n++] = '\n';
 	/* One fwrite per line: stdio locks the stream, so lines of threads never interleave. */
 	fwrite(line, 1, n, stderr);
+}
+
+void log_streak_fail(struct log_streak *s, const char *error)
+{
+	long long now = clock_now_ms();
+	if (++s->failures > 1 && now < s->next_ms)
+		return;
+	s->next_ms = now + LOG_STREAK_EVERY_MS;
+	if (s->failures == 1)
+		log_msg(LOG_WARN, NULL, "%s failed: %s", s->what, error);
+	else
+		log_msg(LOG_WARN, NULL, "%s failed: %s (%ld times in a row)", s->what, error, s->failures);
+}
+
+void log_streak_ok(struct log_streak *s)
+{
+	if (s->failures > 0)
+		log_msg(LOG_INFO, NULL, "%s works again after %ld failures", s->what, s->failures);
+	s->failures = 0;
 }

@@ -87,17 +87,22 @@ static void *background_main(void *arg)
 static void outbox_loop(struct ctx *ctx)
 {
 	long rounds = 0;
-	bool failing = false;
+	struct log_streak relay = {.what = "outbox relay"}, purge = {.what = "outbox purge"};
 
 	while (!server_stopping()) {
 		int n = outbox_relay_once(ctx, OUTBOX_BATCH);
-		if (n < 0 && !failing)
-			log_msg(LOG_WARN, NULL, "outbox relay: database: %s", ctx->db->errstr);
-		failing = n < 0;
+		if (n < 0)
+			log_streak_fail(&relay, ctx->db->errstr);
+		else
+			log_streak_ok(&relay);
 		if (n < 0 || n < OUTBOX_BATCH)
 			clock_sleep_ms(n > 0 ? 10 : OUTBOX_IDLE_MS);
-		if (++rounds % 3000 == 0 && outbox_purge(ctx->db, OUTBOX_PURGE_DAYS) < 0)
-			log_msg(LOG_WARN, NULL, "outbox purge: database: %s", ctx->db->errstr);
+		if (++rounds % 3000 == 0) {
+			if (outbox_purge(ctx->db, OUTBOX_PURGE_DAYS) < 0)
+				log_streak_fail(&purge, ctx->db->errstr);
+			else
+				log_streak_ok(&purge);
+		}
 	}
 }
 

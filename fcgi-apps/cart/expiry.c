@@ -35,14 +35,19 @@ static int expiry_tx(struct db_conn *db, void *arg)
 
 void guest_expiry_loop(struct ctx *ctx)
 {
+	struct log_streak streak = {.what = "guest cart sweep"};
+
 	while (!server_stopping()) {
 		size_t deleted = 0;
 		if (db_tx(ctx->db, expiry_tx, &deleted) != 0) {
-			log_msg(LOG_WARN, NULL, "guest cart sweep failed: %s", ctx->db->errstr);
-		} else if (deleted) {
-			log_msg(LOG_INFO, NULL, "expiry: deleted %zu idle guest carts", deleted);
-			if (deleted == EXPIRY_BATCH)
-				continue; /* more are waiting */
+			log_streak_fail(&streak, ctx->db->errstr);
+		} else {
+			log_streak_ok(&streak);
+			if (deleted) {
+				log_msg(LOG_INFO, NULL, "expiry: deleted %zu idle guest carts", deleted);
+				if (deleted == EXPIRY_BATCH)
+					continue; /* more are waiting */
+			}
 		}
 		for (int i = 0; i < SWEEP_EVERY_S * 10 && !server_stopping(); i++) {
 			struct timespec ts = {0, 100 * 1000000L};

@@ -498,14 +498,19 @@ static int expiry_tx(struct db_conn *db, void *arg)
 
 void expiry_loop(struct ctx *ctx)
 {
+	struct log_streak streak = {.what = "expiry sweep"};
+
 	while (!server_stopping()) {
 		struct sweep sw = {.to = {inventory_settings.alert_email, "-"}};
 		if (db_tx(ctx->db, expiry_tx, &sw) != 0) {
-			log_msg(LOG_WARN, NULL, "expiry sweep failed: %s", ctx->db->errstr);
-		} else if (sw.released) {
-			log_msg(LOG_INFO, NULL, "expiry: released %zu reservations", sw.released);
-			if (sw.released == EXPIRY_BATCH)
-				continue; /* more are waiting */
+			log_streak_fail(&streak, ctx->db->errstr);
+		} else {
+			log_streak_ok(&streak);
+			if (sw.released) {
+				log_msg(LOG_INFO, NULL, "expiry: released %zu reservations", sw.released);
+				if (sw.released == EXPIRY_BATCH)
+					continue; /* more are waiting */
+			}
 		}
 		for (int i = 0; i < 10 && !server_stopping(); i++)
 			clock_sleep_ms(100);

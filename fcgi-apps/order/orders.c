@@ -689,19 +689,27 @@ static int expiry_tx(struct db_conn *db, void *arg)
 void orders_expiry_loop(struct ctx *ctx)
 {
 	unsigned long rounds = 0;
+	struct log_streak sweep = {.what = "order expiry sweep"}, purge = {.what = "idempotency key purge"};
 
 	while (!server_stopping()) {
 		struct sweep sw;
 		if (db_tx(ctx->db, expiry_tx, &sw) != 0) {
-			log_msg(LOG_WARN, NULL, "order expiry sweep failed: %s", ctx->db->errstr);
-		} else if (sw.expired) {
-			log_msg(LOG_INFO, NULL, "order expiry: %zu orders expired", sw.expired);
-			if (sw.expired == EXPIRY_BATCH)
-				continue; /* more are waiting */
+			log_streak_fail(&sweep, ctx->db->errstr);
+		} else {
+			log_streak_ok(&sweep);
+			if (sw.expired) {
+				log_msg(LOG_INFO, NULL, "order expiry: %zu orders expired", sw.expired);
+				if (sw.expired == EXPIRY_BATCH)
+					continue; /* more are waiting */
+			}
 		}
 		/* About once an hour, forget keys old enough that no client retries them. */
-		if (++rounds % 3600 == 1 && idem_purge(ctx->db, IDEM_KEEP_HOURS) < 0)
-			log_msg(LOG_WARN, NULL, "idempotency key purge failed: %s", ctx->db->errstr);
+		if (++rounds % 3600 == 1) {
+			if (idem_purge(ctx->db, IDEM_KEEP_HOURS) < 0)
+				log_streak_fail(&purge, ctx->db->errstr);
+			else
+				log_streak_ok(&purge);
+		}
 		for (int i = 0; i < 10 && !server_stopping(); i++)
 			clock_sleep_ms(100);
 	}

@@ -637,11 +637,14 @@ static void refund_refused(struct ctx *ctx, int64_t payment_id)
 
 /* Refunds interrupted between the provider and the database: ask the provider again with the
  * same key (it refunds once whatever the number of calls) and record what it says. */
-static void finish_stale_refunds(struct ctx *ctx)
+static void finish_stale_refunds(struct ctx *ctx, struct log_streak *streak)
 {
 	struct db_rows *r;
-	if (repo_refunds_stale(ctx->db, STALE_REFUND_S, 20, &r) != 0)
+	if (repo_refunds_stale(ctx->db, STALE_REFUND_S, 20, &r) != 0) {
+		log_streak_fail(streak, ctx->db->errstr);
 		return;
+	}
+	log_streak_ok(streak);
 	for (size_t i = 0; i < r->nrows; i++) {
 		struct refund_job j = {.refund_id = db_cell_i64(r, i, 0, 0), .paid_id = db_cell_i64(r, i, 1, 0),
 				       .taken = db_cell_i64(r, i, 2, 0)};
@@ -662,23 +665,35 @@ static void finish_stale_refunds(struct ctx *ctx)
 void payments_sweeper(struct ctx *ctx)
 {
 	long long next_purge = 0;
+	/* While the database is down every step fails each second: each logs its streak, not each round. */
+	struct log_streak stale = {.what = "payments interrupted mid-charge: sweep"},
+			  refunds = {.what = "interrupted refunds: read"},
+			  refused = {.what = "payments refused by the order service: read"},
+			  purge = {.what = "idempotency key purge"};
 	while (!server_stopping()) {
 		long n = repo_payments_fail_stale(ctx->db, STALE_PROCESSING_S);
+		if (n < 0)
+			log_streak_fail(&stale, ctx->db->errstr);
+		else
+			log_streak_ok(&stale);
 		if (n > 0)
 			log_msg(LOG_ERROR, NULL, "%ld payments interrupted mid-charge marked failed: reconcile with the provider", n);
-		finish_stale_refunds(ctx);
+		finish_stale_refunds(ctx, &refunds);
 		struct db_rows *r;
 		if (repo_payments_refused_by_order(ctx->db, 20, &r) == 0) {
+			log_streak_ok(&refused);
 			for (size_t i = 0; i < r->nrows && !server_stopping(); i++)
 				refund_refused(ctx, db_cell_i64(r, i, 0, 0));
 			db_rows_free(r);
 		} else {
-			log_msg(LOG_WARN, NULL, "payments refused by the order service not read: %s", ctx->db->errstr);
+			log_streak_fail(&refused, ctx->db->errstr);
 		}
 		if (clock_now_ms() >= next_purge) {
 			next_purge = clock_now_ms() + 3600 * 1000LL;
 			if (idem_purge(ctx->db, IDEM_KEEP_HOURS) < 0)
-				log_msg(LOG_WARN, NULL, "idempotency keys not purged: %s", ctx->db->errstr);
+				log_streak_fail(&purge, ctx->db->errstr);
+			else
+				log_streak_ok(&purge);
 		}
 		for (int i = 0; i < 10 && !server_stopping(); i++)
 			clock_sleep_ms(100);

@@ -199,3 +199,39 @@ Test(log_msg, invalid_level_not_written, .init = cr_redirect_stderr)
 	log_msg((enum log_level)7, "r", "bad level");
 	cr_assert(eq(str, (char *)read_stderr(), ""));
 }
+
+/* --- log_streak ----------------------------------------------------------------------- */
+
+static size_t count_lines(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+Test(log_streak, a_streak_of_failures_is_one_line_then_one_a_minute_and_its_end, .init = cr_redirect_stderr)
+{
+	struct log_streak s = {.what = "order expiry sweep"};
+	log_init("order", LOG_INFO);
+	log_streak_ok(&s); /* working all along: nothing */
+	for (int i = 0; i < 3; i++)
+		log_streak_fail(&s, "Lost connection");
+	cr_assert(eq(long, s.failures, 3));
+	cr_assert(gt(llong, s.next_ms, 0));
+	s.next_ms = 0; /* a minute has passed */
+	log_streak_fail(&s, "Lost connection");
+	log_streak_fail(&s, "Lost connection"); /* within the minute again */
+	log_streak_ok(&s);
+	log_streak_ok(&s);
+	log_streak_fail(&s, "Too many connections"); /* a new streak is logged at once */
+	const char *out = read_stderr();
+	cr_assert(eq(sz, count_lines(out), 4), "%s", out);
+	const char *first = strstr(out, "level=warn service=order request_id=- msg=\"order expiry sweep failed: Lost connection\"\n");
+	const char *again = strstr(out, "msg=\"order expiry sweep failed: Lost connection (4 times in a row)\"\n");
+	const char *back = strstr(out, "level=info service=order request_id=- msg=\"order expiry sweep works again after 5 failures\"\n");
+	const char *next = strstr(out, "level=warn service=order request_id=- msg=\"order expiry sweep failed: Too many connections\"\n");
+	cr_assert(first && again && back && next, "%s", out);
+	cr_assert(first < again && again < back && back < next, "%s", out);
+	cr_assert(eq(long, s.failures, 1));
+}
