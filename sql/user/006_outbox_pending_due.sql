@@ -1,0 +1,1 @@
+../shared/outbox_pending_due.sql
