@@ -128,6 +128,7 @@ bool idem_begin(struct request *req, struct db_conn *db, int64_t caller, const c
 			struct db_val t[] = {db_i64(lease), db_i64(caller), db_str(id->key), db_i64(dead)};
 			long taken = db_exec_affected(db, sql_take_over, t, 4);
 			db_rows_free(r);
+			r = NULL; /* db_failed frees r */
 			if (taken < 0)
 				goto db_failed;
 			if (taken == 1) {

@@ -380,6 +380,52 @@ Test(order, idem_attempts_take_over_and_only_the_holder_finishes_or_releases)
 
 /* --- who sees what ------------------------------------------------------------------------ */
 
+/* A take-over that the database fails (here its UPDATE waits out a lock held by another
+ * transaction) answers 503 and leaves the key as it was: it must not free what it read twice. */
+struct held_key {
+	long long caller;
+	struct idem_try t;
+};
+
+static int hold_key_and_retry(struct db_conn *other, void *arg)
+{
+	struct held_key *h = arg;
+	struct db_val k[] = {db_i64(h->caller), db_str("held")};
+	struct db_rows *r;
+	/* A shared lock: the retry's claim (whose duplicate check takes a shared lock too) and its
+	 * read pass, and its take-over, an UPDATE, waits for it. */
+	if (db_query(other, "SELECT attempt FROM idempotency_keys WHERE caller = ? AND idem_key = ? LOCK IN SHARE MODE",
+		     k, 2, &r) != 0)
+		return -1;
+	db_rows_free(r);
+	idem_try(h->caller, "held", "{\"x\":1}", 30, &h->t); /* on order_db */
+	return 0;
+}
+
+Test(order, a_take_over_the_database_fails_answers_503_and_changes_nothing)
+{
+	struct held_key h = {.caller = 9100000000000LL + (long long)getpid()};
+	struct idem_try a;
+	idem_try(h.caller, "held", "{\"x\":1}", 30, &a);
+	cr_assert(a.go);
+	lease_passed(h.caller, "held");
+	exec_ok("SET SESSION innodb_lock_wait_timeout = 1", NULL, 0, NULL);
+
+	struct db_conn *other = test_db("order");
+	cr_assert_eq(db_tx(other, hold_key_and_retry, &h), 0, "%s", other->errstr);
+	cr_assert_not(h.t.go);
+	cr_assert_eq(h.t.status, 503, "%d %s", h.t.status, h.t.body);
+	struct db_val p[] = {db_i64(h.caller)};
+	cr_assert_eq(query_i64("SELECT attempt FROM idempotency_keys WHERE caller = ? AND state = 'running'", p, 1), 1,
+		     "the key is still attempt 1's");
+	/* Once the lock is gone, the retry takes over as it should. */
+	idem_try(h.caller, "held", "{\"x\":1}", 30, &h.t);
+	cr_assert(h.t.go);
+	cr_assert_eq(h.t.id.attempt, 2);
+	exec_ok("DELETE FROM idempotency_keys WHERE caller = ?", p, 1, NULL);
+	test_db_free(other);
+}
+
 Test(order, another_users_order_is_404_and_staff_routes_are_403)
 {
 	struct shopper s, t;
