@@ -366,6 +366,21 @@ void outbox_item_judge(struct json_object *item, int status, const char *code)
 		json_object_object_add(item, "code", json_object_new_string(code));
 }
 
+void outbox_item_invalid(struct json_object *item, const char *rid, const struct field_errors *errs)
+{
+	struct json_object *list = json_object_new_array();
+	for (size_t k = 0; k < errs->n; k++) {
+		struct json_object *e = json_object_new_object();
+		json_object_object_add(e, "field", json_object_new_string(errs->items[k].field));
+		json_object_object_add(e, "message", json_object_new_string(errs->items[k].message));
+		json_object_array_add(list, e);
+	}
+	outbox_item_judge(item, 422, "invalid_item");
+	json_object_object_add(item, "errors", list);
+	log_msg(LOG_WARN, rid, "batch item refused as invalid: %s %s%s", errs->n ? errs->items[0].field : "",
+		errs->n ? errs->items[0].message : "", errs->n > 1 ? " (and more)" : "");
+}
+
 /* Adds a due batch row to the round's group for its target (sending a full group, or the oldest
  * when every group is taken). Returns 0, or -1 with db->err set. */
 static int gather(struct db_conn *db, struct round *rd, int64_t id, int64_t attempts, const char *target,

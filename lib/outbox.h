@@ -8,6 +8,7 @@
 struct db_conn;
 struct ctx;
 struct json_object;
+struct field_errors;
 
 /*
  * Inside the caller's transaction (db_tx): queues the e-mail job `type` for `recipient` with
@@ -75,6 +76,11 @@ const char *outbox_item_code(struct json_object *reply, size_t i);
  * given up, 5xx sent again) and an optional `code` the two readers above read. */
 void outbox_item_judge(struct json_object *item, int status, const char *code);
 
+/* For a receiver: judges `item` 422 "invalid_item" with `errs` (what outbox_batch_item found in
+ * that item) as its "errors", and logs it under the item's request id `rid`. One item a receiver
+ * cannot read is refused on its own: the others of the call are still done. */
+void outbox_item_invalid(struct json_object *item, const char *rid, const struct field_errors *errs);
+
 /*
  * For a receiver of batch calls: checks the envelope of `body`, {"items":[...], "request_ids":
  * [...]} (only those members; 1..OUTBOX_BATCH_MAX items; request_ids optional, as many strings
@@ -82,7 +88,6 @@ void outbox_item_judge(struct json_object *item, int status, const char *code);
  * "{user_id, version}"). Returns the items array (borrowed) and sets *rids (NULL when absent),
  * or NULL when the envelope is wrong. The items themselves are the receiver's to check.
  */
-struct field_errors;
 struct json_object *outbox_batch_items(struct json_object *body, const char *what, struct json_object **rids,
 				       struct field_errors *errs);
 

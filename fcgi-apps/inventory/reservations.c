@@ -400,14 +400,16 @@ void reservation_release(struct request *req)
  * "release"}, ...], "request_ids":[...]}: the commits and releases of a relay round of the order
  * service's outbox (lib/outbox batch rows), each what the single route does, in a transaction
  * of its own, judged on its own: {"items":[{"order_ref","status","code"?}]} in the call's order,
- * status 200 (done, or done before), 404 not_found, 409 reservation_state (refused for good) or
- * 503 unavailable (the database failed: that item is sent again).
+ * status 200 (done, or done before), 404 not_found, 409 reservation_state (refused for good),
+ * 422 invalid_item (not a commit or release: refused on its own, the others still done) or
+ * 503 unavailable (the database failed: that item is sent again). Only a wrong envelope (see
+ * outbox_batch_items) is refused whole.
  */
 void reservation_finishes(struct request *req)
 {
 	struct finish_item {
 		const char *ref, *action;
-	} it[OUTBOX_BATCH_MAX];
+	};
 	static const struct field_spec specs[] = {
 		{"order_ref", FIELD_T_STRING, true, 1, REF_MAX, offsetof(struct finish_item, ref), false},
 		{"action", FIELD_T_STRING, true, 6, 7, offsetof(struct finish_item, action), false},
@@ -423,38 +425,38 @@ void reservation_finishes(struct request *req)
 		return;
 	}
 	size_t n = json_object_array_length(items);
-	for (size_t i = 0; i < n; i++) {
-		memset(&it[i], 0, sizeof(it[i]));
-		if (!outbox_batch_item(items, i, specs, 2, &it[i], what, &errs))
-			continue;
-		char field[48];
-		snprintf(field, sizeof(field), "items[%zu]", i);
-		if (!ref_valid(it[i].ref))
-			problem_add(&errs, field, "order_ref must be 1 to %d of A-Z a-z 0-9 - _ . :", REF_MAX);
-		if (strcmp(it[i].action, "commit") != 0 && strcmp(it[i].action, "release") != 0)
-			problem_add(&errs, field, "action must be commit or release");
-	}
-	if (errs.n) {
-		resp_invalid(req, &errs);
-		return;
-	}
-
 	struct json_object *answer = json_object_new_object(), *list = json_object_new_array_ext((int)n);
 	for (size_t i = 0; i < n; i++) {
 		const char *rid = outbox_batch_rid(rids, i);
-		struct finish f = {.ref = it[i].ref, .commit = strcmp(it[i].action, "commit") == 0,
+		struct finish_item it = {0};
+		struct field_errors item_errs = {0};
+		if (outbox_batch_item(items, i, specs, 2, &it, what, &item_errs)) {
+			char field[48];
+			snprintf(field, sizeof(field), "items[%zu]", i);
+			if (!ref_valid(it.ref))
+				problem_add(&item_errs, field, "order_ref must be 1 to %d of A-Z a-z 0-9 - _ . :", REF_MAX);
+			if (strcmp(it.action, "commit") != 0 && strcmp(it.action, "release") != 0)
+				problem_add(&item_errs, field, "action must be commit or release");
+		}
+		if (item_errs.n) {
+			struct json_object *bad = json_object_new_object();
+			outbox_item_invalid(bad, rid, &item_errs);
+			json_object_array_add(list, bad);
+			continue;
+		}
+		struct finish f = {.ref = it.ref, .commit = strcmp(it.action, "commit") == 0,
 				   .to = {inventory_settings.alert_email, rid}};
 		int rc = db_tx(req->ctx->db, finish_tx, &f), status = 200;
 		const char *code = NULL;
 		if (rc == 404 || rc == 409) {
 			status = rc;
 			code = rc == 404 ? "not_found" : "reservation_state";
-			log_msg(LOG_WARN, rid, "%s of reservation %s refused: %s%s", it[i].action, f.ref, code,
+			log_msg(LOG_WARN, rid, "%s of reservation %s refused: %s%s", it.action, f.ref, code,
 				rc == 409 ? (f.commit ? " (cannot be committed)" : " (cannot be released)") : "");
 		} else if (rc != 0) {
 			status = 503;
 			code = "unavailable";
-			log_msg(LOG_WARN, rid, "%s of reservation %s: %s", it[i].action, f.ref, req->ctx->db->errstr);
+			log_msg(LOG_WARN, rid, "%s of reservation %s: %s", it.action, f.ref, req->ctx->db->errstr);
 		}
 		struct json_object *r = json_object_new_object();
 		json_object_object_add(r, "order_ref", json_object_new_string(f.ref));

@@ -538,15 +538,16 @@ void orders_internal_paid(struct request *req)
  * rows). Each item is the change POST /internal/order/orders/{id}/paid makes, in a transaction
  * of its own, and is judged on its own: {"items":[{"order_id","status","code"?,
  * "current_status"?}]} in the call's order, status 200 (paid, or already paid by this payment),
- * 404 or 409 (refused for good: the payment service refunds), 503 (the database failed: the
- * relay sends that item again).
+ * 404 or 409 (refused for good: the payment service refunds), 422 invalid_item (not a valid
+ * paid call: refused on its own, the others still done), 503 (the database failed: the relay
+ * sends that item again). Only a wrong envelope (see outbox_batch_items) is refused whole.
  */
 void orders_internal_paid_batch(struct request *req)
 {
 	struct paid_item {
 		int64_t order_id, amount;
 		const char *payment_id, *currency;
-	} it[OUTBOX_BATCH_MAX];
+	};
 	static const struct field_spec specs[] = {
 		{"order_id", FIELD_T_I64, true, 1, ID_MAX, offsetof(struct paid_item, order_id), false},
 		{"payment_id", FIELD_T_STRING, true, 1, 64, offsetof(struct paid_item, payment_id), false},
@@ -563,20 +564,19 @@ void orders_internal_paid_batch(struct request *req)
 		return;
 	}
 	size_t n = json_object_array_length(items);
-	for (size_t i = 0; i < n; i++) {
-		memset(&it[i], 0, sizeof(it[i]));
-		outbox_batch_item(items, i, specs, sizeof(specs) / sizeof(specs[0]), &it[i],
-				  "{order_id, payment_id, amount, currency}", &errs);
-	}
-	if (errs.n) {
-		resp_invalid(req, &errs);
-		return;
-	}
-
 	struct json_object *answer = json_object_new_object(), *list = json_object_new_array_ext((int)n);
 	for (size_t i = 0; i < n; i++) {
-		struct change c = {.id = it[i].order_id, .ev = ORDER_EV_PAY, .by = ORDER_BY_PAYMENT, .actor = "payment",
-				   .payment_id = it[i].payment_id, .amount = it[i].amount, .currency = it[i].currency,
+		struct paid_item it = {0};
+		struct field_errors item_errs = {0};
+		if (!outbox_batch_item(items, i, specs, sizeof(specs) / sizeof(specs[0]), &it,
+				       "{order_id, payment_id, amount, currency}", &item_errs)) {
+			struct json_object *bad = json_object_new_object();
+			outbox_item_invalid(bad, outbox_batch_rid(rids, i), &item_errs);
+			json_object_array_add(list, bad);
+			continue;
+		}
+		struct change c = {.id = it.order_id, .ev = ORDER_EV_PAY, .by = ORDER_BY_PAYMENT, .actor = "payment",
+				   .payment_id = it.payment_id, .amount = it.amount, .currency = it.currency,
 				   .request_id = outbox_batch_rid(rids, i)};
 		const char *code = NULL, *detail;
 		char buf[128];

@@ -305,7 +305,8 @@ Test(inventory, commits_and_releases_of_many_orders_in_one_call_are_judged_each)
 	cr_assert_eq(reserve(d, pid, 3, 600, &r), 201, "%s", r.body);
 	http_resp_free(&r);
 
-	/* A malformed batch is refused whole, the valid item (d's commit) with it. */
+	/* A malformed item is refused on its own (422 invalid_item, naming what is wrong), and the
+	 * call's other item is still judged: a commit of an unknown reservation, 404. */
 	/* Each bad item: what comes before d's reference and what comes after it. */
 	const char *bad[][2] = {
 		{"{\"order_ref\":\"", "\",\"action\":\"sell\"}"},
@@ -318,15 +319,20 @@ Test(inventory, commits_and_releases_of_many_orders_in_one_call_are_judged_each)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char item[160];
 		snprintf(item, sizeof(item), "%s%s%s", bad[i][0], d, bad[i][1]);
-		snprintf(body, sizeof(body), "{\"items\":[{\"order_ref\":\"%s\",\"action\":\"commit\"},%s]}", d, item);
-		cr_assert_eq(internal_post("/internal/inventory/reservations/finishes", body, &r), 422, "%s: %s", item, r.body);
-		cr_assert(strstr(r.body, "items[1]"), "the error names the item: %s", r.body);
+		snprintf(body, sizeof(body), "{\"items\":[{\"order_ref\":\"unknown-%s\",\"action\":\"commit\"},%s]}", d,
+			 item);
+		cr_assert_eq(internal_post("/internal/inventory/reservations/finishes", body, &r), 200, "%s: %s", item, r.body);
+		cr_assert_eq(batch_item_status(&r, 0, code), 404, "%s", r.body);
+		cr_assert_eq(batch_item_status(&r, 1, code), 422, "%s: %s", item, r.body);
+		cr_assert_str_eq(code, "invalid_item");
+		cr_assert(strstr(r.body, "\"field\":\"items[1]\""), "the error names the item: %s", r.body);
 		http_resp_free(&r);
 	}
+	/* A wrong envelope is refused whole. */
 	cr_assert_eq(internal_post("/internal/inventory/reservations/finishes", "{\"items\":[]}", &r), 422, "%s", r.body);
 	http_resp_free(&r);
 	test_stock(admin, pid, &on_hand, &reserved, &available);
-	cr_assert_eq(reserved, 7, "nothing was finished by a refused batch");
+	cr_assert_eq(reserved, 7, "nothing was finished by a refused item");
 
 	/* One call: a commit, the same again, a release, a commit of what was just released, an
 	 * unknown reservation, another release. */
