@@ -97,6 +97,10 @@ struct clears {
 		int64_t upto;             /* the highest version asked that the cart has reached; -1: none */
 		int64_t deleted, kept;    /* lines the clear deletes, and keeps */
 	} users[OUTBOX_BATCH_MAX];
+	/* The answer's entry of each position sent that is not a valid item (422 invalid_item),
+	 * NULL for the valid ones; `sent` positions in all. */
+	size_t sent;
+	struct json_object *invalid[OUTBOX_BATCH_MAX];
 };
 
 static int by_user(const void *a, const void *b)
@@ -207,7 +211,8 @@ out:
 	return rc;
 }
 
-/* Reads the body into cs (items, then one entry per user, in user id order). Adds field errors. */
+/* Reads the body into cs (its valid items, then one entry per user, in user id order; an invalid
+ * item's answer in cs->invalid). Adds field errors when the envelope is wrong. */
 static void clears_parse(struct json_object *body, struct clears *cs, struct field_errors *errs)
 {
 	static const struct field_spec item_specs[] = {
@@ -218,12 +223,16 @@ static void clears_parse(struct json_object *body, struct clears *cs, struct fie
 
 	if (!items)
 		return;
-	size_t n = json_object_array_length(items);
-	for (size_t i = 0; i < n; i++)
-		if (outbox_batch_item(items, i, item_specs, 2, &cs->items[cs->n], "{user_id, version}", errs))
+	cs->sent = json_object_array_length(items);
+	for (size_t i = 0; i < cs->sent; i++) {
+		struct field_errors item_errs = {0};
+		if (outbox_batch_item(items, i, item_specs, 2, &cs->items[cs->n], "{user_id, version}", &item_errs)) {
 			cs->items[cs->n++].rid = outbox_batch_rid(rids, i);
-	if (errs->n)
-		return;
+		} else {
+			cs->invalid[i] = json_object_new_object();
+			outbox_item_invalid(cs->invalid[i], outbox_batch_rid(rids, i), &item_errs);
+		}
+	}
 	/* One entry per user, in user id order (two batches lock carts in the same order). */
 	for (size_t i = 0; i < cs->n; i++)
 		cs->users[i] = (struct clear_user){.user_id = cs->items[i].user_id, .upto = -1};
@@ -255,13 +264,18 @@ void internal_cart_clears(struct request *req)
 		resp_invalid(req, &errs);
 		goto out;
 	}
-	if (db_tx(req->ctx->db, clears_tx, cs) != 0) {
+	if (cs->n && db_tx(req->ctx->db, clears_tx, cs) != 0) {
 		resp_db_error(req, req->ctx->db);
 		goto out;
 	}
-	struct json_object *o = json_object_new_object(), *list = json_object_new_array_ext((int)cs->n);
-	for (size_t i = 0; i < cs->n; i++) {
-		const struct clear_item *it = &cs->items[i];
+	struct json_object *o = json_object_new_object(), *list = json_object_new_array_ext((int)cs->sent);
+	for (size_t pos = 0, i = 0; pos < cs->sent; pos++) {
+		if (cs->invalid[pos]) {
+			json_object_array_add(list, cs->invalid[pos]);
+			cs->invalid[pos] = NULL;
+			continue;
+		}
+		const struct clear_item *it = &cs->items[i++];
 		const struct clear_user *u = &cs->users[it->user];
 		enum clear_outcome outcome = !u->found ? NOT_FOUND : it->version > u->cart_version ? AHEAD : CLEARED;
 		struct json_object *r = json_object_new_object();
@@ -283,6 +297,8 @@ void internal_cart_clears(struct request *req)
 	resp_json(req, 200, o);
 	json_object_put(o);
 out:
+	for (size_t pos = 0; pos < cs->sent; pos++)
+		json_object_put(cs->invalid[pos]);
 	free(cs);
 }
 

@@ -703,16 +703,29 @@ Test(cart, clears_of_many_orders_in_one_call)
 	cr_assert_eq(stored_version(u2), 3, "the repeat is not a change");
 	cr_assert_eq(stored_version(u1), 3);
 
-	/* Refused whole, changing nothing: 422 for the body's shape, 400 for no JSON. */
+	/* An item that is not {user_id, version} is refused on its own (422 invalid_item, naming
+	 * it), beside the call's other items, which are still cleared. */
+	const char *bad_items[] = {"1", "{\"user_id\":0,\"version\":1}", "{\"user_id\":\"7\",\"version\":1}",
+				   "{\"user_id\":7,\"version\":-1}", "{\"user_id\":7}", "{\"user_id\":7,\"version\":1,\"x\":1}"};
+	for (size_t i = 0; i < sizeof(bad_items) / sizeof(bad_items[0]); i++) {
+		char one[256], code[64];
+		snprintf(one, sizeof(one), "{\"items\":[%s,{\"user_id\":%lld,\"version\":1}]}", bad_items[i], u2);
+		cr_assert_eq(internal("POST", "/internal/cart/clears", one, &r), 200, "%s: %s", bad_items[i], r.body);
+		cr_assert_eq(batch_item_status(&r, 0, code), 422, "%s: %s", bad_items[i], r.body);
+		cr_assert_str_eq(code, "invalid_item");
+		cr_assert(strstr(r.body, "\"field\":\"items[0]\""), "the error names the item: %s", r.body);
+		cr_assert_eq(clears_item(&r, 1, u2, 1, "cleared"), 0, "the valid item beside it is judged");
+		http_resp_free(&r);
+	}
+	cr_assert_eq(stored_version(u2), 3, "a clear of what was cleared before changes nothing");
+
+	/* Refused whole, changing nothing: 422 for the envelope's shape, 400 for no JSON. */
 	char many[8192];
 	size_t len = (size_t)snprintf(many, sizeof(many), "{\"items\":[");
 	for (int i = 0; i < 65; i++)
 		len += (size_t)snprintf(many + len, sizeof(many) - len, "%s{\"user_id\":%lld,\"version\":1}", i ? "," : "", u2);
 	snprintf(many + len, sizeof(many) - len, "]}");
-	const char *bad[] = {"{}", "{\"items\":[]}", many, "{\"items\":{}}", "{\"items\":[1]}",
-			     "{\"items\":[{\"user_id\":0,\"version\":1}]}", "{\"items\":[{\"user_id\":\"7\",\"version\":1}]}",
-			     "{\"items\":[{\"user_id\":7,\"version\":-1}]}", "{\"items\":[{\"user_id\":7}]}",
-			     "{\"items\":[{\"user_id\":7,\"version\":1,\"x\":1}]}", "{\"items\":[{\"user_id\":7,\"version\":1}],\"x\":1}",
+	const char *bad[] = {"{}", "{\"items\":[]}", many, "{\"items\":{}}", "{\"items\":[{\"user_id\":7,\"version\":1}],\"x\":1}",
 			     "{\"items\":[{\"user_id\":7,\"version\":1}],\"request_ids\":[]}",
 			     "{\"items\":[{\"user_id\":7,\"version\":1}],\"request_ids\":[7]}"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

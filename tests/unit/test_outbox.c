@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "field.h"
 #include "outbox.h"
 #include "problem.h"
 
@@ -222,4 +223,38 @@ Test(outbox_items, what_a_receiver_judges_the_relay_reads)
 	cr_assert(eq(int, outbox_item_status(reply, 2, 1), 409));
 	cr_assert(eq(str, (char *)outbox_item_code(reply, 1), "reservation_state"));
 	json_object_put(reply);
+}
+
+Test(outbox_items, an_item_a_receiver_cannot_read_is_refused_alone_with_its_errors)
+{
+	struct json_object *body = json_tokener_parse("{\"items\":[{\"n\":1},{\"n\":\"x\",\"y\":2}]}");
+	struct json_object *rids, *items;
+	struct field_errors envelope = {0}, first = {0}, second = {0};
+	static const struct field_spec specs[] = {{"n", FIELD_T_I64, true, 0, 9, 0, false}};
+	int64_t n = -1;
+
+	cr_assert_not_null(items = outbox_batch_items(body, "{n}", &rids, &envelope));
+	cr_assert(outbox_batch_item(items, 0, specs, 1, &n, "{n}", &first));
+	cr_assert(eq(i64, n, 1));
+	cr_assert_not(outbox_batch_item(items, 1, specs, 1, &n, "{n}", &second));
+	cr_assert(eq(sz, second.n, 2), "the wrong type and the unknown member");
+
+	struct json_object *reply = json_object_new_object(), *list = json_object_new_array();
+	struct json_object *done = json_object_new_object(), *bad = json_object_new_object();
+	outbox_item_judge(done, 200, NULL);
+	outbox_item_invalid(bad, outbox_batch_rid(rids, 1), &second);
+	json_object_array_add(list, done);
+	json_object_array_add(list, bad);
+	json_object_object_add(reply, "items", list);
+	cr_assert(eq(int, outbox_item_status(reply, 2, 0), 200));
+	cr_assert(eq(int, outbox_item_status(reply, 2, 1), 422), "given up by the relay");
+	cr_assert(eq(str, (char *)outbox_item_code(reply, 1), "invalid_item"));
+	struct json_object *errors, *e0, *field;
+	cr_assert(json_object_object_get_ex(bad, "errors", &errors));
+	cr_assert(eq(sz, json_object_array_length(errors), 2));
+	e0 = json_object_array_get_idx(errors, 0);
+	cr_assert(json_object_object_get_ex(e0, "field", &field));
+	cr_assert(eq(str, (char *)json_object_get_string(field), "items[1]"));
+	json_object_put(reply);
+	json_object_put(body);
 }
