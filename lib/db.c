@@ -107,7 +107,8 @@ static void disconnect(struct db_state *st)
 	if (st->mysql)
 		mysql_close(st->mysql);
 	st->mysql = NULL;
-	st->in_tx = false;
+	/* in_tx stays as it was: db_tx ends it. A connection lost inside a transaction is not
+	 * opened again until then (ensure_connected). */
 }
 
 /* Process-wide counts for lib/metrics (db_stats). */
@@ -148,6 +149,13 @@ static int ensure_connected(struct db_conn *db)
 		st->last_used_ms = now;
 		if (st->mysql)
 			return 0;
+	}
+	if (st->in_tx) {
+		/* Lost inside a transaction: the server rolled back what ran of it. A new connection
+		 * would run the rest statement by statement, each committed on its own. */
+		db->err = DB_GONE;
+		snprintf(db->errstr, sizeof(db->errstr), "connection lost inside a transaction");
+		return -1;
 	}
 	m = mysql_init(NULL);
 	if (!m) {

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "db.h"
 #include "rig.h"
 
 static int lock_fd = -1;
@@ -522,4 +523,65 @@ Test(resilience, a_change_that_cannot_publish_outlasts_every_older_lease)
 	}
 	cr_assert_geq(took, 1.0, "the change answered after %.3f s, before the lease it could not replace ended", took);
 	free(admin);
+}
+
+/* --- lib/db: a connection lost inside a transaction ---------------------------------------- */
+
+struct killed_tx {
+	int runs;
+};
+
+/* Inserts 1, has the server kill this connection, then inserts 2 (a read: INSERT ... RETURNING)
+ * and 3. */
+static int insert_kill_insert(struct db_conn *db, void *arg)
+{
+	struct killed_tx *k = arg;
+	struct db_rows *r;
+	char sql[64];
+	k->runs++;
+	if (db_exec(db, "INSERT INTO t (n) VALUES (1)", NULL, 0, NULL) != 0)
+		return -1;
+	if (db_query(db, "SELECT CONNECTION_ID()", NULL, 0, &r) != 0)
+		return -1;
+	snprintf(sql, sizeof(sql), "KILL CONNECTION %lld", (long long)db_cell_i64(r, 0, 0, 0));
+	db_rows_free(r);
+	test_sql("mysql", sql, NULL, 0);
+	if (db_query(db, "INSERT INTO t (n) VALUES (2) RETURNING n", NULL, 0, &r) != 0)
+		return -1;
+	db_rows_free(r);
+	if (db_exec(db, "INSERT INTO t (n) VALUES (3)", NULL, 0, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+Test(resilience, a_connection_lost_inside_a_transaction_never_commits_half_of_it)
+{
+	char name[64], sql[512], count[32];
+	snprintf(name, sizeof(name), "txkill_%d", (int)getpid());
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS store_%s; CREATE DATABASE store_%s; CREATE TABLE store_%s.t (n INT) ENGINE=InnoDB",
+		 name, name, name);
+	test_sql("mysql", sql, NULL, 0);
+	struct db_conn *db = test_db(name);
+	struct killed_tx k = {0};
+
+	/* The server rolled back what ran before the kill: what follows must not run on a new
+	 * connection statement by statement, each committed on its own. */
+	int rc = db_tx(db, insert_kill_insert, &k);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM store_%s.t", name);
+	test_sql("mysql", sql, count, sizeof(count));
+	cr_assert_eq(rc, -1, "the transaction was lost: it must fail, not commit (rows: %s)", count);
+	cr_assert_eq(db->err, DB_GONE, "%s", db->errstr);
+	cr_assert_str_eq(count, "0", "no part of it was kept");
+
+	/* The next transaction runs on a new connection. */
+	struct db_rows *r;
+	cr_assert_eq(db_query(db, "SELECT 1", NULL, 0, &r), 0, "%s", db->errstr);
+	db_rows_free(r);
+	cr_assert_eq(db_exec(db, "INSERT INTO t (n) VALUES (9)", NULL, 0, NULL), 0, "%s", db->errstr);
+	test_sql("mysql", sql, count, sizeof(count));
+	cr_assert_str_eq(count, "1");
+
+	test_db_free(db);
+	snprintf(sql, sizeof(sql), "DROP DATABASE store_%s", name);
+	test_sql("mysql", sql, NULL, 0);
 }
