@@ -405,7 +405,7 @@ void payments_get(struct request *req)
 
 /* --- refunds ----------------------------------------------------------------------------- */
 
-enum { REFUND_NONE_LEFT = 409, REFUND_NO_PAYMENT = 404 };
+enum { REFUND_NONE_LEFT = 409, REFUND_NO_PAYMENT = 404, REFUND_ENDED_BEFORE = 1 };
 
 struct refund_job {
 	int64_t payment_id, order_id; /* order_id: find the payment by order (payment_id 0) */
@@ -450,10 +450,13 @@ struct refund_end {
 static int refund_end_tx(struct db_conn *db, void *arg)
 {
 	const struct refund_end *e = arg;
-	if (e->out->result != PROVIDER_SUCCEEDED)
-		return repo_refund_failed(db, e->j->refund_id, e->j->paid_id, e->j->taken);
-	if (repo_refund_done(db, e->j->refund_id, e->j->paid_id, e->out->ref) != 0)
-		return -1;
+	/* Either writes nothing when another run (the request, or another instance's sweeper)
+	 * ended the refund first: REFUND_ENDED_BEFORE. */
+	int rc = e->out->result != PROVIDER_SUCCEEDED
+			 ? repo_refund_failed(db, e->j->refund_id, e->j->paid_id, e->j->taken)
+			 : repo_refund_done(db, e->j->refund_id, e->j->paid_id, e->out->ref);
+	if (rc != 0 || e->out->result != PROVIDER_SUCCEEDED)
+		return rc > 0 ? REFUND_ENDED_BEFORE : rc;
 	if (!e->tell_order)
 		return 0;
 	struct payment p;
@@ -466,7 +469,7 @@ static int refund_end_tx(struct db_conn *db, void *arg)
 	snprintf(rid, sizeof(rid), "%lld", (long long)e->j->refund_id);
 	json_object_object_add(body, "refund_id", json_object_new_string(rid));
 	snprintf(path, sizeof(path), ORDER_REFUNDED_PATH, (long long)p.order_id);
-	int rc = outbox_add_call(db, "POST", path, body, e->request_id);
+	rc = outbox_add_call(db, "POST", path, body, e->request_id);
 	json_object_put(body);
 	return rc;
 }
@@ -487,7 +490,11 @@ static int refund(struct ctx *ctx, const char *rid, struct refund_job *j, bool t
 	snprintf(key, sizeof(key), "ref_%lld", (long long)j->refund_id);
 	payment_provider->refund(j->charge_ref, j->taken, j->currency, key, &out);
 	struct refund_end e = {j, &out, tell_order, rid};
-	if (db_tx(ctx->db, refund_end_tx, &e) != 0) {
+	rc = db_tx(ctx->db, refund_end_tx, &e);
+	if (rc == REFUND_ENDED_BEFORE) {
+		log_msg(LOG_WARN, rid, "refund %lld: ended meanwhile by the sweeper; its outcome stands",
+			(long long)j->refund_id);
+	} else if (rc != 0) {
 		/* Left pending: the sweeper asks the provider again (same key, no second refund). */
 		log_msg(LOG_ERROR, rid, "refund %lld: outcome not recorded: %s", (long long)j->refund_id, ctx->db->errstr);
 		return -1;

@@ -28,10 +28,13 @@ static const char sql_take_refund[] =
 	"UPDATE payments SET refunded = refunded + ? WHERE id = ? AND "
 	"status IN ('succeeded','partially_refunded') AND refunded + ? <= amount";
 static const char sql_refund_insert[] = "INSERT INTO refunds (payment_id, amount, reason, actor) VALUES (?, ?, ?, ?)";
-static const char sql_refund_ok[] = "UPDATE refunds SET status = 'succeeded', provider_ref = ? WHERE id = ?";
+/* A refund's outcome is written once: only while it is pending (the request and the sweepers
+ * of several instances may each end the same refund). */
+static const char sql_refund_ok[] =
+	"UPDATE refunds SET status = 'succeeded', provider_ref = ? WHERE id = ? AND status = 'pending'";
 static const char sql_refund_status[] =
 	"UPDATE payments SET status = IF(refunded >= amount, 'refunded', 'partially_refunded') WHERE id = ?";
-static const char sql_refund_bad[] = "UPDATE refunds SET status = 'failed' WHERE id = ?";
+static const char sql_refund_bad[] = "UPDATE refunds SET status = 'failed' WHERE id = ? AND status = 'pending'";
 static const char sql_give_back[] = "UPDATE payments SET refunded = refunded - ? WHERE id = ?";
 static const char sql_refunds_of[] = "SELECT id, amount, reason, status, " DB_TS("created_at") " FROM refunds "
 				     "WHERE payment_id = ? ORDER BY id";
@@ -160,8 +163,9 @@ int repo_refund_done(struct db_conn *db, int64_t refund_id, int64_t payment_id, 
 {
 	struct db_val a[] = {db_str(provider_ref), db_i64(refund_id)};
 	struct db_val b[] = {db_i64(payment_id)};
-	if (db_exec(db, sql_refund_ok, a, 2, NULL) != 0)
-		return -1;
+	long n = db_exec_affected(db, sql_refund_ok, a, 2);
+	if (n <= 0)
+		return n < 0 ? -1 : 1;
 	return db_exec(db, sql_refund_status, b, 1, NULL);
 }
 
@@ -169,8 +173,9 @@ int repo_refund_failed(struct db_conn *db, int64_t refund_id, int64_t payment_id
 {
 	struct db_val a[] = {db_i64(refund_id)};
 	struct db_val b[] = {db_i64(amount), db_i64(payment_id)};
-	if (db_exec(db, sql_refund_bad, a, 1, NULL) != 0)
-		return -1;
+	long n = db_exec_affected(db, sql_refund_bad, a, 1);
+	if (n <= 0)
+		return n < 0 ? -1 : 1;
 	return db_exec(db, sql_give_back, b, 2, NULL);
 }
 

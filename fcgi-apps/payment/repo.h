@@ -53,10 +53,13 @@ void repo_payment_fill(const struct db_rows *r, size_t i, struct payment *p);
 int repo_refund_reserve(struct db_conn *db, int64_t payment_id, int64_t amount, const char *reason, const char *actor,
 			int64_t *refund_id);
 
-/* The provider refunded it: the refund succeeded, the payment is refunded or partially so. */
+/* The provider refunded it: the refund succeeded, the payment is refunded or partially so.
+ * Returns 0, 1 when the refund was no longer pending (another run ended it: nothing changed),
+ * or -1. */
 int repo_refund_done(struct db_conn *db, int64_t refund_id, int64_t payment_id, const char *provider_ref);
 
-/* The provider refused it: the refund failed and its amount is refundable again. */
+/* The provider refused it: the refund failed and its amount is refundable again. Returns as
+ * repo_refund_done. */
 int repo_refund_failed(struct db_conn *db, int64_t refund_id, int64_t payment_id, int64_t amount);
 
 /* A payment's refunds, oldest first: id, amount, reason, status, created_at. */

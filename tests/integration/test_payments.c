@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "db.h"
 #include "order_kit.h"
 
 #define CARD_OK "{\"number\":\"4242 4242 4242 4242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}"
@@ -150,4 +151,69 @@ Test(payments, staff_refund_of_nothing_is_404_and_bad_amounts_422)
 		http_resp_free(&r);
 	}
 	free(a);
+}
+
+/* Two payment instances' sweepers read the same stale refund and each ends it: the outcome is
+ * recorded once. Here the provider refuses it (the charge is unknown to it), so the amount goes
+ * back to the refundable once, not twice. To make both sweepers end it, the payment's row is
+ * held locked while the refund turns stale: both read it, ask the provider, and queue their
+ * writes behind the lock. */
+Test(payments, a_refund_ended_by_two_sweepers_is_recorded_once)
+{
+	cr_assert_geq(test_service_instances("payment"), 2, "needs two payment instances (STORE_TEST_INSTANCES)");
+	struct db_conn *db = test_db("payment"), *holder = test_db("payment");
+	long long order = 8000000000000LL + (long long)getpid();
+	struct db_val po[] = {db_i64(order)};
+	struct db_rows *r;
+	cr_assert_eq(db_exec(db,
+			     "INSERT INTO payments (order_id, user_id, amount, currency, status, refunded, provider, "
+			     "provider_ref, brand, last4, exp_month, exp_year) VALUES (?, 1, 100, 'EUR', "
+			     "'partially_refunded', 90, 'test', 'gone_charge', 'visa', '4242', 12, 2031)",
+			     po, 1, NULL),
+		     0, "%s", db->errstr);
+	cr_assert_eq(db_query(db, "SELECT id FROM payments WHERE order_id = ?", po, 1, &r), 0);
+	long long pay = db_cell_i64(r, 0, 0, 0);
+	db_rows_free(r);
+	struct db_val pp[] = {db_i64(pay)};
+	cr_assert_eq(db_exec(db,
+			     "INSERT INTO refunds (payment_id, amount, reason, actor, status, provider_ref) VALUES "
+			     "(?, 60, 'earlier', 'staff', 'succeeded', 'test_re_x')",
+			     pp, 1, NULL),
+		     0, "%s", db->errstr);
+	/* Stale (60 s) two seconds from now. */
+	cr_assert_eq(db_exec(db,
+			     "INSERT INTO refunds (payment_id, amount, reason, actor, created_at) VALUES "
+			     "(?, 30, 'stuck', 'staff', NOW(3) - INTERVAL 58 SECOND)",
+			     pp, 1, NULL),
+		     0, "%s", db->errstr);
+	cr_assert_eq(db_exec(holder, "START TRANSACTION", NULL, 0, NULL), 0, "%s", holder->errstr);
+	cr_assert_eq(db_query(holder, "SELECT refunded FROM payments WHERE id = ? FOR UPDATE", pp, 1, &r), 0);
+	db_rows_free(r);
+	sleep(5); /* stale after 2 s; each sweeper reads it within a second and waits on the lock */
+	cr_assert_eq(db_exec(holder, "COMMIT", NULL, 0, NULL), 0, "%s", holder->errstr);
+
+	long long refunded = -1;
+	char status[16] = "";
+	for (int i = 0; i < 50; i++) {
+		usleep(100 * 1000);
+		cr_assert_eq(db_query(db, "SELECT p.refunded, r.status FROM payments p JOIN refunds r ON r.payment_id = p.id "
+					  "WHERE p.id = ? AND r.reason = 'stuck'",
+				      pp, 1, &r),
+			     0, "%s", db->errstr);
+		refunded = db_cell_i64(r, 0, 0, -1);
+		db_cell_copy(r, 0, 1, status, sizeof(status));
+		db_rows_free(r);
+		if (strcmp(status, "pending") != 0)
+			break;
+	}
+	sleep(1); /* the second sweeper's write, if any, lands */
+	cr_assert_eq(db_query(db, "SELECT refunded FROM payments WHERE id = ?", pp, 1, &r), 0);
+	refunded = db_cell_i64(r, 0, 0, -1);
+	db_rows_free(r);
+	cr_assert_str_eq(status, "failed", "the provider refused the refund");
+	cr_assert_eq(refunded, 60, "30 given back once: 60 stay refunded (not %lld)", refunded);
+	db_exec(db, "DELETE FROM refunds WHERE payment_id = ?", pp, 1, NULL);
+	db_exec(db, "DELETE FROM payments WHERE id = ?", pp, 1, NULL);
+	test_db_free(holder);
+	test_db_free(db);
 }
