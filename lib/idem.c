@@ -22,6 +22,8 @@ static const char sql_finish[] = "UPDATE idempotency_keys SET state = 'done', ht
 				 "response = ? WHERE caller = ? AND idem_key = ? AND state = 'running' AND attempt = ?";
 static const char sql_release[] =
 	"DELETE FROM idempotency_keys WHERE caller = ? AND idem_key = ? AND state = 'running' AND attempt = ?";
+static const char sql_let_go[] = "UPDATE idempotency_keys SET lease_until = NOW(3) - INTERVAL 1 SECOND "
+				 "WHERE caller = ? AND idem_key = ? AND state = 'running' AND attempt = ?";
 static const char sql_purge[] = "DELETE FROM idempotency_keys WHERE created_at < NOW(3) - INTERVAL ? HOUR AND "
 				"(state = 'done' OR lease_until < NOW(3)) LIMIT 1000";
 
@@ -168,6 +170,14 @@ void idem_release(struct db_conn *db, const struct idem *id)
 	if (db_exec(db, sql_release, p, 3, NULL) != 0)
 		log_msg(LOG_WARN, NULL, "idempotency key of caller %lld not released: %s", (long long)id->caller,
 			db->errstr);
+}
+
+void idem_let_go(struct db_conn *db, const struct idem *id)
+{
+	struct db_val p[] = {db_i64(id->caller), db_str(id->key), db_i64(id->attempt)};
+	if (db_exec(db, sql_let_go, p, 3, NULL) != 0)
+		log_msg(LOG_WARN, NULL, "idempotency key of caller %lld not let go (its lease runs out): %s",
+			(long long)id->caller, db->errstr);
 }
 
 long idem_purge(struct db_conn *db, int hours)

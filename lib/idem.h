@@ -55,6 +55,12 @@ int idem_finish(struct db_conn *db, const struct idem *id, int status, const cha
  * e.g. a 503 before any change), so that a retry with the same key starts afresh. */
 void idem_release(struct db_conn *db, const struct idem *id);
 
+/* Ends this run's lease now, if it still holds the key, without forgetting its attempt: a retry
+ * with the same key takes over at once as the next attempt. For a failure after which what the
+ * run did under its attempt's name cannot be done again under it (a reservation made and
+ * released), where idem_release would have the retry start again as the same attempt. */
+void idem_let_go(struct db_conn *db, const struct idem *id);
+
 /* Deletes keys older than `hours` that are done or whose run died (at most 1000 a call).
  * Returns the count or -1. */
 long idem_purge(struct db_conn *db, int hours);

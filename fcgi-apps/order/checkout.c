@@ -307,14 +307,21 @@ static void place(struct request *req, struct placing *pl)
 
 	rc = db_tx(ctx->db, place_tx, pl);
 	if (rc != 0) {
-		/* Nothing was written: give the stock back now rather than at the end of its TTL. */
-		if (inventory_client_release(ctx->client, req->request_id, pl->ref) != 0)
+		/* Nothing was written: give the stock back now rather than at the end of its TTL. But a
+		 * connection lost on the way may have lost the answer to a COMMIT that happened: then
+		 * the reservation stays, and a retry either replays the order or, taking over, releases
+		 * it first. */
+		if (rc < 0 && ctx->db->err == DB_GONE)
+			log_msg(LOG_WARN, req->request_id, "reservation %s kept: the order's commit is unknown", pl->ref);
+		else if (inventory_client_release(ctx->client, req->request_id, pl->ref) != 0)
 			log_msg(LOG_WARN, req->request_id, "reservation %s left to its TTL", pl->ref);
 		if (rc == PLACE_LOST_KEY) {
 			key_lost(req);
 		} else {
-			give_up(req, pl, NULL);
 			resp_db_error(req, ctx->db);
+			/* This attempt's reference is used up (its reservation released): a retry runs as
+			 * the next attempt, under a reference of its own. */
+			idem_let_go(ctx->db, pl->idem);
 		}
 		goto out;
 	}

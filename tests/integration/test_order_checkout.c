@@ -236,6 +236,46 @@ Test(checkout, out_of_stock_lists_the_lines_and_holds_nothing)
 	free(s.token);
 }
 
+/* The order's transaction fails (here a trigger refuses its INSERT for this shopper): the
+ * stock comes back, and a retry with the same key, once the database accepts the order, places
+ * it. The failed attempt's reservation was released under that attempt's name: the retry runs
+ * as the next attempt, under a name of its own. */
+Test(checkout, a_failed_order_transaction_can_be_retried_with_the_same_key)
+{
+	struct shopper s;
+	struct http_resp r;
+	char key[96], sql[512];
+	new_shopper(&s);
+	long long pid = test_product(staff, 250, "EUR");
+	test_put_stock(staff, pid, 5, 0);
+	cart_put(s.token, pid, 2);
+	snprintf(sql, sizeof(sql),
+		 "CREATE TRIGGER refuse_%lld BEFORE INSERT ON orders FOR EACH ROW "
+		 "SET NEW.user_id = IF(NEW.user_id = %lld, NULL, NEW.user_id)", /* NOT NULL: refused */
+		 s.id, s.id);
+	test_sql("store_order", sql, NULL, 0);
+	order_unique_key(key, sizeof(key));
+	long st = send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, key, &r);
+	snprintf(sql, sizeof(sql), "DROP TRIGGER refuse_%lld", s.id);
+	test_sql("store_order", sql, NULL, 0);
+	cr_assert_geq(st, 500, "%s", r.body);
+	http_resp_free(&r);
+	cr_assert_eq(stock_available(staff, pid), 5, "the failed attempt holds no stock");
+	cr_assert_eq(orders_of(s.id), 0);
+
+	st = send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, key, &r);
+	cr_assert_eq(st, 201, "the retry places the order: %s", r.body);
+	long long id = json_int(&r, "id");
+	http_resp_free(&r);
+	cr_assert_eq(orders_of(s.id), 1);
+	cr_assert_eq(stock_available(staff, pid), 3, "the retry holds its two units");
+	/* And the key now replays it. */
+	cr_assert_eq(send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, key, &r), 201, "%s", r.body);
+	cr_assert_eq(json_int(&r, "id"), id);
+	http_resp_free(&r);
+	free(s.token);
+}
+
 struct buyer {
 	struct shopper s;
 	char key[96];
