@@ -72,6 +72,7 @@ struct json_object *cart_view_json(const struct cart *c, const struct catalogue 
 {
 	struct json_object *o = json_object_new_object(), *items = json_object_new_array_ext((int)c->n);
 	int64_t subtotal = 0, count = 0;
+	bool fits = true; /* 100 lines of 99 at the highest price pass 2^63: then subtotal is null */
 
 	for (size_t i = 0; i < c->n; i++) {
 		const struct cart_line *l = &c->lines[i];
@@ -94,14 +95,16 @@ struct json_object *cart_view_json(const struct cart *c, const struct catalogue 
 		json_object_object_add(it, "available", json_object_new_int64(available));
 		json_object_object_add(it, "problem", str_or_null(cart_problem_name(pr)));
 		json_object_array_add(items, it);
-		if (pr != CART_LINE_UNAVAILABLE)
-			subtotal += b->price * l->quantity;
+		int64_t line;
+		if (pr != CART_LINE_UNAVAILABLE &&
+		    (__builtin_mul_overflow(b->price, l->quantity, &line) || __builtin_add_overflow(subtotal, line, &subtotal)))
+			fits = false;
 		count += l->quantity;
 	}
 	json_object_object_add(o, "id", json_object_new_int64(c->id));
 	json_object_object_add(o, "currency", str_or_null(c->currency));
 	json_object_object_add(o, "items", items);
-	json_object_object_add(o, "subtotal", json_object_new_int64(subtotal));
+	json_object_object_add(o, "subtotal", fits ? json_object_new_int64(subtotal) : NULL);
 	json_object_object_add(o, "item_count", json_object_new_int64(count));
 	json_object_object_add(o, "version", json_object_new_int64(c->version));
 	json_object_object_add(o, "updated_at", json_object_new_string(c->updated_at));

@@ -411,6 +411,27 @@ Test(cart, at_most_one_hundred_lines)
 	free(guest);
 }
 
+/* A hundred lines of 99 units at the highest price (10^15) add up past 2^63: the subtotal is
+ * null, never a wrapped number. */
+Test(cart, a_subtotal_past_64_bits_is_null)
+{
+	char *guest = new_guest();
+	struct http_resp r;
+	for (int i = 0; i < 100; i++) {
+		long long p = test_product(admin, 1000000000000000LL, "EUR");
+		test_put_stock(admin, p, 1000, 0);
+		put_ok(NULL, guest, p, 99);
+	}
+	get_cart(NULL, guest, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	struct json_object *sub;
+	cr_assert(json_object_object_get_ex(r.json, "subtotal", &sub), "%s", r.body);
+	cr_assert_null(sub, "not a wrapped sum: %s", json_object_to_json_string(sub));
+	cr_assert_eq(json_int(&r, "item_count"), 9900);
+	http_resp_free(&r);
+	free(guest);
+}
+
 Test(cart, another_currency_is_409_until_the_cart_is_empty)
 {
 	long long eur = test_product(admin, 100, "EUR"), usd = test_product(admin, 100, "USD");
