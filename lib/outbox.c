@@ -19,6 +19,7 @@
 #include "server.h"
 
 #define BACKOFF_MAX_S 300
+#define RID_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-"
 
 /* One INSERT for up to OUTBOX_ROWS_MAX rows: a statement per row count (prepared once each). */
 #define INSERT_HEAD "INSERT INTO outbox (kind, target, payload, request_id) VALUES "
@@ -515,11 +516,13 @@ struct json_object *outbox_batch_items(struct json_object *body, const char *wha
 		}
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *rid = json_object_array_get_idx(*rids, i);
-			if (!json_object_is_type(rid, json_type_string) || json_object_get_string_len(rid) < 1 ||
-			    json_object_get_string_len(rid) > 64) {
+			/* Each goes to log lines and outbox rows: the characters of a request id only. */
+			size_t len = json_object_is_type(rid, json_type_string) ? (size_t)json_object_get_string_len(rid) : 0;
+			const char *s = len ? json_object_get_string(rid) : "";
+			if (len < 1 || len > 64 || strspn(s, RID_CHARS) != len) {
 				char field[48];
 				snprintf(field, sizeof(field), "request_ids[%zu]", i);
-				problem_add(errs, field, "must be a string of 1 to 64 characters");
+				problem_add(errs, field, "must be 1 to 64 of A-Z a-z 0-9 . _ : -");
 			}
 		}
 	}

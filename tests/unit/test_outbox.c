@@ -193,6 +193,11 @@ Test(outbox_items, a_wrong_envelope_is_refused_with_field_errors)
 		"{\"items\":[{\"x\":1}],\"request_ids\":\"a\"}",
 		"{\"items\":[{\"x\":1}],\"request_ids\":[1]}",
 		"{\"items\":[{\"x\":1}],\"request_ids\":[\"\"]}",
+		/* Request ids go to logs and outbox rows: letters, digits and . _ : - only. */
+		"{\"items\":[{\"x\":1}],\"request_ids\":[\"a\\u0000b\"]}",
+		"{\"items\":[{\"x\":1}],\"request_ids\":[\"a b\"]}",
+		"{\"items\":[{\"x\":1}],\"request_ids\":[\"a\\nb\"]}",
+		"{\"items\":[{\"x\":1}],\"request_ids\":[\"caf\u00e9\"]}",
 	};
 	struct json_object *items;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
