@@ -243,21 +243,6 @@ Test(resp_problem, exact_members_and_content_type)
 	cr_assert(eq(str, (char *)jstr(resp.json, "request_id"), "req-42"));
 }
 
-/* A Location set for the answer a handler meant to give (201) does not travel with the problem
- * it gives instead (a read-back that failed): a problem names no created resource. The other
- * headers stay (Retry-After, Allow). */
-Test(resp_problem, drops_a_location_set_before_it)
-{
-	resp_header(&req, "Location", "/api/v1/products/7");
-	resp_header(&req, "X-Kept", "1");
-	resp_unavailable(&req, "database");
-	parse_resp();
-	cr_assert(eq(int, resp.status, 503));
-	cr_assert_null(fake_resp_header(&resp, "Location"));
-	cr_assert(eq(str, (char *)fake_resp_header(&resp, "X-Kept"), "1"));
-	cr_assert(eq(str, (char *)fake_resp_header(&resp, "Retry-After"), "1"));
-}
-
 Test(resp_problem, request_id_dash_when_absent)
 {
 	struct fake_io f2;
