@@ -405,12 +405,16 @@ void payments_get(struct request *req)
 
 /* --- refunds ----------------------------------------------------------------------------- */
 
-enum { REFUND_NONE_LEFT = 409, REFUND_NO_PAYMENT = 404, REFUND_ENDED_BEFORE = 1 };
+enum { REFUND_NONE_LEFT = 409, REFUND_NO_PAYMENT = 404, REFUND_ENDED_BEFORE = 1, REFUND_DONE_BEFORE = 2 };
 
 struct refund_job {
 	int64_t payment_id, order_id; /* order_id: find the payment by order (payment_id 0) */
 	int64_t amount;               /* 0: all that is left */
 	const char *reason, *actor;
+	/* A staff request with an Idempotency-Key: "<caller>:<key>" (NULL: none), and whether this
+	 * run took the key over from one that died (which may have made the refund already). */
+	const char *request_ref;
+	bool takes_over;
 	/* out */
 	int64_t refund_id, taken, paid_id;
 	char charge_ref[65], currency[4];
@@ -433,10 +437,26 @@ static int reserve_tx(struct db_conn *db, void *arg)
 	j->paid_id = p.id;
 	snprintf(j->charge_ref, sizeof(j->charge_ref), "%s", p.provider_ref);
 	snprintf(j->currency, sizeof(j->currency), "%s", p.currency);
+	if (j->request_ref && !j->takes_over) {
+		/* A new key: a refund named by it was made under a key since purged. */
+		if (repo_refund_untag(db, j->request_ref) != 0)
+			return -1;
+	} else if (j->request_ref) {
+		/* The run that died may have made the refund: then it is ended (pending: the provider is
+		 * asked again under the same refund key, so it refunds once) or answered (succeeded). */
+		struct refund_row rr;
+		if ((rc = repo_refund_by_ref(db, j->request_ref, &rr)) < 0)
+			return -1;
+		if (rc == 0 && rr.payment_id == p.id) {
+			j->refund_id = rr.id;
+			j->taken = rr.amount;
+			return strcmp(rr.status, "pending") == 0 ? 0 : REFUND_DONE_BEFORE;
+		}
+	}
 	j->taken = j->amount ? j->amount : p.amount - p.refunded;
 	if (j->taken <= 0)
 		return REFUND_NONE_LEFT;
-	rc = repo_refund_reserve(db, p.id, j->taken, j->reason, j->actor, &j->refund_id);
+	rc = repo_refund_reserve(db, p.id, j->taken, j->reason, j->actor, j->request_ref, &j->refund_id);
 	return rc < 0 ? -1 : rc > 0 ? REFUND_NONE_LEFT : 0;
 }
 
@@ -531,38 +551,81 @@ static void refund_failed(struct request *req, int rc)
 		resp_db_error(req, req->ctx->db);
 }
 
+/* The answer of a refund request under an Idempotency-Key (`id`; NULL: none) after refund()
+ * returned `rc`: answers that a retry would get again are kept for replays; after a failure a
+ * retry may overcome, the key is forgotten (nothing pending was left under it) or let go (the
+ * refund is pending: the retry takes over and ends it). */
+static void refund_answer(struct request *req, const struct idem *id, int64_t payment_id, int rc)
+{
+	char location[96];
+	struct json_object *o;
+
+	if (rc != 0 && rc != REFUND_DONE_BEFORE) {
+		if (id && (rc == REFUND_NO_PAYMENT || rc == REFUND_NONE_LEFT)) {
+			struct json_object *p =
+				rc == REFUND_NO_PAYMENT
+					? problem_new(404, "not_found", "No such payment.", req->request_id, NULL)
+					: problem_new(409, "refund_exceeds_payment",
+						      "The payment took no money, or less is left to refund than asked.",
+						      req->request_id, NULL);
+			answer(req, id, rc, p, NULL);
+			return;
+		}
+		if (id && rc == 502)
+			idem_release(req->ctx->db, id);
+		else if (id)
+			idem_let_go(req->ctx->db, id);
+		refund_failed(req, rc);
+		return;
+	}
+	if (!(o = payment_full(req, payment_id, 0))) {
+		if (id)
+			idem_let_go(req->ctx->db, id);
+		return;
+	}
+	snprintf(location, sizeof(location), "/api/v1/payments/%lld", (long long)payment_id);
+	if (id) {
+		answer(req, id, 201, o, location);
+		return;
+	}
+	resp_header(req, "Location", location);
+	resp_json(req, 201, o);
+	json_object_put(o);
+}
+
 void refunds_create(struct request *req)
 {
 	struct json_object *body;
 	struct field_errors errs = {0};
 	struct refund_in in = {0};
-	char actor[40], location[96];
-	int64_t id;
+	char actor[40], scope[64], request_ref[IDEM_KEY_MAX + 24];
+	struct idem id;
+	bool keyed = req_header(req, "Idempotency-Key") != NULL;
+	int64_t pid;
 
-	if (!req_path_id(req, "id", &id) || id > ID_MAX) {
+	if (!req_path_id(req, "id", &pid) || pid > ID_MAX) {
 		not_found(req);
 		return;
 	}
-	if (!(body = req_json_body(req, 0)))
+	/* The key is optional here (staff tools that retry send one); when sent, it is judged
+	 * before the body, and claimed only for a valid body. */
+	if ((keyed && !idem_key_header(req)) || !(body = req_json_body(req, 0)))
 		return;
 	if (!field_parse(body, refund_specs, sizeof(refund_specs) / sizeof(refund_specs[0]), &in, NULL, NULL, &errs)) {
 		resp_invalid(req, &errs);
 		return;
 	}
 	snprintf(actor, sizeof(actor), "user:%lld", (long long)req->user_id);
-	struct refund_job j = {.payment_id = id, .amount = in.amount, .reason = in.reason, .actor = actor};
-	int rc = refund(req->ctx, req->request_id, &j, true);
-	if (rc != 0) {
-		refund_failed(req, rc);
-		return;
+	struct refund_job j = {.payment_id = pid, .amount = in.amount, .reason = in.reason, .actor = actor};
+	if (keyed) {
+		snprintf(scope, sizeof(scope), "POST /api/v1/payments/%lld/refunds", (long long)pid);
+		if (!idem_begin(req, req->ctx->db, req->user_id, scope, req->body, req->body_len, IDEM_LEASE_S, &id))
+			return;
+		snprintf(request_ref, sizeof(request_ref), "%lld:%s", (long long)req->user_id, id.key);
+		j.request_ref = request_ref;
+		j.takes_over = id.attempt > 1;
 	}
-	struct json_object *o = payment_full(req, id, 0);
-	if (!o)
-		return;
-	snprintf(location, sizeof(location), "/api/v1/payments/%lld", (long long)id);
-	resp_header(req, "Location", location);
-	resp_json(req, 201, o);
-	json_object_put(o);
+	refund_answer(req, keyed ? &id : NULL, pid, refund(req->ctx, req->request_id, &j, true));
 }
 
 struct internal_refund_in {

@@ -27,14 +27,20 @@ static const char sql_count[] = "SELECT COUNT(*) FROM payments WHERE (? = 0 OR u
 static const char sql_take_refund[] =
 	"UPDATE payments SET refunded = refunded + ? WHERE id = ? AND "
 	"status IN ('succeeded','partially_refunded') AND refunded + ? <= amount";
-static const char sql_refund_insert[] = "INSERT INTO refunds (payment_id, amount, reason, actor) VALUES (?, ?, ?, ?)";
+static const char sql_refund_insert[] =
+	"INSERT INTO refunds (payment_id, amount, reason, actor, request_ref) VALUES (?, ?, ?, ?, ?)";
+static const char sql_refund_by_ref[] =
+	"SELECT id, payment_id, amount, status FROM refunds WHERE request_ref = ? FOR UPDATE";
+static const char sql_refund_untag[] = "UPDATE refunds SET request_ref = NULL WHERE request_ref = ?";
 /* A refund's outcome is written once: only while it is pending (the request and the sweepers
  * of several instances may each end the same refund). */
 static const char sql_refund_ok[] =
 	"UPDATE refunds SET status = 'succeeded', provider_ref = ? WHERE id = ? AND status = 'pending'";
 static const char sql_refund_status[] =
 	"UPDATE payments SET status = IF(refunded >= amount, 'refunded', 'partially_refunded') WHERE id = ?";
-static const char sql_refund_bad[] = "UPDATE refunds SET status = 'failed' WHERE id = ? AND status = 'pending'";
+/* A refund that failed lets go of its request: a retry with the same key makes a new one. */
+static const char sql_refund_bad[] =
+	"UPDATE refunds SET status = 'failed', request_ref = NULL WHERE id = ? AND status = 'pending'";
 static const char sql_give_back[] = "UPDATE payments SET refunded = refunded - ? WHERE id = ?";
 static const char sql_refunds_of[] = "SELECT id, amount, reason, status, " DB_TS("created_at") " FROM refunds "
 				     "WHERE payment_id = ? ORDER BY id";
@@ -145,18 +151,42 @@ int repo_payments_list(struct db_conn *db, int64_t user_id, int64_t order_id, co
 }
 
 int repo_refund_reserve(struct db_conn *db, int64_t payment_id, int64_t amount, const char *reason, const char *actor,
-			int64_t *refund_id)
+			const char *request_ref, int64_t *refund_id)
 {
 	struct db_val take[] = {db_i64(amount), db_i64(payment_id), db_i64(amount)};
 	long n = db_exec_affected(db, sql_take_refund, take, 3);
 	if (n <= 0)
 		return n < 0 ? -1 : 1;
 	struct db_exec_result res;
-	struct db_val ins[] = {db_i64(payment_id), db_i64(amount), db_str(reason), db_str(actor)};
-	if (db_exec(db, sql_refund_insert, ins, 4, &res) != 0)
+	struct db_val ins[] = {db_i64(payment_id), db_i64(amount), db_str(reason), db_str(actor),
+			       request_ref ? db_str(request_ref) : db_null()};
+	if (db_exec(db, sql_refund_insert, ins, 5, &res) != 0)
 		return -1;
 	*refund_id = (int64_t)res.insert_id;
 	return 0;
+}
+
+int repo_refund_by_ref(struct db_conn *db, const char *request_ref, struct refund_row *out)
+{
+	struct db_val v[] = {db_str(request_ref)};
+	struct db_rows *r;
+	if (db_query(db, sql_refund_by_ref, v, 1, &r) != 0)
+		return -1;
+	int found = r->nrows > 0;
+	if (found) {
+		out->id = db_cell_i64(r, 0, 0, 0);
+		out->payment_id = db_cell_i64(r, 0, 1, 0);
+		out->amount = db_cell_i64(r, 0, 2, 0);
+		db_cell_copy(r, 0, 3, out->status, sizeof(out->status));
+	}
+	db_rows_free(r);
+	return found ? 0 : 1;
+}
+
+int repo_refund_untag(struct db_conn *db, const char *request_ref)
+{
+	struct db_val v[] = {db_str(request_ref)};
+	return db_exec(db, sql_refund_untag, v, 1, NULL);
 }
 
 int repo_refund_done(struct db_conn *db, int64_t refund_id, int64_t payment_id, const char *provider_ref)

@@ -49,9 +49,23 @@ void repo_payment_fill(const struct db_rows *r, size_t i, struct payment *p);
 /* Inside a transaction: takes `amount` from what is left to refund of a payment that took
  * money (conditional UPDATE: concurrent refunds never exceed the charge) and records a pending
  * refund. Returns 0 with *refund_id, 1 when the amount is more than is left or the payment is
- * not refundable, or -1. */
+ * not refundable, or -1. `request_ref` (NULL: none) names the staff request it is made for. */
 int repo_refund_reserve(struct db_conn *db, int64_t payment_id, int64_t amount, const char *reason, const char *actor,
-			int64_t *refund_id);
+			const char *request_ref, int64_t *refund_id);
+
+/* A refund as a retry of its request finds it. */
+struct refund_row {
+	int64_t id, payment_id, amount;
+	char status[12]; /* pending, succeeded (a failed refund has no request_ref) */
+};
+
+/* Inside a transaction: the refund made for staff request `request_ref` ("<caller>:<key>"),
+ * locked. Returns 0 (found), 1 (none) or -1. */
+int repo_refund_by_ref(struct db_conn *db, const char *request_ref, struct refund_row *out);
+
+/* Takes `request_ref` off the refund that has it (one made under a key since purged, which a
+ * new request may use again). Returns 0 or -1. */
+int repo_refund_untag(struct db_conn *db, const char *request_ref);
 
 /* The provider refunded it: the refund succeeded, the payment is refunded or partially so.
  * Returns 0, 1 when the refund was no longer pending (another run ended it: nothing changed),

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "db.h"
 #include "order_kit.h"
 
 TestSuite(payflow, .init = order_suite_init, .fini = order_suite_fini, .timeout = 180);
@@ -163,6 +164,133 @@ Test(payflow, concurrent_partial_refunds_never_exceed_the_charge)
 	api("POST", path, "{\"amount\":1,\"reason\":\"one more\"}", staff, &r);
 	assert_problem(&r, 409, "refund_exceeds_payment");
 	http_resp_free(&r);
+	free(s.token);
+}
+
+/* POST /api/v1/payments/{payment}/refunds as staff with an Idempotency-Key (NULL: none). */
+static void refund_keyed(long long payment, const char *key, const char *body, struct http_resp *r)
+{
+	char path[96], auth[4200], idem[300];
+	const char *headers[3] = {auth, NULL, NULL};
+	snprintf(path, sizeof(path), "/api/v1/payments/%lld/refunds", payment);
+	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", staff);
+	if (key) {
+		snprintf(idem, sizeof(idem), "Idempotency-Key: %s", key);
+		headers[1] = idem;
+	}
+	http_send(test_env("STORE_TEST_URL"), "POST", path, body, strlen(body), headers, r);
+}
+
+/* The payment's refunded amount and its count of refunds, read from its database. */
+static void refund_totals(long long payment, long long *refunded, long long *refunds)
+{
+	struct db_conn *db = test_db("payment");
+	struct db_val p[] = {db_i64(payment)};
+	struct db_rows *r;
+	cr_assert_eq(db_query(db, "SELECT p.refunded, (SELECT COUNT(*) FROM refunds WHERE payment_id = p.id) "
+				  "FROM payments p WHERE p.id = ?",
+			      p, 1, &r),
+		     0, "%s", db->errstr);
+	*refunded = db_cell_i64(r, 0, 0, -1);
+	*refunds = db_cell_i64(r, 0, 1, -1);
+	db_rows_free(r);
+	test_db_free(db);
+}
+
+/* A staff refund with an Idempotency-Key happens once: a retry after a lost answer replays it,
+ * the key with another body is a mismatch, and a retry after the run died between the provider's
+ * refund and its record finishes that refund rather than making a second one. */
+Test(payflow, a_refund_with_an_idempotency_key_happens_once)
+{
+	struct shopper s;
+	struct http_resp r, again;
+	char key[96];
+	long long refunded, refunds, oid = order_placed_by_new_shopper(&s, 1000, 1, NULL); /* 1490 */
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
+	long long payment = json_int(&r, "id");
+	http_resp_free(&r);
+
+	/* Bad keys are refused before anything is done. */
+	char longkey[300];
+	memset(longkey, 'k', 256);
+	longkey[256] = '\0';
+	refund_keyed(payment, longkey, "{\"amount\":100,\"reason\":\"scratched\"}", &r);
+	assert_problem(&r, 400, "bad_idempotency_key");
+	http_resp_free(&r);
+	refund_keyed(payment, "sp ace", "{\"amount\":100,\"reason\":\"scratched\"}", &r);
+	assert_problem(&r, 400, "bad_idempotency_key");
+	http_resp_free(&r);
+
+	/* Once, then replayed. */
+	order_unique_key(key, sizeof(key));
+	refund_keyed(payment, key, "{\"amount\":100,\"reason\":\"scratched\"}", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_eq(json_int(&r, "refunded"), 100, "%s", r.body);
+	refund_keyed(payment, key, "{\"amount\":100,\"reason\":\"scratched\"}", &again);
+	cr_assert_eq(again.status, 201, "%s", again.body);
+	cr_assert_str_eq(http_header(&again, "Idempotent-Replayed"), "true");
+	cr_assert_str_eq(again.body, r.body, "the first answer, byte for byte");
+	http_resp_free(&again);
+	http_resp_free(&r);
+	/* The same key with another amount, or for another payment: a mismatch, nothing refunded. */
+	refund_keyed(payment, key, "{\"amount\":101,\"reason\":\"scratched\"}", &r);
+	assert_problem(&r, 422, "idempotency_mismatch");
+	http_resp_free(&r);
+	refund_totals(payment, &refunded, &refunds);
+	cr_assert_eq(refunded, 100);
+	cr_assert_eq(refunds, 1);
+
+	/* Without a key each request is a refund of its own, as before. */
+	refund_keyed(payment, NULL, "{\"amount\":10,\"reason\":\"one\"}", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	http_resp_free(&r);
+	refund_keyed(payment, NULL, "{\"amount\":10,\"reason\":\"one\"}", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	http_resp_free(&r);
+	refund_totals(payment, &refunded, &refunds);
+	cr_assert_eq(refunded, 120);
+	cr_assert_eq(refunds, 3);
+
+	/* A run that died after the provider refunded and before the outcome was recorded: its
+	 * refund is pending, its key running with its lease passed. The retry takes the key over and
+	 * ends that refund: the money goes back once. */
+	order_unique_key(key, sizeof(key));
+	refund_keyed(payment, key, "{\"amount\":200,\"reason\":\"dented\"}", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	http_resp_free(&r);
+	struct db_conn *db = test_db("payment");
+	struct db_val pk[] = {db_i64(payment), db_str(key)};
+	cr_assert_eq(db_exec(db, "UPDATE refunds SET status = 'pending', provider_ref = NULL WHERE payment_id = ? "
+				 "AND reason = 'dented'",
+			     pk, 1, NULL),
+		     0, "%s", db->errstr);
+	cr_assert_eq(db_exec(db, "UPDATE payments SET status = 'partially_refunded' WHERE id = ?", pk, 1, NULL), 0);
+	struct db_val k[] = {db_str(key)};
+	cr_assert_eq(db_exec(db, "UPDATE idempotency_keys SET state = 'running', http_status = NULL, location = NULL, "
+				 "response = NULL, lease_until = NOW(3) - INTERVAL 1 SECOND WHERE idem_key = ?",
+			     k, 1, NULL),
+		     0, "%s", db->errstr);
+	test_db_free(db);
+	refund_keyed(payment, key, "{\"amount\":200,\"reason\":\"dented\"}", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_eq(json_int(&r, "refunded"), 320, "200 refunded once, not twice: %s", r.body);
+	http_resp_free(&r);
+	refund_totals(payment, &refunded, &refunds);
+	cr_assert_eq(refunded, 320);
+	cr_assert_eq(refunds, 4);
+	db = test_db("payment");
+	struct db_rows *rows;
+	cr_assert_eq(db_query(db, "SELECT status, provider_ref FROM refunds WHERE payment_id = ? AND reason = 'dented'",
+			      pk, 1, &rows),
+		     0);
+	char st[16] = "", ref[80] = "";
+	db_cell_copy(rows, 0, 0, st, sizeof(st));
+	db_cell_copy(rows, 0, 1, ref, sizeof(ref));
+	db_rows_free(rows);
+	test_db_free(db);
+	cr_assert_str_eq(st, "succeeded");
+	cr_assert_str_neq(ref, "", "the provider's reference of the refund is recorded");
 	free(s.token);
 }
 
