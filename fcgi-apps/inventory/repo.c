@@ -14,7 +14,10 @@ static const char sql_get_lock[] = "SELECT product_id, on_hand, reserved, low_st
 static const char sql_many[] =
 	"SELECT s.product_id, s.on_hand, s.reserved FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) "
 	"AS j JOIN stock s ON s.product_id = j.id ORDER BY s.product_id";
-static const char sql_ensure[] = "INSERT IGNORE INTO stock (product_id) VALUES (?)";
+/* The row, locked exclusive whether it was there or not: INSERT IGNORE would take an existing
+ * row's lock shared, and two PUTs then both waiting to upgrade it for the FOR UPDATE deadlock. */
+static const char sql_ensure[] =
+	"INSERT INTO stock (product_id) VALUES (?) ON DUPLICATE KEY UPDATE product_id = product_id";
 static const char sql_set[] = "UPDATE stock SET on_hand = ?, low_stock_threshold = ? WHERE product_id = ?";
 static const char sql_adjust[] = "UPDATE stock SET on_hand = on_hand + ? WHERE product_id = ? AND on_hand + ? >= reserved";
 static const char sql_reserve[] =

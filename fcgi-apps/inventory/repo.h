@@ -29,7 +29,8 @@ int repo_stock_get(struct db_conn *db, int64_t pid, bool lock, struct stock *s);
 /* Rows (product_id, on_hand, reserved) for the existing ids among ids[0..n). */
 int repo_stock_many(struct db_conn *db, const int64_t *ids, size_t n, struct db_rows **out);
 
-/* Creates the row with on_hand 0 if missing (so that a movement can follow). */
+/* Creates the row with on_hand 0 if missing (so that a movement can follow), and locks it
+ * exclusive either way (inside a transaction). */
 int repo_stock_ensure(struct db_conn *db, int64_t pid);
 int repo_stock_set(struct db_conn *db, int64_t pid, int64_t on_hand, int64_t threshold);
 

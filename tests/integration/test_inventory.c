@@ -595,6 +595,52 @@ Test(inventory, overlapping_multi_item_reservations_never_deadlock_to_a_client)
 	cr_assert_eq(total_reserved, 3 * N);
 }
 
+struct putter {
+	long long pid, on_hand;
+	long status;
+};
+
+static void *put_racer(void *arg)
+{
+	struct putter *p = arg;
+	char path[64], body[128];
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/api/v1/inventory/%lld", p->pid);
+	snprintf(body, sizeof(body), "{\"on_hand\":%lld,\"low_stock_threshold\":0}", p->on_hand);
+	api("PUT", path, body, admin, &r);
+	p->status = r.status;
+	http_resp_free(&r);
+	return NULL;
+}
+
+/* Staff setting the stock of one product at once (a product with a stock row, and a new one
+ * without): each PUT is answered 200 and the ledger adds up to the last one. Taking the row's
+ * lock shared first (INSERT IGNORE) and then exclusive made two such PUTs deadlock each other. */
+Test(inventory, concurrent_stock_puts_of_one_product_all_succeed)
+{
+	long long p[2] = {new_product(), new_product()}, on_hand, reserved, available;
+	put_stock(p[0], 10, 0);
+	enum { N = 24 };
+	static struct putter putters[N];
+	pthread_t t[N];
+	for (int i = 0; i < N; i++) {
+		putters[i] = (struct putter){p[i % 2], 100 + i, 0};
+		cr_assert_eq(pthread_create(&t[i], NULL, put_racer, &putters[i]), 0);
+	}
+	int ok = 0;
+	for (int i = 0; i < N; i++) {
+		pthread_join(t[i], NULL);
+		cr_expect_eq(putters[i].status, 200, "PUT %d got %ld", i, putters[i].status);
+		ok += putters[i].status == 200;
+	}
+	cr_assert_eq(ok, N);
+	for (int k = 0; k < 2; k++) {
+		test_stock(admin, p[k], &on_hand, &reserved, &available);
+		cr_assert_geq(on_hand, 100);
+		cr_assert_eq(ledger_sum(p[k]), on_hand, "the ledger adds up to the stock");
+	}
+}
+
 /* Starts a second inventory instance (its own socket, same database) so two sweepers race. */
 static pid_t second_instance(void)
 {
