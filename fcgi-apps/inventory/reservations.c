@@ -25,7 +25,7 @@
 #define REF_MAX 64
 #define TTL_DEFAULT 900
 #define TTL_MAX 86400
-#define EXPIRY_BATCH 100
+#define EXPIRY_BATCH 100 /* releases per round of the sweeper, each in a transaction of its own */
 
 /* The request's items; reserve_tx never writes them (it may run twice after a deadlock). */
 struct item {
@@ -470,32 +470,35 @@ void reservation_finishes(struct request *req)
 	json_object_put(answer);
 }
 
-/* One sweep: releases up to EXPIRY_BATCH expired reservations. Locked rows belong to another instance
- * (or to a commit in progress) and are skipped, so each expiry happens exactly once. */
+/* One release: the oldest expired reservation, in a transaction of its own, so that its stock rows
+ * are taken in product order as a reservation takes them (a batch in one transaction took rows
+ * of several reservations out of that order, and could deadlock with a checkout). Locked rows
+ * belong to another instance (or to a commit in progress) and are skipped, so each expiry
+ * happens exactly once. */
 struct sweep {
 	struct alert_to to;
-	size_t released; /* out */
+	size_t released; /* out: 0 or 1 */
 };
 
 static int expiry_tx(struct db_conn *db, void *arg)
 {
 	struct sweep *sw = arg;
 	struct db_rows *r;
+	int rc = 0;
 
 	sw->released = 0;
-	if (repo_reservations_expired(db, EXPIRY_BATCH, &r) != 0)
+	if (repo_reservations_expired(db, 1, &r) != 0)
 		return -1;
-	for (size_t i = 0; i < r->nrows; i++) {
-		int64_t rid = db_cell_i64(r, i, 0, 0);
-		if (apply_items(db, rid, db_cell(r, i, 1), false, &sw->to) != 0 ||
-		    repo_reservation_set_status(db, rid, "expired") != 0) {
-			db_rows_free(r);
-			return -1;
-		}
-		sw->released++;
+	if (r->nrows) {
+		int64_t rid = db_cell_i64(r, 0, 0, 0);
+		if (apply_items(db, rid, db_cell(r, 0, 1), false, &sw->to) != 0 ||
+		    repo_reservation_set_status(db, rid, "expired") != 0)
+			rc = -1;
+		else
+			sw->released = 1;
 	}
 	db_rows_free(r);
-	return 0;
+	return rc;
 }
 
 void expiry_loop(struct ctx *ctx)
@@ -504,15 +507,19 @@ void expiry_loop(struct ctx *ctx)
 
 	while (!server_stopping()) {
 		struct sweep sw = {.to = {inventory_settings.alert_email, "-"}};
-		if (db_tx(ctx->db, expiry_tx, &sw) != 0) {
+		size_t released = 0;
+		int rc = 0;
+		while (released < EXPIRY_BATCH && !server_stopping() && (rc = db_tx(ctx->db, expiry_tx, &sw)) == 0 &&
+		       sw.released)
+			released++;
+		if (released)
+			log_msg(LOG_INFO, NULL, "expiry: released %zu reservations", released);
+		if (rc != 0) {
 			log_streak_fail(&streak, ctx->db->errstr);
 		} else {
 			log_streak_ok(&streak);
-			if (sw.released) {
-				log_msg(LOG_INFO, NULL, "expiry: released %zu reservations", sw.released);
-				if (sw.released == EXPIRY_BATCH)
-					continue; /* more are waiting */
-			}
+			if (released == EXPIRY_BATCH)
+				continue; /* more are waiting */
 		}
 		for (int i = 0; i < 10 && !server_stopping(); i++)
 			clock_sleep_ms(100);

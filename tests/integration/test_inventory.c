@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "db.h"
 
 static char *admin;
 
@@ -449,6 +450,73 @@ Test(inventory, ttl_expiry_releases_stock)
 	snprintf(path, sizeof(path), "/internal/inventory/reservations/%s/commit", ref);
 	cr_assert_eq(internal_post(path, NULL, &r), 409, "an expired reservation cannot be committed");
 	http_resp_free(&r);
+}
+
+/* The expiry sweep takes the stock rows of the reservations it releases in product order, as a
+ * reservation does, so that the two never wait on each other in a cycle (a deadlock that rolls
+ * one back). Two reservations expire together: the first of a product with a higher id, the
+ * second of one with a lower id, which this test holds locked like a reservation in progress.
+ * The sweep waits for it; the first release must be committed meanwhile and the other product
+ * free to take (one transaction for a whole batch, in expiry order, kept it locked: this lock
+ * then closed a cycle, and one of the two was rolled back). */
+Test(inventory, the_expiry_sweep_releases_each_reservation_on_its_own)
+{
+	long long low = new_product(), high = new_product(), on_hand, reserved, available;
+	char ref_high[64], ref_low[64];
+	struct http_resp r;
+	cr_assert_lt(low, high);
+	put_stock(low, 5, 0);
+	put_stock(high, 5, 0);
+	unique_ref(ref_high, sizeof(ref_high));
+	unique_ref(ref_low, sizeof(ref_low));
+	cr_assert_eq(reserve(ref_high, high, 1, 600, &r), 201);
+	http_resp_free(&r);
+	cr_assert_eq(reserve(ref_low, low, 1, 600, &r), 201);
+	http_resp_free(&r);
+
+	struct db_conn *holder = test_db("inventory"), *db = test_db("inventory");
+	struct db_val lo[] = {db_i64(low)}, hi[] = {db_i64(high)};
+	struct db_rows *rows;
+	cr_assert_eq(db_exec(holder, "START TRANSACTION", NULL, 0, NULL), 0, "%s", holder->errstr);
+	cr_assert_eq(db_query(holder, "SELECT on_hand FROM stock WHERE product_id = ? FOR UPDATE", lo, 1, &rows), 0,
+		     "%s", holder->errstr);
+	db_rows_free(rows);
+	/* Both expired, the higher product's first. */
+	struct db_val refs[] = {db_str(ref_high), db_str(ref_low)};
+	cr_assert_eq(db_exec(db, "UPDATE reservations SET expires_at = IF(order_ref = ?, NOW(3) - INTERVAL 2 SECOND, "
+				 "NOW(3) - INTERVAL 1 SECOND) WHERE order_ref IN (?, ?)",
+			     (struct db_val[]){refs[0], refs[0], refs[1]}, 3, NULL),
+		     0, "%s", db->errstr);
+	sleep(3); /* the sweeper (every second) has met the held row */
+	/* The first reservation's release is committed: it does not wait on the second's lock. */
+	char status[16] = "";
+	cr_assert_eq(db_query(db, "SELECT status FROM reservations WHERE order_ref = ?", refs, 1, &rows), 0, "%s",
+		     db->errstr);
+	db_cell_copy(rows, 0, 0, status, sizeof(status));
+	db_rows_free(rows);
+	cr_expect_str_eq(status, "expired", "the first reservation's release waits on another product's lock");
+	int rc = db_query(holder, "SELECT on_hand FROM stock WHERE product_id = ? FOR UPDATE", hi, 1, &rows);
+	const char *why = rc ? holder->errstr : "";
+	cr_expect_eq(rc, 0, "the other product's row was held by the sweep: %s", why);
+	if (rc == 0)
+		db_rows_free(rows);
+	db_exec(holder, "ROLLBACK", NULL, 0, NULL);
+	test_db_free(holder);
+	test_db_free(db);
+
+	/* Both released in the end. */
+	for (int i = 0; i < 50; i++) {
+		test_stock(admin, low, &on_hand, &reserved, &available);
+		long long low_reserved = reserved;
+		test_stock(admin, high, &on_hand, &reserved, &available);
+		if (low_reserved == 0 && reserved == 0)
+			break;
+		usleep(200 * 1000);
+	}
+	test_stock(admin, low, &on_hand, &reserved, &available);
+	cr_assert_eq(reserved, 0);
+	test_stock(admin, high, &on_hand, &reserved, &available);
+	cr_assert_eq(reserved, 0);
 }
 
 /* low_stock jobs naming `needle` on the stream. */
