@@ -437,21 +437,22 @@ static int reserve_tx(struct db_conn *db, void *arg)
 	j->paid_id = p.id;
 	snprintf(j->charge_ref, sizeof(j->charge_ref), "%s", p.provider_ref);
 	snprintf(j->currency, sizeof(j->currency), "%s", p.currency);
-	if (j->request_ref && !j->takes_over) {
-		/* A new key: a refund named by it was made under a key since purged. */
-		if (repo_refund_untag(db, j->request_ref) != 0)
-			return -1;
-	} else if (j->request_ref) {
-		/* The run that died may have made the refund: then it is ended (pending: the provider is
-		 * asked again under the same refund key, so it refunds once) or answered (succeeded). */
+	if (j->request_ref) {
+		/* A run before this one may have made the refund: pending, it is ended here (the provider
+		 * is asked again under the same refund key, so it refunds once); succeeded, a run that
+		 * took the key over answers it. A succeeded refund met by a new key was made under a key
+		 * since purged: it lets go of the name. */
 		struct refund_row rr;
 		if ((rc = repo_refund_by_ref(db, j->request_ref, &rr)) < 0)
 			return -1;
-		if (rc == 0 && rr.payment_id == p.id) {
+		bool pending = rc == 0 && strcmp(rr.status, "pending") == 0;
+		if (rc == 0 && rr.payment_id == p.id && (pending || j->takes_over)) {
 			j->refund_id = rr.id;
 			j->taken = rr.amount;
-			return strcmp(rr.status, "pending") == 0 ? 0 : REFUND_DONE_BEFORE;
+			return pending ? 0 : REFUND_DONE_BEFORE;
 		}
+		if (rc == 0 && repo_refund_untag(db, j->request_ref) != 0)
+			return -1;
 	}
 	j->taken = j->amount ? j->amount : p.amount - p.refunded;
 	if (j->taken <= 0)
@@ -512,8 +513,21 @@ static int refund(struct ctx *ctx, const char *rid, struct refund_job *j, bool t
 	struct refund_end e = {j, &out, tell_order, rid};
 	rc = db_tx(ctx->db, refund_end_tx, &e);
 	if (rc == REFUND_ENDED_BEFORE) {
-		log_msg(LOG_WARN, rid, "refund %lld: ended meanwhile by the sweeper; its outcome stands",
-			(long long)j->refund_id);
+		/* Another run (the sweeper, or a run this one took over from) recorded the outcome
+		 * first: that outcome is the answer, whatever the provider told this run. */
+		char status[12];
+		if (repo_refund_status(ctx->db, j->refund_id, status, sizeof(status)) != 0)
+			return -1;
+		bool ok = strcmp(status, "succeeded") == 0;
+		if (ok != (out.result == PROVIDER_SUCCEEDED))
+			log_msg(LOG_ERROR, rid,
+				"refund %lld: recorded %s by another run, but the provider answered this one %s: "
+				"reconcile with the provider",
+				(long long)j->refund_id, status, out.result == PROVIDER_SUCCEEDED ? "succeeded" : out.reason);
+		else
+			log_msg(LOG_WARN, rid, "refund %lld: ended meanwhile by another run; its outcome stands",
+				(long long)j->refund_id);
+		return ok ? 0 : 502;
 	} else if (rc != 0) {
 		/* Left pending: the sweeper asks the provider again (same key, no second refund). */
 		log_msg(LOG_ERROR, rid, "refund %lld: outcome not recorded: %s", (long long)j->refund_id, ctx->db->errstr);
@@ -553,8 +567,8 @@ static void refund_failed(struct request *req, int rc)
 
 /* The answer of a refund request under an Idempotency-Key (`id`; NULL: none) after refund()
  * returned `rc`: answers that a retry would get again are kept for replays; after a failure a
- * retry may overcome, the key is forgotten (nothing pending was left under it) or let go (the
- * refund is pending: the retry takes over and ends it). */
+ * retry may overcome, the key is let go, and the retry takes it over: it ends a refund left
+ * pending, answers one that succeeded, and makes a new one after one that failed. */
 static void refund_answer(struct request *req, const struct idem *id, int64_t payment_id, int rc)
 {
 	char location[96];
@@ -571,9 +585,8 @@ static void refund_answer(struct request *req, const struct idem *id, int64_t pa
 			answer(req, id, rc, p, NULL);
 			return;
 		}
-		if (id && rc == 502)
-			idem_release(req->ctx->db, id);
-		else if (id)
+		/* Not forgotten: a retry takes the key over and finds what this run left under it. */
+		if (id)
 			idem_let_go(req->ctx->db, id);
 		refund_failed(req, rc);
 		return;
@@ -710,7 +723,7 @@ static void refund_refused(struct ctx *ctx, int64_t payment_id)
 static void finish_stale_refunds(struct ctx *ctx, struct log_streak *streak)
 {
 	struct db_rows *r;
-	if (repo_refunds_stale(ctx->db, STALE_REFUND_S, 20, &r) != 0) {
+	if (repo_refunds_stale(ctx->db, STALE_REFUND_S, IDEM_LEASE_S, 20, &r) != 0) {
 		log_streak_fail(streak, ctx->db->errstr);
 		return;
 	}

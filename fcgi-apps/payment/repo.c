@@ -2,6 +2,7 @@
 #include "order_port.h"
 #include "repo.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "db.h"
@@ -32,6 +33,7 @@ static const char sql_refund_insert[] =
 static const char sql_refund_by_ref[] =
 	"SELECT id, payment_id, amount, status FROM refunds WHERE request_ref = ? FOR UPDATE";
 static const char sql_refund_untag[] = "UPDATE refunds SET request_ref = NULL WHERE request_ref = ?";
+static const char sql_refund_get_status[] = "SELECT status FROM refunds WHERE id = ?";
 /* A refund's outcome is written once: only while it is pending (the request and the sweepers
  * of several instances may each end the same refund). */
 static const char sql_refund_ok[] =
@@ -49,7 +51,7 @@ static const char sql_stale[] = "UPDATE payments SET status = 'failed', decline_
 static const char sql_refunds_stale[] =
 	"SELECT r.id, r.payment_id, r.amount, p.provider_ref, p.currency FROM refunds r JOIN payments p ON "
 	"p.id = r.payment_id WHERE r.status = 'pending' AND r.created_at < NOW(3) - INTERVAL ? SECOND "
-	"ORDER BY r.id LIMIT ?";
+	"- INTERVAL IF(r.request_ref IS NULL, 0, ?) SECOND ORDER BY r.id LIMIT ?";
 /* A succeeded payment whose "paid" call the order service refused for good: its batch item (or
  * its single call, as queued before the batches) was given up. Read from the failed rows, which
  * are few, each joined to its payment by an index: the sweeper runs this every second, and an
@@ -183,6 +185,24 @@ int repo_refund_by_ref(struct db_conn *db, const char *request_ref, struct refun
 	return found ? 0 : 1;
 }
 
+int repo_refund_status(struct db_conn *db, int64_t refund_id, char *status, size_t len)
+{
+	struct db_val v[] = {db_i64(refund_id)};
+	struct db_rows *r;
+	if (db_query(db, sql_refund_get_status, v, 1, &r) != 0)
+		return -1;
+	int found = r->nrows > 0;
+	if (found)
+		db_cell_copy(r, 0, 0, status, len);
+	db_rows_free(r);
+	if (!found) {
+		db->err = DB_ERROR;
+		snprintf(db->errstr, sizeof(db->errstr), "refund %lld: gone", (long long)refund_id);
+		return -1;
+	}
+	return 0;
+}
+
 int repo_refund_untag(struct db_conn *db, const char *request_ref)
 {
 	struct db_val v[] = {db_str(request_ref)};
@@ -221,10 +241,10 @@ long repo_payments_fail_stale(struct db_conn *db, int seconds)
 	return db_exec_affected(db, sql_stale, v, 1);
 }
 
-int repo_refunds_stale(struct db_conn *db, int seconds, int limit, struct db_rows **rows)
+int repo_refunds_stale(struct db_conn *db, int seconds, int keyed_more, int limit, struct db_rows **rows)
 {
-	struct db_val v[] = {db_i64(seconds), db_i64(limit)};
-	return db_query(db, sql_refunds_stale, v, 2, rows);
+	struct db_val v[] = {db_i64(seconds), db_i64(keyed_more), db_i64(limit)};
+	return db_query(db, sql_refunds_stale, v, 3, rows);
 }
 
 int repo_payments_refused_by_order(struct db_conn *db, int limit, struct db_rows **rows)

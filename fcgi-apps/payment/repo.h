@@ -83,9 +83,14 @@ int repo_refunds_of(struct db_conn *db, int64_t payment_id, struct db_rows **row
  * `failed` with code "interrupted". Returns the count or -1. */
 long repo_payments_fail_stale(struct db_conn *db, int seconds);
 
-/* Refunds left `pending` for more than `seconds` (a process died while the provider was asked):
- * refund id, payment id, amount, the charge's provider reference, currency; up to `limit`. */
-int repo_refunds_stale(struct db_conn *db, int seconds, int limit, struct db_rows **rows);
+/* Refunds left `pending` for more than `seconds` (a process died while the provider was asked),
+ * and `keyed_more` seconds more for one made for a request with an Idempotency-Key (a retry that
+ * takes the key over ends it first): refund id, payment id, amount, the charge's provider
+ * reference, currency; up to `limit`. */
+int repo_refunds_stale(struct db_conn *db, int seconds, int keyed_more, int limit, struct db_rows **rows);
+
+/* The status of refund `refund_id` (pending, succeeded, failed) into `status`. Returns 0 or -1. */
+int repo_refund_status(struct db_conn *db, int64_t refund_id, char *status, size_t len);
 
 /* Payments whose "order paid" call the order service refused for good (it expired or was
  * cancelled meanwhile) and that still hold the money: ids, up to `limit`. */

@@ -291,6 +291,29 @@ Test(payflow, a_refund_with_an_idempotency_key_happens_once)
 	test_db_free(db);
 	cr_assert_str_eq(st, "succeeded");
 	cr_assert_str_neq(ref, "", "the provider's reference of the refund is recorded");
+
+	/* A key forgotten while its refund was still pending (released, or purged): a new request
+	 * with it ends that refund rather than making a second one. */
+	order_unique_key(key, sizeof(key));
+	refund_keyed(payment, key, "{\"amount\":50,\"reason\":\"bent\"}", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	http_resp_free(&r);
+	db = test_db("payment");
+	struct db_val pk2[] = {db_i64(payment), db_str(key)};
+	cr_assert_eq(db_exec(db, "UPDATE refunds SET status = 'pending', provider_ref = NULL WHERE payment_id = ? "
+				 "AND reason = 'bent'",
+			     pk2, 1, NULL),
+		     0, "%s", db->errstr);
+	cr_assert_eq(db_exec(db, "DELETE FROM idempotency_keys WHERE idem_key = ?", &pk2[1], 1, NULL), 0, "%s",
+		     db->errstr);
+	test_db_free(db);
+	refund_keyed(payment, key, "{\"amount\":50,\"reason\":\"bent\"}", &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_eq(json_int(&r, "refunded"), 370, "50 refunded once, not twice: %s", r.body);
+	http_resp_free(&r);
+	refund_totals(payment, &refunded, &refunds);
+	cr_assert_eq(refunded, 370);
+	cr_assert_eq(refunds, 5);
 	free(s.token);
 }
 
