@@ -197,6 +197,22 @@ static void refund_totals(long long payment, long long *refunded, long long *ref
 	test_db_free(db);
 }
 
+/* The retry of a keyed refund whose run left it pending: 201, and the payment's refunded total
+ * and count of refunds are `refunded` and `refunds` (the refund was not made a second time). */
+static void retry_refunds_once(long long payment, const char *key, const char *body, long long refunded,
+			       long long refunds)
+{
+	struct http_resp r;
+	long long got, n;
+	refund_keyed(payment, key, body, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_eq(json_int(&r, "refunded"), refunded, "refunded once, not twice: %s", r.body);
+	http_resp_free(&r);
+	refund_totals(payment, &got, &n);
+	cr_assert_eq(got, refunded);
+	cr_assert_eq(n, refunds);
+}
+
 /* A staff refund with an Idempotency-Key happens once: a retry after a lost answer replays it,
  * the key with another body is a mismatch, and a retry after the run died between the provider's
  * refund and its record finishes that refund rather than making a second one. */
@@ -272,13 +288,7 @@ Test(payflow, a_refund_with_an_idempotency_key_happens_once)
 			     k, 1, NULL),
 		     0, "%s", db->errstr);
 	test_db_free(db);
-	refund_keyed(payment, key, "{\"amount\":200,\"reason\":\"dented\"}", &r);
-	cr_assert_eq(r.status, 201, "%s", r.body);
-	cr_assert_eq(json_int(&r, "refunded"), 320, "200 refunded once, not twice: %s", r.body);
-	http_resp_free(&r);
-	refund_totals(payment, &refunded, &refunds);
-	cr_assert_eq(refunded, 320);
-	cr_assert_eq(refunds, 4);
+	retry_refunds_once(payment, key, "{\"amount\":200,\"reason\":\"dented\"}", 320, 4);
 	db = test_db("payment");
 	struct db_rows *rows;
 	cr_assert_eq(db_query(db, "SELECT status, provider_ref FROM refunds WHERE payment_id = ? AND reason = 'dented'",
@@ -307,13 +317,7 @@ Test(payflow, a_refund_with_an_idempotency_key_happens_once)
 	cr_assert_eq(db_exec(db, "DELETE FROM idempotency_keys WHERE idem_key = ?", &pk2[1], 1, NULL), 0, "%s",
 		     db->errstr);
 	test_db_free(db);
-	refund_keyed(payment, key, "{\"amount\":50,\"reason\":\"bent\"}", &r);
-	cr_assert_eq(r.status, 201, "%s", r.body);
-	cr_assert_eq(json_int(&r, "refunded"), 370, "50 refunded once, not twice: %s", r.body);
-	http_resp_free(&r);
-	refund_totals(payment, &refunded, &refunds);
-	cr_assert_eq(refunded, 370);
-	cr_assert_eq(refunds, 5);
+	retry_refunds_once(payment, key, "{\"amount\":50,\"reason\":\"bent\"}", 370, 5);
 	free(s.token);
 }
 
