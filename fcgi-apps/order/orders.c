@@ -289,8 +289,12 @@ static int apply_change(struct db_conn *db, const struct order_row *o, struct ch
 	case ORDER_EV_EXPIRE:
 		rc = queue_reservation(db, &rows, o, "release", c->request_id) != 0;
 		break;
-	case ORDER_EV_DELIVER:
 	case ORDER_EV_REFUNDED:
+		/* Refunded in whole before it shipped: its owner learns it will not come. The units were
+		 * sold when it was paid and stay so, as for a paid order cancelled by staff. */
+		rc = from == ORDER_PAID && queue_job(db, &rows, "order_cancelled", o, c->request_id, false) != 0;
+		break;
+	case ORDER_EV_DELIVER:
 		rc = 0;
 		break;
 	}

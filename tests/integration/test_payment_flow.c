@@ -346,6 +346,43 @@ Test(payflow, staff_cancel_of_a_paid_order_refunds_it_in_full)
 }
 
 
+/* Staff refunding the whole payment of a paid order that has not shipped: the order is refunded
+ * (not left `paid`, to be shipped for nothing), its owner told it is cancelled, and it can no
+ * longer be shipped. A partial refund leaves it paid. */
+Test(payflow, a_full_refund_of_a_paid_order_refunds_the_order)
+{
+	struct shopper s;
+	struct http_resp r;
+	char key[96], path[96];
+	long long oid = order_placed_by_new_shopper(&s, 1500, 1, NULL); /* 1500 + 490 */
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
+	long long payment = json_int(&r, "id");
+	http_resp_free(&r);
+	wait_order(oid, s.token, "paid", 10);
+	snprintf(path, sizeof(path), "/api/v1/payments/%lld/refunds", payment);
+	api("POST", path, "{\"amount\":990,\"reason\":\"a scratch\"}", staff, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	http_resp_free(&r);
+	sleep(2); /* a partial refund tells the order service nothing */
+	wait_order(oid, s.token, "paid", 1);
+	api("POST", path, "{\"amount\":1000,\"reason\":\"the customer changed their mind\"}", staff, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "refunded");
+	http_resp_free(&r);
+	wait_order(oid, s.token, "refunded", 10);
+	snprintf(path, sizeof(path), "/api/v1/orders/%lld", oid);
+	api("GET", path, NULL, s.token, &r);
+	cr_assert_not_null(strstr(r.body, "\"from\":\"paid\",\"to\":\"refunded\""), "%s", r.body);
+	http_resp_free(&r);
+	cr_assert(test_job_on_stream("order_cancelled", s.email, 10), "no order_cancelled e-mail for %s", s.email);
+	order_act(oid, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"JJD0001\"}", staff, &r);
+	assert_problem(&r, 409, "invalid_transition");
+	http_resp_free(&r);
+	free(s.token);
+}
+
+
 /*
  * A payment's "paid" call queued as a single call by a payment service from before the batches,
  * and refused by the order service (left failed), is still refunded by the sweeper after an
