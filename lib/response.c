@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "db.h"
 #include "log.h"
@@ -38,6 +39,22 @@ static void write_all(struct request *req, const char *buf, size_t len)
 	}
 }
 
+/* Removes the header lines named `name` from those added so far. */
+static void drop_header(struct request *req, const char *name)
+{
+	size_t nlen = strlen(name), i = 0;
+	while (i < req->headers_len) {
+		char *line = req->headers + i, *end = strstr(line, "\r\n");
+		size_t llen = end ? (size_t)(end - line) + 2 : req->headers_len - i;
+		if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
+			memmove(line, line + llen, req->headers_len - i - llen + 1);
+			req->headers_len -= llen;
+		} else {
+			i += llen;
+		}
+	}
+}
+
 static void write_response(struct request *req, int status, const char *ctype, const char *body, size_t len)
 {
 	char head[2048];
@@ -48,6 +65,11 @@ static void write_response(struct request *req, int status, const char *ctype, c
 		return;
 	}
 	req->status = status;
+	/* A Location set for the answer a handler meant to give (a 201 whose read-back then failed)
+	 * never travels with a server error: it would name a resource this answer does not give. A
+	 * 4xx keeps it: a 409 may name the resource it conflicts with (already_reviewed). */
+	if (status >= 500)
+		drop_header(req, "Location");
 	if (ctype)
 		n = snprintf(head, sizeof(head), "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s\r\n",
 			     status, problem_title(status), ctype, len, req->headers);

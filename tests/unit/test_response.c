@@ -243,6 +243,31 @@ Test(resp_problem, exact_members_and_content_type)
 	cr_assert(eq(str, (char *)jstr(resp.json, "request_id"), "req-42"));
 }
 
+/* A Location set for the answer a handler meant to give (201) does not travel with the server
+ * error it gives instead (a read-back that failed): it names no created resource. The other
+ * headers stay (Retry-After, Allow). */
+Test(resp_problem, a_server_error_drops_a_location_set_before_it)
+{
+	resp_header(&req, "Location", "/api/v1/products/7");
+	resp_header(&req, "X-Kept", "1");
+	resp_unavailable(&req, "database");
+	parse_resp();
+	cr_assert(eq(int, resp.status, 503));
+	cr_assert_null(fake_resp_header(&resp, "Location"));
+	cr_assert(eq(str, (char *)fake_resp_header(&resp, "X-Kept"), "1"));
+	cr_assert(eq(str, (char *)fake_resp_header(&resp, "Retry-After"), "1"));
+}
+
+/* A 409 keeps its Location: it may name the resource it conflicts with (already_reviewed). */
+Test(resp_problem, a_conflict_keeps_its_location)
+{
+	resp_header(&req, "Location", "/api/v1/reviews/9");
+	resp_problem(&req, 409, "already_reviewed", "You have reviewed this product.");
+	parse_resp();
+	cr_assert(eq(int, resp.status, 409));
+	cr_assert(eq(str, (char *)fake_resp_header(&resp, "Location"), "/api/v1/reviews/9"));
+}
+
 Test(resp_problem, request_id_dash_when_absent)
 {
 	struct fake_io f2;
