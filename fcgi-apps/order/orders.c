@@ -184,6 +184,7 @@ enum change_refusal {
 	CHANGE_OTHER_PAYMENT, /* already paid by another payment */
 	CHANGE_AMOUNT,      /* the payment's amount or currency is not the order's */
 	CHANGE_NOT_PAID,    /* refunded, but it was never paid */
+	CHANGE_PAID_LATER,  /* refunded, but its payment is not recorded yet: to be sent again */
 };
 
 /* The e-mail data every order template uses: the owner's name and the order id. */
@@ -250,6 +251,10 @@ static int apply_change(struct db_conn *db, const struct order_row *o, struct ch
 		c->repeat = true;
 		return 0;
 	}
+	/* The payment's outbox sent "refunded" before "paid" (that call waits out a backoff): not
+	 * refused for good, or the order would be paid, and shipped, with its money returned. */
+	if (c->ev == ORDER_EV_REFUNDED && from == ORDER_PENDING_PAYMENT)
+		return CHANGE_PAID_LATER;
 	if (!order_transition(c->ev, from, c->by, &to))
 		return CHANGE_INVALID;
 	if (c->ev == ORDER_EV_PAY && (c->amount != o->total || strcmp(c->currency, o->currency) != 0))
@@ -359,6 +364,10 @@ static int change_problem(int rc, const struct change *c, const char **code, con
 		*code = "not_paid";
 		*detail = "The order was never paid, so nothing was refunded.";
 		return 409;
+	case CHANGE_PAID_LATER:
+		*code = "payment_not_recorded";
+		*detail = "The order's payment is not recorded yet; send the refund again once it is.";
+		return 503;
 	default:
 		return 0;
 	}
@@ -382,6 +391,8 @@ static void run_change(struct request *req, struct change *c)
 		return;
 	}
 	struct json_object *p = problem_new(status, code, detail, req->request_id, NULL);
+	if (status == 503)
+		resp_header(req, "Retry-After", "5");
 	if (strcmp(code, "invalid_transition") == 0)
 		json_object_object_add(p, "current_status", json_object_new_string(c->found));
 	resp_problem_obj(req, p);

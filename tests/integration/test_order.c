@@ -85,6 +85,18 @@ static long long seed_order(const struct shopper *s, long long pid, long long qt
 	return id;
 }
 
+/* A new shopper (`s`) with an order of `qty` units of a new product at `price`, of which
+ * `on_hand` are in stock (its id in *pid when not NULL). */
+static long long new_shoppers_order(struct shopper *s, long long price, long long on_hand, long long qty, long long *pid)
+{
+	new_shopper(s);
+	long long p = test_product(staff, price, "EUR");
+	test_put_stock(staff, p, on_hand, 0);
+	if (pid)
+		*pid = p;
+	return seed_order(s, p, qty, price, 900);
+}
+
 
 
 
@@ -581,16 +593,13 @@ Test(order, every_forbidden_transition_is_409_naming_the_state)
 	long long pid = test_product(staff, 100, "EUR");
 	test_put_stock(staff, pid, 100, 0);
 
-	/* pending_payment: no ship, no deliver, no refund. */
+	/* pending_payment: no ship, no deliver (a refund told before the payment: see below). */
 	long long id = seed_order(&s, pid, 1, 100, 900);
 	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", staff, &r);
 	expect_transition_refused(&r, "pending_payment");
 	order_act(id, "deliver", NULL, staff, &r);
 	expect_transition_refused(&r, "pending_payment");
 	char path[96];
-	snprintf(path, sizeof(path), "/internal/order/orders/%lld/refunded", id);
-	internal("POST", path, NULL, &r);
-	expect_transition_refused(&r, "pending_payment");
 
 	/* paid: the customer cannot cancel, staff cannot deliver before shipping, no second payment. */
 	cr_assert_eq(order_pay(id, 590, "p-a", &r), 200, "%s", r.body);
@@ -631,15 +640,37 @@ Test(order, every_forbidden_transition_is_409_naming_the_state)
 	free(s.token);
 }
 
+/* The payment service's outbox may send "refunded" before "paid" (the paid call waits out a
+ * backoff, or another instance sends it): the order is still pending_payment. That refund is not
+ * refused for good (the order would then be paid, and shipped, with its money returned): it is
+ * 503 with Retry-After, which the outbox sends again, and once the payment is recorded it
+ * refunds the order. */
+Test(order, a_refund_told_before_its_payment_waits_for_it)
+{
+	struct shopper s;
+	struct http_resp r;
+	char path[96];
+	long long id = new_shoppers_order(&s, 100, 100, 1, NULL);
+	snprintf(path, sizeof(path), "/internal/order/orders/%lld/refunded", id);
+	internal("POST", path, "{\"refund_id\":\"41\"}", &r);
+	assert_problem(&r, 503, "payment_not_recorded");
+	cr_assert_not_null(http_header(&r, "Retry-After"));
+	http_resp_free(&r);
+	cr_assert_eq(order_pay(id, 590, "p-early-refund", &r), 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "paid");
+	http_resp_free(&r);
+	cr_assert_eq(internal("POST", path, "{\"refund_id\":\"41\"}", &r), 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "refunded");
+	http_resp_free(&r);
+	free(s.token);
+}
+
 Test(order, cancel_releases_stock_and_mails_the_owner)
 {
 	struct shopper s;
 	struct http_resp r;
 	char subject[96];
-	new_shopper(&s);
-	long long pid = test_product(staff, 300, "EUR");
-	test_put_stock(staff, pid, 5, 0);
-	long long id = seed_order(&s, pid, 3, 300, 900);
+	long long pid, id = new_shoppers_order(&s, 300, 5, 3, &pid);
 	cr_assert_eq(stock_available(staff, pid), 2);
 	cr_assert_eq(order_act(id, "cancel", "{\"reason\":\"changed my mind\"}", s.token, &r), 200, "%s", r.body);
 	cr_assert_str_eq(json_str(&r, "status"), "cancelled");
