@@ -53,8 +53,10 @@ static const char sql_item_insert[] = "INSERT INTO reservation_items (reservatio
 static const char sql_items[] = "SELECT product_id, quantity FROM reservation_items WHERE reservation_id = ? "
 				"ORDER BY product_id";
 static const char sql_res_status[] = "UPDATE reservations SET status = ? WHERE id = ?";
-static const char sql_res_expired[] = "SELECT id, order_ref FROM reservations WHERE status = 'active' AND "
-				      "expires_at <= NOW(3) ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED";
+static const char sql_res_expired[] =
+	"SELECT id, order_ref FROM reservations WHERE status = 'active' AND expires_at <= NOW(3) AND id NOT IN "
+	"(SELECT j.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j) "
+	"ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED";
 
 int repo_stock_get(struct db_conn *db, int64_t pid, bool lock, struct stock *s)
 {
@@ -237,8 +239,8 @@ int repo_reservation_set_status(struct db_conn *db, int64_t rid, const char *sta
 	return db_exec(db, sql_res_status, p, 2, NULL);
 }
 
-int repo_reservations_expired(struct db_conn *db, int64_t limit, struct db_rows **out)
+int repo_reservations_expired(struct db_conn *db, const char *skip, int64_t limit, struct db_rows **out)
 {
-	struct db_val p[] = {db_i64(limit)};
-	return db_query(db, sql_res_expired, p, 1, out);
+	struct db_val p[] = {db_str(skip), db_i64(limit)};
+	return db_query(db, sql_res_expired, p, 2, out);
 }

@@ -26,6 +26,7 @@
 #define TTL_DEFAULT 900
 #define TTL_MAX 86400
 #define EXPIRY_BATCH 100 /* releases per round of the sweeper, each in a transaction of its own */
+#define EXPIRY_SKIP_MAX 16 /* releases that failed in a round, passed over for the rest of it */
 
 /* The request's items; reserve_tx never writes them (it may run twice after a deadlock). */
 struct item {
@@ -474,10 +475,11 @@ void reservation_finishes(struct request *req)
  * are taken in product order as a reservation takes them (a batch in one transaction took rows
  * of several reservations out of that order, and could deadlock with a checkout). Locked rows
  * belong to another instance (or to a commit in progress) and are skipped, so each expiry
- * happens exactly once. */
+ * happens exactly once; so are those whose release failed earlier in the round. */
 struct sweep {
 	struct alert_to to;
-	size_t released; /* out: 0 or 1 */
+	const char *skip; /* JSON array of reservation ids */
+	int64_t rid;      /* out: the reservation taken, 0 for none */
 };
 
 static int expiry_tx(struct db_conn *db, void *arg)
@@ -486,19 +488,53 @@ static int expiry_tx(struct db_conn *db, void *arg)
 	struct db_rows *r;
 	int rc = 0;
 
-	sw->released = 0;
-	if (repo_reservations_expired(db, 1, &r) != 0)
+	sw->rid = 0;
+	if (repo_reservations_expired(db, sw->skip, 1, &r) != 0)
 		return -1;
 	if (r->nrows) {
-		int64_t rid = db_cell_i64(r, 0, 0, 0);
-		if (apply_items(db, rid, db_cell(r, 0, 1), false, &sw->to) != 0 ||
-		    repo_reservation_set_status(db, rid, "expired") != 0)
+		sw->rid = db_cell_i64(r, 0, 0, 0);
+		if (apply_items(db, sw->rid, db_cell(r, 0, 1), false, &sw->to) != 0 ||
+		    repo_reservation_set_status(db, sw->rid, "expired") != 0)
 			rc = -1;
-		else
-			sw->released = 1;
 	}
 	db_rows_free(r);
 	return rc;
+}
+
+/* A round: releases up to EXPIRY_BATCH reservations. One whose release fails (a lock held too
+ * long, books that no longer cover it) is logged and passed over for the rest of the round, so
+ * that it does not hold up those behind it; the next round tries it again. Returns how many were
+ * released, with *failed set when any failed (the failure in `err`). */
+static size_t expiry_round(struct ctx *ctx, bool *failed, char *err, size_t errlen)
+{
+	int64_t skipped[EXPIRY_SKIP_MAX];
+	char skip[EXPIRY_SKIP_MAX * 21 + 2] = "[]";
+	size_t released = 0, nskipped = 0;
+
+	*failed = false;
+	while (released < EXPIRY_BATCH && !server_stopping()) {
+		struct sweep sw = {.to = {inventory_settings.alert_email, "-"}, .skip = skip};
+		if (db_tx(ctx->db, expiry_tx, &sw) == 0) {
+			if (!sw.rid)
+				break; /* none left */
+			released++;
+			continue;
+		}
+		*failed = true;
+		if (!sw.rid) { /* the database itself: the round ends */
+			snprintf(err, errlen, "%s", ctx->db->errstr);
+			break;
+		}
+		if (strncmp(ctx->db->errstr, "reservation ", 12) == 0) /* it names the reservation already */
+			snprintf(err, errlen, "%s", ctx->db->errstr);
+		else
+			snprintf(err, errlen, "reservation %lld: %s", (long long)sw.rid, ctx->db->errstr);
+		if (nskipped == EXPIRY_SKIP_MAX)
+			break;
+		skipped[nskipped++] = sw.rid;
+		db_json_ids(skipped, nskipped, skip, sizeof(skip));
+	}
+	return released;
 }
 
 void expiry_loop(struct ctx *ctx)
@@ -506,21 +542,17 @@ void expiry_loop(struct ctx *ctx)
 	struct log_streak streak = {.what = "expiry sweep"};
 
 	while (!server_stopping()) {
-		struct sweep sw = {.to = {inventory_settings.alert_email, "-"}};
-		size_t released = 0;
-		int rc = 0;
-		while (released < EXPIRY_BATCH && !server_stopping() && (rc = db_tx(ctx->db, expiry_tx, &sw)) == 0 &&
-		       sw.released)
-			released++;
+		char err[sizeof(ctx->db->errstr) + 48];
+		bool failed;
+		size_t released = expiry_round(ctx, &failed, err, sizeof(err));
 		if (released)
 			log_msg(LOG_INFO, NULL, "expiry: released %zu reservations", released);
-		if (rc != 0) {
-			log_streak_fail(&streak, ctx->db->errstr);
-		} else {
+		if (failed)
+			log_streak_fail(&streak, err);
+		else
 			log_streak_ok(&streak);
-			if (released == EXPIRY_BATCH)
-				continue; /* more are waiting */
-		}
+		if (released == EXPIRY_BATCH)
+			continue; /* more are waiting */
 		for (int i = 0; i < 10 && !server_stopping(); i++)
 			clock_sleep_ms(100);
 	}
