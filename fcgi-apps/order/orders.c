@@ -184,7 +184,6 @@ enum change_refusal {
 	CHANGE_OTHER_PAYMENT, /* already paid by another payment */
 	CHANGE_AMOUNT,      /* the payment's amount or currency is not the order's */
 	CHANGE_NOT_PAID,    /* refunded, but it was never paid */
-	CHANGE_PAID_LATER,  /* refunded, but its payment is not recorded yet: to be sent again */
 };
 
 /* The e-mail data every order template uses: the owner's name and the order id. */
@@ -251,10 +250,18 @@ static int apply_change(struct db_conn *db, const struct order_row *o, struct ch
 		c->repeat = true;
 		return 0;
 	}
-	/* The payment's outbox sent "refunded" before "paid" (that call waits out a backoff): not
-	 * refused for good, or the order would be paid, and shipped, with its money returned. */
-	if (c->ev == ORDER_EV_REFUNDED && from == ORDER_PENDING_PAYMENT)
-		return CHANGE_PAID_LATER;
+	/* The payment's outbox sent "refunded" before "paid" (that call waits out a backoff, or
+	 * another instance sent it): the refund is noted, and the payment, when it lands, takes the
+	 * order on to refunded. Refusing it would have the order paid, and shipped, with its money
+	 * returned. */
+	if (c->ev == ORDER_EV_REFUNDED && from == ORDER_PENDING_PAYMENT) {
+		if (repo_order_refunded_early(db, o->id, c->reason ? c->reason : "refunded", &applied) != 0)
+			return -1;
+		if (!applied)
+			return CHANGE_RACE;
+		c->repeat = true; /* nothing moves now: answer the order as it is */
+		return 0;
+	}
 	if (!order_transition(c->ev, from, c->by, &to))
 		return CHANGE_INVALID;
 	if (c->ev == ORDER_EV_PAY && (c->amount != o->total || strcmp(c->currency, o->currency) != 0))
@@ -278,6 +285,18 @@ static int apply_change(struct db_conn *db, const struct order_row *o, struct ch
 	struct outbox_rows rows = {0};
 	switch (c->ev) {
 	case ORDER_EV_PAY:
+		if (o->refunded_early) {
+			/* Its whole payment was refunded before this call landed: paid, and at once
+			 * refunded, as a paid order staff refund in whole; its owner learns it will not come. */
+			if (repo_order_move(db, o->id, "paid", "refunded", &applied) != 0 ||
+			    repo_history_insert(db, o->id, "paid", "refunded", c->actor, o->refund_reason, NULL, 0) != 0)
+				return -1;
+			if (!applied)
+				return CHANGE_RACE;
+			rc = queue_reservation(db, &rows, o, "commit", c->request_id) != 0 ||
+			     queue_job(db, &rows, "order_cancelled", o, c->request_id, false) != 0;
+			break;
+		}
 		rc = queue_reservation(db, &rows, o, "commit", c->request_id) != 0 ||
 		     queue_job(db, &rows, "order_paid", o, c->request_id, true) != 0;
 		break;
@@ -364,10 +383,6 @@ static int change_problem(int rc, const struct change *c, const char **code, con
 		*code = "not_paid";
 		*detail = "The order was never paid, so nothing was refunded.";
 		return 409;
-	case CHANGE_PAID_LATER:
-		*code = "payment_not_recorded";
-		*detail = "The order's payment is not recorded yet; send the refund again once it is.";
-		return 503;
 	default:
 		return 0;
 	}
@@ -391,8 +406,6 @@ static void run_change(struct request *req, struct change *c)
 		return;
 	}
 	struct json_object *p = problem_new(status, code, detail, req->request_id, NULL);
-	if (status == 503)
-		resp_header(req, "Retry-After", "5");
 	if (strcmp(code, "invalid_transition") == 0)
 		json_object_object_add(p, "current_status", json_object_new_string(c->found));
 	resp_problem_obj(req, p);

@@ -11,7 +11,8 @@
 #define ORDER_COLS                                                                                                 \
 	"id, order_ref, user_id, email, customer_name, status, currency, subtotal, shipping, total, "               \
 	"ship_name, ship_line1, ship_line2, ship_city, ship_postal_code, ship_country, ship_phone, note, carrier, " \
-	"tracking_number, payment_id, " DB_TS("expires_at") ", " DB_TS("placed_at") ", " DB_TS("updated_at")
+	"tracking_number, payment_id, " DB_TS("expires_at") ", " DB_TS("placed_at") ", " DB_TS("updated_at") \
+	", refunded_early"
 /* RETURNING: the row as the database wrote it (its id, defaults and times), so the placing answers
  * without reading it back. */
 static const char sql_insert[] =
@@ -34,6 +35,8 @@ static const char sql_hist[] = "SELECT from_status, to_status, " DB_TS("at") ", 
 static const char sql_move[] = "UPDATE orders SET status = ? WHERE id = ? AND status = ?";
 static const char sql_move_paid[] =
 	"UPDATE orders SET status = 'paid', payment_id = ? WHERE id = ? AND status = 'pending_payment'";
+static const char sql_refunded_early[] =
+	"UPDATE orders SET refunded_early = ? WHERE id = ? AND status = 'pending_payment'";
 static const char sql_move_shipped[] =
 	"UPDATE orders SET status = 'shipped', carrier = ?, tracking_number = ? WHERE id = ? AND status = 'paid'";
 #define LIST_WHERE                                                                                              \
@@ -82,6 +85,8 @@ static void order_from_rows(const struct db_rows *r, struct order_row *o)
 	db_cell_copy(r, 0, 21, o->expires_at, sizeof(o->expires_at));
 	db_cell_copy(r, 0, 22, o->placed_at, sizeof(o->placed_at));
 	db_cell_copy(r, 0, 23, o->updated_at, sizeof(o->updated_at));
+	o->refunded_early = db_cell(r, 0, 24) != NULL;
+	db_cell_copy(r, 0, 24, o->refund_reason, sizeof(o->refund_reason));
 }
 
 /* A write whose RETURNING gave no row: cannot happen, but never read row 0 of nothing. */
@@ -183,6 +188,12 @@ int repo_order_move_paid(struct db_conn *db, int64_t id, const char *payment_id,
 {
 	struct db_val p[] = {db_str(payment_id), db_i64(id)};
 	return exec_applied(db, sql_move_paid, p, 2, applied);
+}
+
+int repo_order_refunded_early(struct db_conn *db, int64_t id, const char *reason, int *applied)
+{
+	struct db_val p[] = {db_str(reason), db_i64(id)};
+	return exec_applied(db, sql_refunded_early, p, 2, applied);
 }
 
 int repo_order_move_shipped(struct db_conn *db, int64_t id, const char *carrier, const char *tracking,

@@ -22,6 +22,8 @@ struct order_row {
 	char carrier[401], tracking_number[401];
 	char payment_id[65];
 	char expires_at[32], placed_at[32], updated_at[32];
+	bool refunded_early;    /* its whole payment was refunded before the payment was recorded */
+	char refund_reason[97]; /* then: the refund's reason ("refund 41") */
 };
 
 /* What placing an order writes (strings borrowed; line2, phone, note may be NULL). */
@@ -54,6 +56,10 @@ int repo_order_history(struct db_conn *db, int64_t id, struct db_rows **out);
 /* The conditional transitions: each changes the order only while it is in `from`, setting
  * *applied to 1 (changed) or 0 (someone else moved it first). 0, or -1 on error. */
 int repo_order_move(struct db_conn *db, int64_t id, const char *from, const char *to, int *applied);
+/* Notes on an order still pending payment that its whole payment was refunded (`reason`), for
+ * the payment to take it on to `refunded` when it lands. *applied 0 when it was no longer
+ * pending payment. 0 or -1. */
+int repo_order_refunded_early(struct db_conn *db, int64_t id, const char *reason, int *applied);
 int repo_order_move_paid(struct db_conn *db, int64_t id, const char *payment_id, int *applied);
 int repo_order_move_shipped(struct db_conn *db, int64_t id, const char *carrier, const char *tracking,
 			    int *applied);

@@ -642,24 +642,36 @@ Test(order, every_forbidden_transition_is_409_naming_the_state)
 
 /* The payment service's outbox may send "refunded" before "paid" (the paid call waits out a
  * backoff, or another instance sends it): the order is still pending_payment. That refund is not
- * refused for good (the order would then be paid, and shipped, with its money returned): it is
- * 503 with Retry-After, which the outbox sends again, and once the payment is recorded it
- * refunds the order. */
-Test(order, a_refund_told_before_its_payment_waits_for_it)
+ * refused (the order would then be paid, and shipped, with its money returned): it is noted, and
+ * the payment, when it lands, takes the order through paid to refunded in one go; its owner gets
+ * order_cancelled, not order_paid, and it cannot be shipped. */
+Test(order, a_refund_told_before_its_payment_refunds_the_order_when_it_lands)
 {
 	struct shopper s;
 	struct http_resp r;
 	char path[96];
-	long long id = new_shoppers_order(&s, 100, 100, 1, NULL);
+	long long pid, id = new_shoppers_order(&s, 100, 100, 1, &pid);
 	snprintf(path, sizeof(path), "/internal/order/orders/%lld/refunded", id);
-	internal("POST", path, "{\"refund_id\":\"41\"}", &r);
-	assert_problem(&r, 503, "payment_not_recorded");
-	cr_assert_not_null(http_header(&r, "Retry-After"));
+	cr_assert_eq(internal("POST", path, "{\"refund_id\":\"41\"}", &r), 200, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "pending_payment", "nothing moves before the payment");
+	http_resp_free(&r);
+	cr_assert_eq(internal("POST", path, "{\"refund_id\":\"41\"}", &r), 200, "told twice: %s", r.body);
 	http_resp_free(&r);
 	cr_assert_eq(order_pay(id, 590, "p-early-refund", &r), 200, "%s", r.body);
-	cr_assert_str_eq(json_str(&r, "status"), "paid");
+	cr_assert_str_eq(json_str(&r, "status"), "refunded");
 	http_resp_free(&r);
-	cr_assert_eq(internal("POST", path, "{\"refund_id\":\"41\"}", &r), 200, "%s", r.body);
+	snprintf(path, sizeof(path), "/api/v1/orders/%lld", id);
+	api("GET", path, NULL, s.token, &r);
+	cr_assert_not_null(strstr(r.body, "\"from\":\"pending_payment\",\"to\":\"paid\""), "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "\"from\":\"paid\",\"to\":\"refunded\""), "%s", r.body);
+	cr_assert_not_null(strstr(r.body, "\"reason\":\"refund 41\""), "%s", r.body);
+	http_resp_free(&r);
+	cr_assert(test_job_on_stream("order_cancelled", s.email, 10), "no order_cancelled e-mail for %s", s.email);
+	cr_assert(!test_job_on_stream("order_paid", s.email, 1), "an order_paid e-mail for a refunded order");
+	order_act(id, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"1\"}", staff, &r);
+	expect_transition_refused(&r, "refunded");
+	/* The payment again (its outbox retrying): the same answer, nothing more. */
+	cr_assert_eq(order_pay(id, 590, "p-early-refund", &r), 200, "%s", r.body);
 	cr_assert_str_eq(json_str(&r, "status"), "refunded");
 	http_resp_free(&r);
 	free(s.token);
