@@ -405,6 +405,9 @@ void payments_get(struct request *req)
 
 /* --- refunds ----------------------------------------------------------------------------- */
 
+/* The actor of the refunds the service makes on its own (refund_refused). */
+#define REFUND_ACTOR_SELF "payment-service"
+
 enum { REFUND_NONE_LEFT = 409, REFUND_NO_PAYMENT = 404, REFUND_ENDED_BEFORE = 1, REFUND_DONE_BEFORE = 2 };
 
 struct refund_job {
@@ -694,7 +697,7 @@ static void refund_refused(struct ctx *ctx, int64_t payment_id)
 	if (user_client_get(ctx->client, "-", p.user_id, &ub) < 0)
 		return;
 	struct refund_job j = {.payment_id = payment_id, .reason = "the order could not take the payment",
-			       .actor = "payment-service"};
+			       .actor = REFUND_ACTOR_SELF};
 	int rc = refund(ctx, "-", &j, false);
 	if (rc != 0) {
 		if (rc != REFUND_NONE_LEFT)
@@ -737,7 +740,11 @@ static void finish_stale_refunds(struct ctx *ctx, struct log_streak *streak)
 		db_cell_copy(r, i, 4, j.currency, sizeof(j.currency));
 		snprintf(key, sizeof(key), "ref_%lld", (long long)j.refund_id);
 		payment_provider->refund(j.charge_ref, j.taken, j.currency, key, &out);
-		struct refund_end e = {&j, &out, true, "-"};
+		/* A refund the service made of a payment the order service refused tells it nothing,
+		 * as refund_refused() does not: that order never took the payment. */
+		char actor[41];
+		db_cell_copy(r, i, 5, actor, sizeof(actor));
+		struct refund_end e = {&j, &out, strcmp(actor, REFUND_ACTOR_SELF) != 0, "-"};
 		if (db_tx(ctx->db, refund_end_tx, &e) == 0)
 			log_msg(LOG_WARN, NULL, "refund %lld finished after an interruption (%s)", (long long)j.refund_id,
 				out.result == PROVIDER_SUCCEEDED ? "refunded" : "refused");

@@ -49,7 +49,7 @@ static const char sql_refunds_of[] = "SELECT id, amount, reason, status, " DB_TS
 static const char sql_stale[] = "UPDATE payments SET status = 'failed', decline_code = 'interrupted' WHERE "
 				"status = 'processing' AND updated_at < NOW(3) - INTERVAL ? SECOND";
 static const char sql_refunds_stale[] =
-	"SELECT r.id, r.payment_id, r.amount, p.provider_ref, p.currency FROM refunds r JOIN payments p ON "
+	"SELECT r.id, r.payment_id, r.amount, p.provider_ref, p.currency, r.actor FROM refunds r JOIN payments p ON "
 	"p.id = r.payment_id WHERE r.status = 'pending' AND r.created_at < NOW(3) - INTERVAL ? SECOND "
 	"- INTERVAL IF(r.request_ref IS NULL, 0, ?) SECOND ORDER BY r.id LIMIT ?";
 /* A succeeded payment whose "paid" call the order service refused for good: its batch item (or

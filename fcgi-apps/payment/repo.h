@@ -86,7 +86,7 @@ long repo_payments_fail_stale(struct db_conn *db, int seconds);
 /* Refunds left `pending` for more than `seconds` (a process died while the provider was asked),
  * and `keyed_more` seconds more for one made for a request with an Idempotency-Key (a retry that
  * takes the key over ends it first): refund id, payment id, amount, the charge's provider
- * reference, currency; up to `limit`. */
+ * reference, currency, actor; up to `limit`. */
 int repo_refunds_stale(struct db_conn *db, int seconds, int keyed_more, int limit, struct db_rows **rows);
 
 /* The status of refund `refund_id` (pending, succeeded, failed) into `status`. Returns 0 or -1. */

@@ -217,3 +217,48 @@ Test(payments, a_refund_ended_by_two_sweepers_is_recorded_once)
 	test_db_free(holder);
 	test_db_free(db);
 }
+
+/* A refund the payment service made on its own (the order service refused the payment: the
+ * order had expired or been cancelled) and that was interrupted is finished by the sweeper, which
+ * must not tell the order service that order was refunded: it never took the payment. */
+Test(payments, an_interrupted_refund_of_a_refused_payment_does_not_tell_the_order)
+{
+	struct db_conn *db = test_db("payment");
+	long long order = 8100000000000LL + (long long)getpid();
+	struct db_val po[] = {db_i64(order)};
+	struct db_rows *r;
+	cr_assert_eq(db_exec(db,
+			     "INSERT INTO payments (order_id, user_id, amount, currency, status, refunded, provider, "
+			     "provider_ref, brand, last4, exp_month, exp_year) VALUES (?, 1, 100, 'EUR', "
+			     "'succeeded', 100, 'test', 'test_ch_refused', 'visa', '4242', 12, 2031)",
+			     po, 1, NULL),
+		     0, "%s", db->errstr);
+	cr_assert_eq(db_query(db, "SELECT id FROM payments WHERE order_id = ?", po, 1, &r), 0);
+	long long pay = db_cell_i64(r, 0, 0, 0);
+	db_rows_free(r);
+	struct db_val pp[] = {db_i64(pay)};
+	cr_assert_eq(db_exec(db,
+			     "INSERT INTO refunds (payment_id, amount, reason, actor, created_at) VALUES "
+			     "(?, 100, 'the order could not take the payment', 'payment-service', NOW(3) - INTERVAL 61 SECOND)",
+			     pp, 1, NULL),
+		     0, "%s", db->errstr);
+	char status[16] = "";
+	for (int i = 0; i < 50 && strcmp(status, "succeeded") != 0; i++) {
+		usleep(100 * 1000);
+		cr_assert_eq(db_query(db, "SELECT status FROM refunds WHERE payment_id = ?", pp, 1, &r), 0);
+		db_cell_copy(r, 0, 0, status, sizeof(status));
+		db_rows_free(r);
+	}
+	cr_assert_str_eq(status, "succeeded", "the sweeper finished the refund");
+	char target[96];
+	snprintf(target, sizeof(target), "POST /internal/order/orders/%lld/refunded", order);
+	struct db_val t[] = {db_str(target)};
+	cr_assert_eq(db_query(db, "SELECT COUNT(*) FROM outbox WHERE target = ?", t, 1, &r), 0);
+	long long told = db_cell_i64(r, 0, 0, -1);
+	db_rows_free(r);
+	db_exec(db, "DELETE FROM outbox WHERE target = ?", t, 1, NULL);
+	db_exec(db, "DELETE FROM refunds WHERE payment_id = ?", pp, 1, NULL);
+	db_exec(db, "DELETE FROM payments WHERE id = ?", pp, 1, NULL);
+	test_db_free(db);
+	cr_assert_eq(told, 0, "the order service was told of a refund of a payment it refused");
+}
