@@ -153,6 +153,25 @@ Test(payments, staff_refund_of_nothing_is_404_and_bad_amounts_422)
 	free(a);
 }
 
+/* A payment of 100 EUR by the test provider for `order` (no such order needs to exist), written
+ * straight into the payment service's database as it would stand: its id. */
+static long long payment_row(struct db_conn *db, long long order, const char *status, long long refunded,
+			     const char *charge_ref)
+{
+	struct db_val v[] = {db_i64(order), db_str(status), db_i64(refunded), db_str(charge_ref)};
+	struct db_rows *r;
+	cr_assert_eq(db_exec(db,
+			     "INSERT INTO payments (order_id, user_id, amount, currency, status, refunded, provider, "
+			     "provider_ref, brand, last4, exp_month, exp_year) VALUES (?, 1, 100, 'EUR', ?, ?, 'test', ?, "
+			     "'visa', '4242', 12, 2031)",
+			     v, 4, NULL),
+		     0, "%s", db->errstr);
+	cr_assert_eq(db_query(db, "SELECT id FROM payments WHERE order_id = ?", v, 1, &r), 0);
+	long long id = db_cell_i64(r, 0, 0, 0);
+	db_rows_free(r);
+	return id;
+}
+
 /* Two payment instances' sweepers read the same stale refund and each ends it: the outcome is
  * recorded once. Here the provider refuses it (the charge is unknown to it), so the amount goes
  * back to the refundable once, not twice. To make both sweepers end it, the payment's row is
@@ -163,17 +182,8 @@ Test(payments, a_refund_ended_by_two_sweepers_is_recorded_once)
 	cr_assert_geq(test_service_instances("payment"), 2, "needs two payment instances (STORE_TEST_INSTANCES)");
 	struct db_conn *db = test_db("payment"), *holder = test_db("payment");
 	long long order = 8000000000000LL + (long long)getpid();
-	struct db_val po[] = {db_i64(order)};
 	struct db_rows *r;
-	cr_assert_eq(db_exec(db,
-			     "INSERT INTO payments (order_id, user_id, amount, currency, status, refunded, provider, "
-			     "provider_ref, brand, last4, exp_month, exp_year) VALUES (?, 1, 100, 'EUR', "
-			     "'partially_refunded', 90, 'test', 'gone_charge', 'visa', '4242', 12, 2031)",
-			     po, 1, NULL),
-		     0, "%s", db->errstr);
-	cr_assert_eq(db_query(db, "SELECT id FROM payments WHERE order_id = ?", po, 1, &r), 0);
-	long long pay = db_cell_i64(r, 0, 0, 0);
-	db_rows_free(r);
+	long long pay = payment_row(db, order, "partially_refunded", 90, "gone_charge");
 	struct db_val pp[] = {db_i64(pay)};
 	cr_assert_eq(db_exec(db,
 			     "INSERT INTO refunds (payment_id, amount, reason, actor, status, provider_ref) VALUES "
@@ -225,17 +235,8 @@ Test(payments, an_interrupted_refund_of_a_refused_payment_does_not_tell_the_orde
 {
 	struct db_conn *db = test_db("payment");
 	long long order = 8100000000000LL + (long long)getpid();
-	struct db_val po[] = {db_i64(order)};
 	struct db_rows *r;
-	cr_assert_eq(db_exec(db,
-			     "INSERT INTO payments (order_id, user_id, amount, currency, status, refunded, provider, "
-			     "provider_ref, brand, last4, exp_month, exp_year) VALUES (?, 1, 100, 'EUR', "
-			     "'succeeded', 100, 'test', 'test_ch_refused', 'visa', '4242', 12, 2031)",
-			     po, 1, NULL),
-		     0, "%s", db->errstr);
-	cr_assert_eq(db_query(db, "SELECT id FROM payments WHERE order_id = ?", po, 1, &r), 0);
-	long long pay = db_cell_i64(r, 0, 0, 0);
-	db_rows_free(r);
+	long long pay = payment_row(db, order, "succeeded", 100, "test_ch_refused");
 	struct db_val pp[] = {db_i64(pay)};
 	cr_assert_eq(db_exec(db,
 			     "INSERT INTO refunds (payment_id, amount, reason, actor, created_at) VALUES "
