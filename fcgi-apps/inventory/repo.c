@@ -53,10 +53,12 @@ static const char sql_item_insert[] = "INSERT INTO reservation_items (reservatio
 static const char sql_items[] = "SELECT product_id, quantity FROM reservation_items WHERE reservation_id = ? "
 				"ORDER BY product_id";
 static const char sql_res_status[] = "UPDATE reservations SET status = ? WHERE id = ?";
+/* After a cursor (expires_at, id): the range on (status, expires_at) is the index's, the id
+ * breaks ties. */
 static const char sql_res_expired[] =
-	"SELECT id, order_ref FROM reservations WHERE status = 'active' AND expires_at <= NOW(3) AND id NOT IN "
-	"(SELECT j.id FROM JSON_TABLE(?, '$[*]' COLUMNS (id BIGINT UNSIGNED PATH '$')) AS j) "
-	"ORDER BY expires_at LIMIT ? FOR UPDATE SKIP LOCKED";
+	"SELECT id, order_ref, DATE_FORMAT(expires_at, '%Y-%m-%d %H:%i:%s.%f') FROM reservations "
+	"WHERE status = 'active' AND expires_at <= NOW(3) AND expires_at >= ? AND (expires_at > ? OR id > ?) "
+	"ORDER BY expires_at, id LIMIT ? FOR UPDATE SKIP LOCKED";
 
 int repo_stock_get(struct db_conn *db, int64_t pid, bool lock, struct stock *s)
 {
@@ -239,8 +241,9 @@ int repo_reservation_set_status(struct db_conn *db, int64_t rid, const char *sta
 	return db_exec(db, sql_res_status, p, 2, NULL);
 }
 
-int repo_reservations_expired(struct db_conn *db, const char *skip, int64_t limit, struct db_rows **out)
+int repo_reservations_expired(struct db_conn *db, const char *after_at, int64_t after_id, int64_t limit,
+			      struct db_rows **out)
 {
-	struct db_val p[] = {db_str(skip), db_i64(limit)};
-	return db_query(db, sql_res_expired, p, 2, out);
+	struct db_val p[] = {db_str(after_at), db_str(after_at), db_i64(after_id), db_i64(limit)};
+	return db_query(db, sql_res_expired, p, 4, out);
 }

@@ -68,8 +68,10 @@ int repo_reservation_item_insert(struct db_conn *db, int64_t rid, int64_t pid, i
 /* Items by product id: product_id, quantity. */
 int repo_reservation_items(struct db_conn *db, int64_t rid, struct db_rows **out);
 int repo_reservation_set_status(struct db_conn *db, int64_t rid, const char *status);
-/* Up to `limit` active reservations past their expiry, oldest first, locked, skipping ones locked
- * elsewhere and those whose ids are in the JSON array `skip`: id, order_ref. */
-int repo_reservations_expired(struct db_conn *db, const char *skip, int64_t limit, struct db_rows **out);
+/* Up to `limit` active reservations past their expiry, oldest first from after (`after_at`,
+ * `after_id`) (expires_at as "YYYY-MM-DD HH:MM:SS.ffffff", id), locked, skipping ones locked
+ * elsewhere: id, order_ref, expires_at (in that form, for the next cursor). */
+int repo_reservations_expired(struct db_conn *db, const char *after_at, int64_t after_id, int64_t limit,
+			      struct db_rows **out);
 
 #endif

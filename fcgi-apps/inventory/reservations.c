@@ -26,7 +26,6 @@
 #define TTL_DEFAULT 900
 #define TTL_MAX 86400
 #define EXPIRY_BATCH 100 /* releases per round of the sweeper, each in a transaction of its own */
-#define EXPIRY_SKIP_MAX 16 /* releases that failed in a round, passed over for the rest of it */
 
 /* The request's items; reserve_tx never writes them (it may run twice after a deadlock). */
 struct item {
@@ -471,15 +470,17 @@ void reservation_finishes(struct request *req)
 	json_object_put(answer);
 }
 
-/* One release: the oldest expired reservation, in a transaction of its own, so that its stock rows
- * are taken in product order as a reservation takes them (a batch in one transaction took rows
- * of several reservations out of that order, and could deadlock with a checkout). Locked rows
- * belong to another instance (or to a commit in progress) and are skipped, so each expiry
- * happens exactly once; so are those whose release failed earlier in the round. */
+/* One release: the oldest expired reservation after the round's cursor, in a transaction of its
+ * own, so that its stock rows are taken in product order as a reservation takes them (a batch in
+ * one transaction took rows of several reservations out of that order, and could deadlock with a
+ * checkout). Locked rows belong to another instance (or to a commit in progress) and are skipped,
+ * so each expiry happens exactly once. */
 struct sweep {
 	struct alert_to to;
-	const char *skip; /* JSON array of reservation ids */
-	int64_t rid;      /* out: the reservation taken, 0 for none */
+	char after_at[32];   /* the cursor: past a release that failed in this round */
+	int64_t after_id;
+	int64_t rid;         /* out: the reservation taken, 0 for none */
+	char rid_at[32];     /* out: its expires_at */
 };
 
 static int expiry_tx(struct db_conn *db, void *arg)
@@ -489,10 +490,11 @@ static int expiry_tx(struct db_conn *db, void *arg)
 	int rc = 0;
 
 	sw->rid = 0;
-	if (repo_reservations_expired(db, sw->skip, 1, &r) != 0)
+	if (repo_reservations_expired(db, sw->after_at, sw->after_id, 1, &r) != 0)
 		return -1;
 	if (r->nrows) {
 		sw->rid = db_cell_i64(r, 0, 0, 0);
+		db_cell_copy(r, 0, 2, sw->rid_at, sizeof(sw->rid_at));
 		if (apply_items(db, sw->rid, db_cell(r, 0, 1), false, &sw->to) != 0 ||
 		    repo_reservation_set_status(db, sw->rid, "expired") != 0)
 			rc = -1;
@@ -501,38 +503,40 @@ static int expiry_tx(struct db_conn *db, void *arg)
 	return rc;
 }
 
-/* A round: releases up to EXPIRY_BATCH reservations. One whose release fails (a lock held too
- * long, books that no longer cover it) is logged and passed over for the rest of the round, so
- * that it does not hold up those behind it; the next round tries it again. Returns how many were
- * released, with *failed set when any failed (the failure in `err`). */
-static size_t expiry_round(struct ctx *ctx, bool *failed, char *err, size_t errlen)
+/* A round: releases up to EXPIRY_BATCH reservations, oldest first. One whose release fails (a
+ * lock held too long, books that no longer cover it) is passed over for the rest of the round,
+ * so that it does not hold up those behind it, however many fail; the next round tries it again.
+ * Returns how many were released; *failed counts the failures, named in `err`. */
+static size_t expiry_round(struct ctx *ctx, size_t *failed, char *err, size_t errlen)
 {
-	int64_t skipped[EXPIRY_SKIP_MAX];
-	char skip[EXPIRY_SKIP_MAX * 21 + 2] = "[]";
-	size_t released = 0, nskipped = 0;
+	struct sweep sw = {.to = {inventory_settings.alert_email, "-"}, .after_at = "1000-01-01 00:00:00"};
+	size_t released = 0, used = 0;
 
-	*failed = false;
+	*failed = 0;
+	err[0] = '\0';
 	while (released < EXPIRY_BATCH && !server_stopping()) {
-		struct sweep sw = {.to = {inventory_settings.alert_email, "-"}, .skip = skip};
 		if (db_tx(ctx->db, expiry_tx, &sw) == 0) {
 			if (!sw.rid)
 				break; /* none left */
 			released++;
 			continue;
 		}
-		*failed = true;
+		(*failed)++;
+		const char *why = ctx->db->errstr;
 		if (!sw.rid) { /* the database itself: the round ends */
-			snprintf(err, errlen, "%s", ctx->db->errstr);
+			snprintf(err, errlen, "%s", why);
 			break;
 		}
-		if (strncmp(ctx->db->errstr, "reservation ", 12) == 0) /* it names the reservation already */
-			snprintf(err, errlen, "%s", ctx->db->errstr);
-		else
-			snprintf(err, errlen, "reservation %lld: %s", (long long)sw.rid, ctx->db->errstr);
-		if (nskipped == EXPIRY_SKIP_MAX)
-			break;
-		skipped[nskipped++] = sw.rid;
-		db_json_ids(skipped, nskipped, skip, sizeof(skip));
+		/* Each failed release named (as many as fit), the reservation first. */
+		if (used < errlen) {
+			int n = strncmp(why, "reservation ", 12) == 0
+					? snprintf(err + used, errlen - used, "%s%s", used ? "; " : "", why)
+					: snprintf(err + used, errlen - used, "%sreservation %lld: %s", used ? "; " : "",
+						   (long long)sw.rid, why);
+			used += n > 0 ? (size_t)n : 0;
+		}
+		snprintf(sw.after_at, sizeof(sw.after_at), "%s", sw.rid_at);
+		sw.after_id = sw.rid;
 	}
 	return released;
 }
@@ -542,15 +546,17 @@ void expiry_loop(struct ctx *ctx)
 	struct log_streak streak = {.what = "expiry sweep"};
 
 	while (!server_stopping()) {
-		char err[sizeof(ctx->db->errstr) + 48];
-		bool failed;
+		char err[1024], line[sizeof(err) + 48];
+		size_t failed;
 		size_t released = expiry_round(ctx, &failed, err, sizeof(err));
 		if (released)
 			log_msg(LOG_INFO, NULL, "expiry: released %zu reservations", released);
-		if (failed)
-			log_streak_fail(&streak, err);
-		else
+		if (failed) {
+			snprintf(line, sizeof(line), "%zu release%s failed: %s", failed, failed == 1 ? "" : "s", err);
+			log_streak_fail(&streak, line);
+		} else {
 			log_streak_ok(&streak);
+		}
 		if (released == EXPIRY_BATCH)
 			continue; /* more are waiting */
 		for (int i = 0; i < 10 && !server_stopping(); i++)
