@@ -524,7 +524,8 @@ static size_t expiry_round(struct ctx *ctx, size_t *failed, char *err, size_t er
 		(*failed)++;
 		const char *why = ctx->db->errstr;
 		if (!sw.rid) { /* the database itself: the round ends */
-			snprintf(err, errlen, "%s", why);
+			if (used < errlen)
+				snprintf(err + used, errlen - used, "%s%s", used ? "; " : "", why);
 			break;
 		}
 		/* Each failed release named (as many as fit), the reservation first. */

@@ -270,7 +270,7 @@ static int apply_change(struct db_conn *db, const struct order_row *o, struct ch
 		return CHANGE_NOT_PAID;
 
 	if (c->ev == ORDER_EV_PAY)
-		rc = repo_order_move_paid(db, o->id, c->payment_id, &applied);
+		rc = repo_order_move_paid(db, o->id, c->payment_id, o->refunded_early, &applied);
 	else if (c->ev == ORDER_EV_SHIP)
 		rc = repo_order_move_shipped(db, o->id, c->carrier, c->tracking, &applied);
 	else

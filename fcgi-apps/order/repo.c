@@ -33,8 +33,10 @@ static const char sql_lines[] = "SELECT product_id, sku, name, unit_price, quant
 static const char sql_hist[] = "SELECT from_status, to_status, " DB_TS("at") ", actor, reason FROM order_history "
 			       "WHERE order_id = ? ORDER BY id";
 static const char sql_move[] = "UPDATE orders SET status = ? WHERE id = ? AND status = ?";
-static const char sql_move_paid[] =
-	"UPDATE orders SET status = 'paid', payment_id = ? WHERE id = ? AND status = 'pending_payment'";
+/* Also conditional on whether a refund was noted as the caller read the order: one noted since
+ * (by a concurrent call) makes it a race, decided again from the new row. */
+static const char sql_move_paid[] = "UPDATE orders SET status = 'paid', payment_id = ? WHERE id = ? AND "
+				    "status = 'pending_payment' AND (refunded_early IS NULL) = ?";
 static const char sql_refunded_early[] =
 	"UPDATE orders SET refunded_early = ? WHERE id = ? AND status = 'pending_payment'";
 static const char sql_move_shipped[] =
@@ -184,10 +186,10 @@ int repo_order_move(struct db_conn *db, int64_t id, const char *from, const char
 	return exec_applied(db, sql_move, p, 3, applied);
 }
 
-int repo_order_move_paid(struct db_conn *db, int64_t id, const char *payment_id, int *applied)
+int repo_order_move_paid(struct db_conn *db, int64_t id, const char *payment_id, bool refund_noted, int *applied)
 {
-	struct db_val p[] = {db_str(payment_id), db_i64(id)};
-	return exec_applied(db, sql_move_paid, p, 2, applied);
+	struct db_val p[] = {db_str(payment_id), db_i64(id), db_i64(refund_noted ? 0 : 1)};
+	return exec_applied(db, sql_move_paid, p, 3, applied);
 }
 
 int repo_order_refunded_early(struct db_conn *db, int64_t id, const char *reason, int *applied)

@@ -60,7 +60,9 @@ int repo_order_move(struct db_conn *db, int64_t id, const char *from, const char
  * the payment to take it on to `refunded` when it lands. *applied 0 when it was no longer
  * pending payment. 0 or -1. */
 int repo_order_refunded_early(struct db_conn *db, int64_t id, const char *reason, int *applied);
-int repo_order_move_paid(struct db_conn *db, int64_t id, const char *payment_id, int *applied);
+/* pending_payment -> paid, provided a refund was noted (repo_order_refunded_early) or not, as
+ * `refund_noted` says the caller read it: *applied 0 otherwise. 0 or -1. */
+int repo_order_move_paid(struct db_conn *db, int64_t id, const char *payment_id, bool refund_noted, int *applied);
 int repo_order_move_shipped(struct db_conn *db, int64_t id, const char *carrier, const char *tracking,
 			    int *applied);
 
