@@ -464,12 +464,31 @@ static int reserve_tx(struct db_conn *db, void *arg)
 	return rc < 0 ? -1 : rc > 0 ? REFUND_NONE_LEFT : 0;
 }
 
+/* Who hears of a refund that succeeded: the order service (the refund of a paid order, asked by
+ * staff or by the order service), or, for one the service made on its own of a payment the
+ * order service refused, the shopper alone, by e-mail (`shopper` set). */
 struct refund_end {
 	const struct refund_job *j;
 	const struct provider_outcome *out;
-	bool tell_order;
+	const struct user_brief *shopper;
 	const char *request_id;
 };
+
+/* The payment_refunded e-mail to the shopper of payment `p`, for `amount`. */
+static int mail_refunded(struct db_conn *db, const struct user_brief *shopper, const struct payment *p, int64_t amount,
+			 const char *request_id)
+{
+	char money[48], oid[24];
+	struct json_object *data = json_object_new_object();
+	money_text(amount, p->currency, money, sizeof(money));
+	snprintf(oid, sizeof(oid), "%lld", (long long)p->order_id);
+	json_object_object_add(data, "name", json_object_new_string(shopper->name));
+	json_object_object_add(data, "order_id", json_object_new_string(oid));
+	json_object_object_add(data, "amount", json_object_new_string(money));
+	int rc = outbox_add_job(db, "payment_refunded", shopper->email, data, request_id);
+	json_object_put(data);
+	return rc;
+}
 
 static int refund_end_tx(struct db_conn *db, void *arg)
 {
@@ -481,11 +500,11 @@ static int refund_end_tx(struct db_conn *db, void *arg)
 			 : repo_refund_done(db, e->j->refund_id, e->j->paid_id, e->out->ref);
 	if (rc != 0 || e->out->result != PROVIDER_SUCCEEDED)
 		return rc > 0 ? REFUND_ENDED_BEFORE : rc;
-	if (!e->tell_order)
-		return 0;
 	struct payment p;
 	if (repo_payment_get(db, e->j->paid_id, 0, &p) != 0)
 		return -1;
+	if (e->shopper) /* in the transaction that records it: sent once, whoever ends the refund */
+		return e->shopper->email[0] ? mail_refunded(db, e->shopper, &p, e->j->taken, e->request_id) : 0;
 	if (strcmp(p.status, "refunded") != 0)
 		return 0;
 	char path[96], rid[24];
@@ -504,7 +523,7 @@ static int refund_end_tx(struct db_conn *db, void *arg)
  * (refunded), REFUND_NO_PAYMENT, REFUND_NONE_LEFT, 502 (the provider refused or could not
  * answer; the amount is refundable again), or -1 (database).
  */
-static int refund(struct ctx *ctx, const char *rid, struct refund_job *j, bool tell_order)
+static int refund(struct ctx *ctx, const char *rid, struct refund_job *j, const struct user_brief *shopper)
 {
 	int rc = db_tx(ctx->db, reserve_tx, j);
 	if (rc != 0)
@@ -513,7 +532,7 @@ static int refund(struct ctx *ctx, const char *rid, struct refund_job *j, bool t
 	struct provider_outcome out;
 	snprintf(key, sizeof(key), "ref_%lld", (long long)j->refund_id);
 	payment_provider->refund(j->charge_ref, j->taken, j->currency, key, &out);
-	struct refund_end e = {j, &out, tell_order, rid};
+	struct refund_end e = {j, &out, shopper, rid};
 	rc = db_tx(ctx->db, refund_end_tx, &e);
 	if (rc == REFUND_ENDED_BEFORE) {
 		/* Another run (the sweeper, or a run this one took over from) recorded the outcome
@@ -641,7 +660,7 @@ void refunds_create(struct request *req)
 		j.request_ref = request_ref;
 		j.takes_over = id.attempt > 1;
 	}
-	refund_answer(req, keyed ? &id : NULL, pid, refund(req->ctx, req->request_id, &j, true));
+	refund_answer(req, keyed ? &id : NULL, pid, refund(req->ctx, req->request_id, &j, NULL));
 }
 
 struct internal_refund_in {
@@ -670,7 +689,7 @@ void internal_refund_order(struct request *req)
 		return;
 	}
 	struct refund_job j = {.order_id = in.order_id, .reason = in.reason, .actor = "order-service"};
-	int rc = refund(req->ctx, req->request_id, &j, true);
+	int rc = refund(req->ctx, req->request_id, &j, NULL);
 	if (rc != 0 && rc != REFUND_NONE_LEFT) {
 		refund_failed(req, rc);
 		return;
@@ -690,7 +709,7 @@ void internal_refund_order(struct request *req)
 static void refund_refused(struct ctx *ctx, int64_t payment_id)
 {
 	struct payment p;
-	struct user_brief ub;
+	struct user_brief ub = {0};
 	if (repo_payment_get(ctx->db, payment_id, 0, &p) != 0)
 		return;
 	/* The e-mail needs the shopper's address: without the user service, next round. */
@@ -698,24 +717,11 @@ static void refund_refused(struct ctx *ctx, int64_t payment_id)
 		return;
 	struct refund_job j = {.payment_id = payment_id, .reason = "the order could not take the payment",
 			       .actor = REFUND_ACTOR_SELF};
-	int rc = refund(ctx, "-", &j, false);
+	int rc = refund(ctx, "-", &j, &ub);
 	if (rc != 0) {
 		if (rc != REFUND_NONE_LEFT)
 			log_msg(LOG_WARN, NULL, "payment %lld: automatic refund not done (%d)", (long long)payment_id, rc);
 		return;
-	}
-	if (ub.email[0]) {
-		char amount[48], oid[24];
-		struct json_object *data = json_object_new_object();
-		money_text(j.taken, p.currency, amount, sizeof(amount));
-		snprintf(oid, sizeof(oid), "%lld", (long long)p.order_id);
-		json_object_object_add(data, "name", json_object_new_string(ub.name));
-		json_object_object_add(data, "order_id", json_object_new_string(oid));
-		json_object_object_add(data, "amount", json_object_new_string(amount));
-		if (outbox_add_job(ctx->db, "payment_refunded", ub.email, data, "-") != 0)
-			log_msg(LOG_ERROR, NULL, "payment %lld: refund e-mail not queued: %s", (long long)payment_id,
-				ctx->db->errstr);
-		json_object_put(data);
 	}
 	log_msg(LOG_WARN, NULL, "payment %lld: the order service refused it (order %lld); refunded %lld %s",
 		(long long)payment_id, (long long)p.order_id, (long long)j.taken, p.currency);
@@ -738,13 +744,20 @@ static void finish_stale_refunds(struct ctx *ctx, struct log_streak *streak)
 		struct provider_outcome out;
 		db_cell_copy(r, i, 3, j.charge_ref, sizeof(j.charge_ref));
 		db_cell_copy(r, i, 4, j.currency, sizeof(j.currency));
+		/* A refund the service made of a payment the order service refused tells that order
+		 * nothing (it never took the payment) but its shopper, as refund_refused() does; the
+		 * e-mail needs the shopper's address: without the user service, next round. */
+		char actor[41];
+		struct user_brief ub = {0};
+		struct payment p;
+		db_cell_copy(r, i, 5, actor, sizeof(actor));
+		bool self = strcmp(actor, REFUND_ACTOR_SELF) == 0;
+		if (self && (repo_payment_get(ctx->db, j.paid_id, 0, &p) != 0 ||
+			     user_client_get(ctx->client, "-", p.user_id, &ub) < 0))
+			continue;
 		snprintf(key, sizeof(key), "ref_%lld", (long long)j.refund_id);
 		payment_provider->refund(j.charge_ref, j.taken, j.currency, key, &out);
-		/* A refund the service made of a payment the order service refused tells it nothing,
-		 * as refund_refused() does not: that order never took the payment. */
-		char actor[41];
-		db_cell_copy(r, i, 5, actor, sizeof(actor));
-		struct refund_end e = {&j, &out, strcmp(actor, REFUND_ACTOR_SELF) != 0, "-"};
+		struct refund_end e = {&j, &out, self ? &ub : NULL, "-"};
 		if (db_tx(ctx->db, refund_end_tx, &e) == 0)
 			log_msg(LOG_WARN, NULL, "refund %lld finished after an interruption (%s)", (long long)j.refund_id,
 				out.result == PROVIDER_SUCCEEDED ? "refunded" : "refused");

@@ -153,18 +153,18 @@ Test(payments, staff_refund_of_nothing_is_404_and_bad_amounts_422)
 	free(a);
 }
 
-/* A payment of 100 EUR by the test provider for `order` (no such order needs to exist), written
+/* A payment of 100 EUR by the test provider for `order` of `user` (no such order needs to exist), written
  * straight into the payment service's database as it would stand: its id. */
-static long long payment_row(struct db_conn *db, long long order, const char *status, long long refunded,
-			     const char *charge_ref)
+static long long payment_row(struct db_conn *db, long long order, long long user, const char *status,
+			     long long refunded, const char *charge_ref)
 {
-	struct db_val v[] = {db_i64(order), db_str(status), db_i64(refunded), db_str(charge_ref)};
+	struct db_val v[] = {db_i64(order), db_i64(user), db_str(status), db_i64(refunded), db_str(charge_ref)};
 	struct db_rows *r;
 	cr_assert_eq(db_exec(db,
 			     "INSERT INTO payments (order_id, user_id, amount, currency, status, refunded, provider, "
-			     "provider_ref, brand, last4, exp_month, exp_year) VALUES (?, 1, 100, 'EUR', ?, ?, 'test', ?, "
+			     "provider_ref, brand, last4, exp_month, exp_year) VALUES (?, ?, 100, 'EUR', ?, ?, 'test', ?, "
 			     "'visa', '4242', 12, 2031)",
-			     v, 4, NULL),
+			     v, 5, NULL),
 		     0, "%s", db->errstr);
 	cr_assert_eq(db_query(db, "SELECT id FROM payments WHERE order_id = ?", v, 1, &r), 0);
 	long long id = db_cell_i64(r, 0, 0, 0);
@@ -183,7 +183,7 @@ Test(payments, a_refund_ended_by_two_sweepers_is_recorded_once)
 	struct db_conn *db = test_db("payment"), *holder = test_db("payment");
 	long long order = 8000000000000LL + (long long)getpid();
 	struct db_rows *r;
-	long long pay = payment_row(db, order, "partially_refunded", 90, "gone_charge");
+	long long pay = payment_row(db, order, 1, "partially_refunded", 90, "gone_charge");
 	struct db_val pp[] = {db_i64(pay)};
 	cr_assert_eq(db_exec(db,
 			     "INSERT INTO refunds (payment_id, amount, reason, actor, status, provider_ref) VALUES "
@@ -230,13 +230,17 @@ Test(payments, a_refund_ended_by_two_sweepers_is_recorded_once)
 
 /* A refund the payment service made on its own (the order service refused the payment: the
  * order had expired or been cancelled) and that was interrupted is finished by the sweeper, which
- * must not tell the order service that order was refunded: it never took the payment. */
+ * must not tell the order service that order was refunded (it never took the payment), and must
+ * tell the shopper by e-mail, as the uninterrupted refund does. */
 Test(payments, an_interrupted_refund_of_a_refused_payment_does_not_tell_the_order)
 {
 	struct db_conn *db = test_db("payment");
 	long long order = 8100000000000LL + (long long)getpid();
 	struct db_rows *r;
-	long long pay = payment_row(db, order, "succeeded", 100, "test_ch_refused");
+	char email[128];
+	unique_email(email, sizeof(email), "refused");
+	long long shopper = register_user(email, "correct horse battery", "Refused Shopper");
+	long long pay = payment_row(db, order, shopper, "succeeded", 100, "test_ch_refused");
 	struct db_val pp[] = {db_i64(pay)};
 	cr_assert_eq(db_exec(db,
 			     "INSERT INTO refunds (payment_id, amount, reason, actor, created_at) VALUES "
@@ -262,4 +266,5 @@ Test(payments, an_interrupted_refund_of_a_refused_payment_does_not_tell_the_orde
 	db_exec(db, "DELETE FROM payments WHERE id = ?", pp, 1, NULL);
 	test_db_free(db);
 	cr_assert_eq(told, 0, "the order service was told of a refund of a payment it refused");
+	cr_assert(test_job_on_stream("payment_refunded", email, 10), "the shopper %s was not told", email);
 }
