@@ -505,10 +505,7 @@ Test(order, paid_shipped_delivered_with_emails_stock_and_timeline)
 	struct shopper s;
 	struct http_resp r;
 	char st[32], path[160];
-	new_shopper(&s);
-	long long pid = test_product(staff, 1250, "EUR");
-	test_put_stock(staff, pid, 10, 0);
-	long long id = seed_order(&s, pid, 2, 1250, 900);
+	long long pid, id = new_shoppers_order(&s, 1250, 10, 2, &pid);
 	cr_assert_eq(stock_available(staff, pid), 8);
 
 	/* What the payment service reads before it charges. */
@@ -999,10 +996,7 @@ Test(order, staff_cancel_of_a_paid_order_asks_for_a_refund_then_refunded)
 	struct shopper s;
 	struct http_resp r;
 	char path[96];
-	new_shopper(&s);
-	long long pid = test_product(staff, 2000, "EUR");
-	test_put_stock(staff, pid, 5, 0);
-	long long id = seed_order(&s, pid, 1, 2000, 900);
+	long long pid, id = new_shoppers_order(&s, 2000, 5, 1, &pid);
 	cr_assert_eq(order_pay(id, 2490, "pay-refund", &r), 200, "%s", r.body);
 	http_resp_free(&r);
 
