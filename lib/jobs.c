@@ -9,9 +9,9 @@
 
 #include "redis.h"
 
-const char *const jobs_types[] = {"welcome",	  "password_changed", "order_placed",   "order_paid",
-				  "order_shipped", "order_cancelled",  "payment_failed", "payment_refunded", "low_stock",
-				  NULL};
+const char *const jobs_types[] = {"welcome",	   "password_changed", "order_placed",	   "order_paid",
+				  "order_shipped",  "order_cancelled",	"order_refunded",   "payment_failed",
+				  "payment_refunded", "low_stock",	NULL};
 
 bool jobs_type_valid(const char *type)
 {

@@ -314,9 +314,16 @@ static int apply_change(struct db_conn *db, const struct order_row *o, struct ch
 		rc = queue_reservation(db, &rows, o, "release", c->request_id) != 0;
 		break;
 	case ORDER_EV_REFUNDED:
-		/* Refunded in whole before it shipped: its owner learns it will not come. The units were
-		 * sold when it was paid and stay so, as for a paid order cancelled by staff. */
-		rc = from == ORDER_PAID && queue_job(db, &rows, "order_cancelled", o, c->request_id, false) != 0;
+		/* Refunded in whole before it shipped: its owner learns it will not come. After it
+		 * shipped: that the money goes back. The units were sold when it was paid and stay so,
+		 * as for a paid order cancelled by staff (returned goods are booked at the inventory).
+		 * Cancelled: its owner had the order_cancelled e-mail then. */
+		if (from == ORDER_PAID)
+			rc = queue_job(db, &rows, "order_cancelled", o, c->request_id, false) != 0;
+		else if (from == ORDER_SHIPPED || from == ORDER_DELIVERED)
+			rc = queue_job(db, &rows, "order_refunded", o, c->request_id, true) != 0;
+		else
+			rc = 0;
 		break;
 	case ORDER_EV_DELIVER:
 		rc = 0;

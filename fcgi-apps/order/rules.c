@@ -41,9 +41,12 @@ static const struct {
 	{ORDER_EV_CANCEL, ORDER_PAID, ORDER_CANCELLED, ORDER_BY_STAFF},
 	{ORDER_EV_EXPIRE, ORDER_PENDING_PAYMENT, ORDER_EXPIRED, ORDER_BY_SYSTEM},
 	/* Only an order that was paid is refunded (the caller checks that it was): one cancelled by
-	 * staff, or one staff refunded in whole before it shipped (it will not ship now). */
+	 * staff, or one staff refunded in whole: before it shipped (it will not ship now), or after
+	 * (a parcel lost, goods sent back; also a refund that was in flight while staff shipped). */
 	{ORDER_EV_REFUNDED, ORDER_CANCELLED, ORDER_REFUNDED, ORDER_BY_PAYMENT},
 	{ORDER_EV_REFUNDED, ORDER_PAID, ORDER_REFUNDED, ORDER_BY_PAYMENT},
+	{ORDER_EV_REFUNDED, ORDER_SHIPPED, ORDER_REFUNDED, ORDER_BY_PAYMENT},
+	{ORDER_EV_REFUNDED, ORDER_DELIVERED, ORDER_REFUNDED, ORDER_BY_PAYMENT},
 };
 
 bool order_transition(enum order_event ev, enum order_status from, enum order_actor actor, enum order_status *to)

@@ -2,6 +2,7 @@
 #include "order_kit.h"
 
 #include <criterion/criterion.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,17 @@ long order_act(long long id, const char *what, const char *body, const char *tok
 	snprintf(path, sizeof(path), "/api/v1/orders/%lld/%s", id, what);
 	api("POST", path, body, token, r);
 	return r->status;
+}
+
+bool order_delivered_with(long long user, long long pid)
+{
+	char path[96];
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/internal/order/users/%lld/delivered/%lld", user, pid);
+	cr_assert_eq(internal("GET", path, NULL, &r), 200, "%s", r.body);
+	bool yes = json_object_get_boolean(json_object_object_get(r.json, "delivered"));
+	http_resp_free(&r);
+	return yes;
 }
 
 void order_status(long long id, const char *token, char *out, size_t len)

@@ -2,6 +2,7 @@
 #ifndef STORE_TEST_ORDER_KIT_H
 #define STORE_TEST_ORDER_KIT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct http_resp;
@@ -67,6 +68,9 @@ void order_unique_key(char *buf, size_t len);
 /* A new shopper (into *s) whose cart holds `qty` units of a new product at `price` EUR (stock
  * 100), checked out: returns the order's id, and the product's in *pid_out (may be NULL). */
 long long order_placed_by_new_shopper(struct shopper *s, long long price, int qty, long long *pid_out);
+
+/* The review service's question: has `user` a delivered order with product `pid`? */
+bool order_delivered_with(long long user, long long pid);
 
 /* POST /api/v1/payments of `order_id` with card `number` (valid through 12/2031, CVC 123). */
 long order_pay_by_card(const char *token, const char *key, long long order_id, const char *number, struct http_resp *r);

@@ -568,14 +568,8 @@ Test(order, paid_shipped_delivered_with_emails_stock_and_timeline)
 	wait_mail(s.email, subject);
 
 	/* The review service's question. */
-	snprintf(path, sizeof(path), "/internal/order/users/%lld/delivered/%lld", s.id, pid);
-	cr_assert_eq(internal("GET", path, NULL, &r), 200);
-	cr_assert(json_object_get_boolean(json_object_object_get(r.json, "delivered")));
-	http_resp_free(&r);
-	snprintf(path, sizeof(path), "/internal/order/users/%lld/delivered/%lld", s.id + 100000, pid);
-	cr_assert_eq(internal("GET", path, NULL, &r), 200);
-	cr_assert_not(json_object_get_boolean(json_object_object_get(r.json, "delivered")));
-	http_resp_free(&r);
+	cr_assert(order_delivered_with(s.id, pid));
+	cr_assert_not(order_delivered_with(s.id + 100000, pid));
 
 	order_status(id, s.token, st, sizeof(st));
 	cr_assert_str_eq(st, "delivered");

@@ -349,6 +349,25 @@ Test(payflow, staff_cancel_of_a_paid_order_refunds_it_in_full)
 /* Staff refunding the whole payment of a paid order that has not shipped: the order is refunded
  * (not left `paid`, to be shipped for nothing), its owner told it is cancelled, and it can no
  * longer be shipped. A partial refund leaves it paid. */
+/* Staff refund `body` of `payment`, what is left of it: the payment is refunded, and its order
+ * `oid` goes from `from` to refunded. */
+static void refund_the_rest(long long payment, const char *body, long long oid, const char *token, const char *from)
+{
+	struct http_resp r;
+	char path[96], want[64];
+	snprintf(path, sizeof(path), "/api/v1/payments/%lld/refunds", payment);
+	api("POST", path, body, staff, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "refunded");
+	http_resp_free(&r);
+	wait_order(oid, token, "refunded", 10);
+	snprintf(path, sizeof(path), "/api/v1/orders/%lld", oid);
+	api("GET", path, NULL, token, &r);
+	snprintf(want, sizeof(want), "\"from\":\"%s\",\"to\":\"refunded\"", from);
+	cr_assert_not_null(strstr(r.body, want), "%s", r.body);
+	http_resp_free(&r);
+}
+
 Test(payflow, a_full_refund_of_a_paid_order_refunds_the_order)
 {
 	struct shopper s;
@@ -366,20 +385,52 @@ Test(payflow, a_full_refund_of_a_paid_order_refunds_the_order)
 	http_resp_free(&r);
 	sleep(2); /* a partial refund tells the order service nothing */
 	wait_order(oid, s.token, "paid", 1);
-	api("POST", path, "{\"amount\":1000,\"reason\":\"the customer changed their mind\"}", staff, &r);
-	cr_assert_eq(r.status, 201, "%s", r.body);
-	cr_assert_str_eq(json_str(&r, "status"), "refunded");
-	http_resp_free(&r);
-	wait_order(oid, s.token, "refunded", 10);
-	snprintf(path, sizeof(path), "/api/v1/orders/%lld", oid);
-	api("GET", path, NULL, s.token, &r);
-	cr_assert_not_null(strstr(r.body, "\"from\":\"paid\",\"to\":\"refunded\""), "%s", r.body);
-	http_resp_free(&r);
+	refund_the_rest(payment, "{\"amount\":1000,\"reason\":\"the customer changed their mind\"}", oid, s.token, "paid");
 	cr_assert(test_job_on_stream("order_cancelled", s.email, 10), "no order_cancelled e-mail for %s", s.email);
 	order_act(oid, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"JJD0001\"}", staff, &r);
 	assert_problem(&r, 409, "invalid_transition");
 	http_resp_free(&r);
 	free(s.token);
+}
+
+/*
+ * A whole refund after the order shipped (a parcel lost, goods sent back) refunds the order too,
+ * from shipped or from delivered, and its owner gets the order_refunded e-mail. Before, the order
+ * service refused the payment's call (409), the payment's outbox gave it up, and the order stayed
+ * shipped with its money returned: also what a staff refund in flight while staff shipped ended as.
+ */
+Test(payflow, a_full_refund_after_shipping_refunds_the_order)
+{
+	const char *after[] = {"shipped", "delivered"};
+	for (int i = 0; i < 2; i++) {
+		struct shopper s;
+		struct http_resp r;
+		char key[96], want[64];
+		long long pid;
+		long long oid = order_placed_by_new_shopper(&s, 1200, 1, &pid);
+		order_unique_key(key, sizeof(key));
+		cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
+		long long payment = json_int(&r, "id"), amount = json_int(&r, "amount");
+		char body[96];
+		http_resp_free(&r);
+		wait_order(oid, s.token, "paid", 10);
+		cr_assert_eq(order_act(oid, "ship", "{\"carrier\":\"DHL\",\"tracking_number\":\"JJD0002\"}", staff, &r), 200,
+			     "%s", r.body);
+		http_resp_free(&r);
+		if (i == 1) {
+			cr_assert_eq(order_act(oid, "deliver", NULL, staff, &r), 200, "%s", r.body);
+			http_resp_free(&r);
+		}
+		snprintf(body, sizeof(body), "{\"amount\":%lld,\"reason\":\"the parcel was lost\"}", amount);
+		refund_the_rest(payment, body, oid, s.token, after[i]);
+		cr_assert(test_job_on_stream("order_refunded", s.email, 10), "no order_refunded e-mail for %s", s.email);
+		cr_assert_not(test_job_on_stream("order_cancelled", s.email, 1), "order_cancelled sent to %s", s.email);
+		snprintf(want, sizeof(want), "Order %lld was refunded", oid);
+		wait_mail(s.email, want);
+		/* no longer a verified buyer of the product, for the review service */
+		cr_assert_not(order_delivered_with(s.id, pid));
+		free(s.token);
+	}
 }
 
 
