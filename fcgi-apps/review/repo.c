@@ -34,7 +34,11 @@ static const char sql_agg_write[] = "UPDATE rating_aggregates SET count = ?, tot
 				    "r4 = ?, r5 = ? WHERE product_id = ?";
 static const char sql_agg_get[] =
 	"SELECT count, total, r1, r2, r3, r4, r5 FROM rating_aggregates WHERE product_id = ?";
-static const char sql_supersede[] = "DELETE FROM outbox WHERE status = 'pending' AND kind = 'call' AND target = ?";
+/* Through its own index only (sql/review/007): any other way reads, and waits for, every pending
+ * row, among them the one the relay holds locked through a call that may hang for seconds. A
+ * single-table DELETE takes no index hint, a multi-table one does. */
+static const char sql_supersede[] = "DELETE o FROM outbox o FORCE INDEX (outbox_supersede) "
+				    "WHERE o.status = 'pending' AND o.kind = 'call' AND o.target = ?";
 
 #define PUBLIC_WHERE " FROM reviews WHERE product_id = ? AND status = 'visible' AND (? = 0 OR rating = ?)"
 #define PUBLIC_PAGE " LIMIT ? OFFSET ?"

@@ -476,8 +476,9 @@ static int instances(const char *name, char inst[][64], int max)
 	return n;
 }
 
-/* Sends `sig` to every instance of the service (their pid files) and waits until each is gone. */
-static void service_signal(const char *name, int sig)
+/* Sends `sig` to every instance of the service (their pid files) and, `wait`, waits until each
+ * is gone. */
+static void service_signal(const char *name, int sig, bool wait)
 {
 	char inst[9][64];
 	long pids[9];
@@ -491,7 +492,7 @@ static void service_signal(const char *name, int sig)
 		fclose(f);
 		cr_assert_eq(kill((pid_t)pids[k], sig), 0);
 	}
-	for (int k = 0; k < n; k++) {
+	for (int k = 0; wait && k < n; k++) {
 		for (int i = 0; i < 100 && kill((pid_t)pids[k], 0) == 0; i++)
 			usleep(100000);
 		waitpid((pid_t)pids[k], NULL, WNOHANG);
@@ -500,12 +501,17 @@ static void service_signal(const char *name, int sig)
 
 void test_service_stop(const char *name)
 {
-	service_signal(name, SIGTERM);
+	service_signal(name, SIGTERM, true);
 }
 
 void test_service_kill(const char *name)
 {
-	service_signal(name, SIGKILL);
+	service_signal(name, SIGKILL, true);
+}
+
+void test_service_pause(const char *name, bool paused)
+{
+	service_signal(name, paused ? SIGSTOP : SIGCONT, false);
 }
 
 void test_service_start(const char *name)
@@ -631,5 +637,22 @@ void test_unlock(int *fd)
 	if (*fd >= 0)
 		close(*fd);
 	*fd = -1;
+}
+
+static int alone_fd = -1;
+
+void test_alone(void)
+{
+	/* Criterion runs each test in a child named boxfort-worker: the program's name is its file's. */
+	char exe[1024];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	cr_assert(n > 0, "readlink /proc/self/exe");
+	exe[n] = '\0';
+	alone_fd = test_lock(strrchr(exe, '/') + 1, true);
+}
+
+void test_alone_end(void)
+{
+	test_unlock(&alone_fd);
 }
 

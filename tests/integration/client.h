@@ -129,6 +129,11 @@ void test_db_free(struct db_conn *db);
 int test_lock(const char *name, bool exclusive);
 void test_unlock(int *fd);
 
+/* A suite's .init and .fini for tests that must run alone, one at a time (each stops or hangs a
+ * shared service): the program's exclusive lock, by its name. */
+void test_alone(void);
+void test_alone_end(void);
+
 /* --- the services of the test stack -------------------------------------------- */
 
 /* How many instances of service `name` the test stack runs (var/instances, which scripts/store
@@ -141,6 +146,10 @@ int test_service_instances(const char *name);
 void test_service_stop(const char *name);
 
 void test_service_kill(const char *name);
+
+/* SIGSTOPs (`paused`) or SIGCONTs every instance of the service, without waiting: a service
+ * that hangs, its socket still accepting. */
+void test_service_pause(const char *name, bool paused);
 
 /* Starts the service again as scripts/store does: its env file, its socket, its log and pid file. */
 void test_service_start(const char *name);

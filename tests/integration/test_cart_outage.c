@@ -13,19 +13,7 @@
 #include "client.h"
 #include "rig.h"
 
-static int lock_fd = -1;
-
-static void lock_alone(void)
-{
-	lock_fd = test_lock("test_cart_outage", true);
-}
-
-static void unlock_alone(void)
-{
-	test_unlock(&lock_fd);
-}
-
-TestSuite(cart_outage, .init = lock_alone, .fini = unlock_alone);
+TestSuite(cart_outage, .init = test_alone, .fini = test_alone_end);
 
 static void call(const char *method, const char *path, const char *body, const char *bearer, const char *cart_token,
 		 struct http_resp *r)

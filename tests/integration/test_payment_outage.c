@@ -11,18 +11,16 @@
 #include "order_kit.h"
 
 /* Both tests kill the order service: one at a time (Criterion runs tests side by side). */
-static int lock_fd = -1;
-
 static void outage_init(void)
 {
-	lock_fd = test_lock("test_payment_outage", true);
+	test_alone();
 	order_suite_init();
 }
 
 static void outage_fini(void)
 {
 	order_suite_fini();
-	test_unlock(&lock_fd);
+	test_alone_end();
 }
 
 TestSuite(payoutage, .init = outage_init, .fini = outage_fini, .timeout = 180);

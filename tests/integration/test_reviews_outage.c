@@ -1,13 +1,17 @@
-/* test_reviews_outage.c: reviews with the product service stopped. One test: it stops a shared
- * service, so nothing else may run beside it (scripts/store test runs the programs one by one). */
+/* test_reviews_outage.c: reviews with the product service stopped, or hung. Each test stops a
+ * shared service, so nothing else may run beside it: scripts/store test runs the programs one by
+ * one, and the tests here hold a lock. */
 #include <criterion/criterion.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client.h"
+
+TestSuite(reviews_outage, .init = test_alone, .fini = test_alone_end);
 
 static long long seed_review(long long pid, long long uid, int rating)
 {
@@ -38,6 +42,60 @@ static bool product_rating_is(long long pid, long long count, long long avg_cent
 		usleep(100 * 1000);
 	}
 	return false;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A product service that hangs (its socket accepts, nothing answers) holds up the rating call of
+ * one product: the relay keeps that row locked through the call, up to its 5 s timeout. A review
+ * of another product must not wait for it. Before, the rating call's supersede (a DELETE of the
+ * product's pending call) had no index on its target: it locked, and so waited for, every pending
+ * row of the outbox.
+ */
+Test(reviews_outage, a_hung_product_service_holds_up_no_other_products_reviews, .timeout = 120)
+{
+	char *admin = admin_token(), path[96];
+	long long uid;
+	char *author = customer_token(&uid);
+	long long hung = test_product(admin, 100, "EUR"), other = test_product(admin, 100, "EUR");
+	long long a = seed_review(hung, uid, 5), b = seed_review(other, uid, 5);
+	struct http_resp r;
+	double slowest = 0;
+	long status_b = 200;
+
+	test_service_pause("product", true);
+	snprintf(path, sizeof(path), "/api/v1/reviews/%lld", a);
+	api("PATCH", path, "{\"rating\":4}", author, &r);
+	long status_a = r.status;
+	http_resp_free(&r);
+	/* The relay takes the hung product's call within a round (250 ms) and waits on it 5 s, then
+	 * backs off 1 s and takes it again: three edits a second apart meet it locked. */
+	snprintf(path, sizeof(path), "/api/v1/reviews/%lld", b);
+	for (int i = 0; i < 3 && status_b == 200; i++) {
+		sleep(1);
+		double t0 = now_s();
+		api("PATCH", path, i % 2 ? "{\"rating\":2}" : "{\"rating\":3}", author, &r);
+		double took = now_s() - t0;
+		status_b = r.status;
+		http_resp_free(&r);
+		if (took > slowest)
+			slowest = took;
+	}
+	test_service_pause("product", false);
+	cr_assert_eq(status_a, 200);
+	cr_assert_eq(status_b, 200);
+	cr_assert_lt(slowest, 1.5, "an edit of another product's review took %.2f s", slowest);
+	/* Both ratings land once the product service answers again. */
+	cr_assert(product_rating_is(hung, 1, 400, 60), "the hung product's rating never landed");
+	cr_assert(product_rating_is(other, 1, 300, 60), "the other product's rating never landed");
+	free(author);
+	free(admin);
 }
 
 Test(reviews_outage, product_service_stopped_while_reviews_change, .timeout = 120)
