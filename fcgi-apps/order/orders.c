@@ -120,7 +120,7 @@ void orders_list(struct request *req)
 		problem_add(&errs, "status", "must be one of pending_payment, paid, shipped, delivered, cancelled, "
 					     "expired, refunded");
 	if (staff) {
-		req_query_i64(req, "user_id", 1, INT64_MAX, 0, &f.user_id, &errs);
+		req_query_i64(req, "user_id", 1, ID_MAX, 0, &f.user_id, &errs);
 		const char *pf = req_query(req, "placed_from"), *pt = req_query(req, "placed_to");
 		if (pf && !order_time_parse(pf, from))
 			problem_add(&errs, "placed_from", "must be a date (2026-12-01) or a UTC time (2026-12-01T08:00:00Z)");

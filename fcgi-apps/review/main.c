@@ -17,9 +17,9 @@ static const struct route routes[] = {
 	{"GET", "/api/v1/reviews/{id}", reviews_get, ROLE_OPTIONAL, 0, NULL},
 	{"PATCH", "/api/v1/reviews/{id}", reviews_update, ROLE_CUSTOMER, REVIEW_BODY_MAX, NULL},
 	{"DELETE", "/api/v1/reviews/{id}", reviews_delete, ROLE_CUSTOMER, 0, NULL},
-	{"POST", "/api/v1/reviews/{id}/helpful", reviews_helpful, ROLE_CUSTOMER, SMALL_BODY_MAX, NULL},
+	{"POST", "/api/v1/reviews/{id}/helpful", reviews_helpful, ROLE_CUSTOMER, ROUTE_NO_BODY, NULL},
 	{"POST", "/api/v1/reviews/{id}/hide", reviews_hide, ROLE_ADMIN, SMALL_BODY_MAX, NULL},
-	{"POST", "/api/v1/reviews/{id}/unhide", reviews_unhide, ROLE_ADMIN, SMALL_BODY_MAX, NULL},
+	{"POST", "/api/v1/reviews/{id}/unhide", reviews_unhide, ROLE_ADMIN, ROUTE_NO_BODY, NULL},
 };
 
 int main(void)

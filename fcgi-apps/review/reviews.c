@@ -16,13 +16,13 @@
 #include "log.h"
 #include "order_port.h"
 #include "outbox.h"
+#include "parse.h"
 #include "problem.h"
 #include "repo.h"
 #include "request.h"
 #include "response.h"
 #include "rules.h"
 
-#define ID_MAX 9007199254740991LL /* 2^53 - 1: ids stay exact in JavaScript clients */
 #define REVIEW_NOT_FOUND "No such review."
 #define PRODUCT_NOT_FOUND "No such product."
 #define TITLE_MAX 120

@@ -333,6 +333,30 @@ Test(gateway, body_on_a_bodiless_operation_is_400)
 	free(t);
 }
 
+/* The other POSTs that take no body read none, and ignored one: a guest cart was made, a merge,
+ * a helpful vote and an unhide went through whatever the body said ("role":"admin", garbage). */
+Test(gateway, every_bodiless_post_refuses_a_body)
+{
+	char *t = customer_token(NULL), *admin = admin_token();
+	const struct {
+		const char *path, *token;
+	} posts[] = {
+		{"/api/v1/carts", NULL},
+		{"/api/v1/cart/merge", t},
+		{"/api/v1/reviews/1/helpful", t},
+		{"/api/v1/reviews/1/unhide", admin},
+	};
+	for (size_t i = 0; i < sizeof(posts) / sizeof(posts[0]); i++) {
+		struct http_resp r;
+		api_raw("POST", posts[i].path, "{\"role\":\"admin\"}", posts[i].token, &r);
+		cr_assert_eq(r.status, 400, "%s: %ld %s", posts[i].path, r.status, r.body);
+		assert_problem(&r, 400, "body_not_allowed");
+		http_resp_free(&r);
+	}
+	free(admin);
+	free(t);
+}
+
 /* Ids stop at 2^53 - 1 (JavaScript numbers); one past is no id: 404 in a path, 422 in a query. */
 Test(gateway, ids_past_2_pow_53_minus_1_are_refused)
 {
@@ -340,6 +364,12 @@ Test(gateway, ids_past_2_pow_53_minus_1_are_refused)
 	api_raw("GET", "/api/v1/products/9007199254740992", NULL, NULL, &r);
 	assert_problem(&r, 404, "not_found");
 	http_resp_free(&r);
+	char *admin = admin_token();
+	api_raw("GET", "/api/v1/orders?user_id=9007199254740992", NULL, admin, &r);
+	assert_problem(&r, 422, "validation_failed");
+	cr_assert_not_null(strstr(r.body, "\"user_id\""), "%s", r.body);
+	http_resp_free(&r);
+	free(admin);
 	api_raw("GET", "/api/v1/products?category=9007199254740992", NULL, NULL, &r);
 	assert_problem(&r, 422, "validation_failed");
 	http_resp_free(&r);
