@@ -38,6 +38,15 @@ void problem_add(struct field_errors *errs, const char *field, const char *fmt, 
 	scrub(e->message);
 }
 
+void problem_add_nested(struct field_errors *errs, const char *outer, const struct field_errors *inner)
+{
+	for (size_t i = 0; i < inner->n; i++) {
+		char field[sizeof(inner->items[i].field) + 64];
+		snprintf(field, sizeof(field), "%s.%s", outer, inner->items[i].field);
+		problem_add(errs, field, "%s", inner->items[i].message);
+	}
+}
+
 const char *problem_title(int status)
 {
 	switch (status) {

@@ -22,6 +22,10 @@ struct field_errors {
 void problem_add(struct field_errors *errs, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* Appends the errors of a nested object `inner` to errs, each field named "<outer>.<field>"
+ * ("card.cvc"), so that the client learns which field of the object is wrong. */
+void problem_add_nested(struct field_errors *errs, const char *outer, const struct field_errors *inner);
+
 /* Returns the reason phrase of an HTTP status ("Not Found"), "Error" for unknown ones. */
 const char *problem_title(int status);
 

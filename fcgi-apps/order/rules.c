@@ -166,11 +166,7 @@ bool order_address_parse(struct json_object *obj, struct order_address *out, str
 		problem_add(&mine, "country", "must be an ISO 3166-1 alpha-2 country code, such as \"DE\"");
 	if ((present & 1u << 6) && out->phone && (!all_of(out->phone, " +()-", &digit) || !digit))
 		problem_add(&mine, "phone", "must be digits, spaces and \"+()-\"");
-	for (size_t i = 0; i < mine.n; i++) {
-		char field[96];
-		snprintf(field, sizeof(field), "shipping_address.%s", mine.items[i].field);
-		problem_add(errs, field, "%s", mine.items[i].message);
-	}
+	problem_add_nested(errs, "shipping_address", &mine);
 	return mine.n == 0;
 }
 

@@ -242,8 +242,7 @@ void payments_create(struct request *req)
 	if (in.card) {
 		struct field_errors ce = {0};
 		field_parse(in.card, card_specs, sizeof(card_specs) / sizeof(card_specs[0]), &ci, NULL, NULL, &ce);
-		for (size_t i = 0; i < ce.n; i++)
-			problem_add(&errs, "card", "%s %s", ce.items[i].field, ce.items[i].message);
+		problem_add_nested(&errs, "card", &ce);
 		gmtime_r(&now, &tm);
 		if (!ce.n)
 			card_check(&card, ci.number, ci.exp_month, ci.exp_year, ci.cvc, tm.tm_year + 1900, tm.tm_mon + 1,

@@ -58,16 +58,19 @@ Test(payments, bad_bodies_are_422_and_name_the_field)
 		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424241\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}}", "card.number"},
 		{"{\"order_id\":1,\"card\":{\"number\":\"4242-4242-4242-4242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}}", "card.number"},
 		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":1,\"exp_year\":2020,\"cvc\":\"123\"}}", "card.exp_year"},
-		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":13,\"exp_year\":2031,\"cvc\":\"123\"}}", "card"},
+		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":13,\"exp_year\":2031,\"cvc\":\"123\"}}", "card.exp_month"},
 		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"12\"}}", "card.cvc"},
-		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":123}}", "card"},
-		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\",\"pin\":\"1\"}}", "card"},
+		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":123}}", "card.cvc"},
+		{"{\"order_id\":1,\"card\":{\"number\":\"4242424242424242\",\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\",\"pin\":\"1\"}}", "card.pin"},
+		{"{\"order_id\":1,\"card\":{\"exp_month\":12,\"exp_year\":2031,\"cvc\":\"123\"}}", "card.number"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		order_unique_key(key, sizeof(key));
 		pay(t, key, cases[i].body, &r);
 		assert_problem(&r, 422, "validation_failed");
-		cr_assert(strstr(r.body, cases[i].field) != NULL, "case %zu: %s does not name %s", i, r.body, cases[i].field);
+		char named[64];
+		snprintf(named, sizeof(named), "\"field\":\"%s\"", cases[i].field); /* the field itself */
+		cr_assert(strstr(r.body, named) != NULL, "case %zu: %s does not name %s", i, r.body, cases[i].field);
 		cr_assert(strstr(r.body, "4242424242424241") == NULL && strstr(r.body, "\"123\"") == NULL,
 			  "the answer echoes card data: %s", r.body);
 		http_resp_free(&r);

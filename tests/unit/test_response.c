@@ -363,6 +363,19 @@ Test(resp_problem, errors_bounded_at_sixteen)
 	cr_assert(eq(sz, json_object_array_length(list), PROBLEM_MAX_ERRORS));
 }
 
+Test(resp_problem, nested_errors_name_the_inner_field)
+{
+	struct field_errors inner = {0}, errs = {0};
+	problem_add(&errs, "order_id", "is required");
+	problem_add(&inner, "cvc", "must be a string");
+	problem_add(&inner, "pin", "is not a known field");
+	problem_add_nested(&errs, "card", &inner);
+	cr_assert(eq(sz, errs.n, 3));
+	cr_assert(eq(str, errs.items[1].field, "card.cvc"));
+	cr_assert(eq(str, errs.items[1].message, "must be a string"));
+	cr_assert(eq(str, errs.items[2].field, "card.pin"));
+}
+
 Test(resp_problem, no_errors_member_without_errors)
 {
 	struct field_errors errs = {0};
