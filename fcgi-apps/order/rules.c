@@ -75,7 +75,7 @@ bool order_compute_totals(const int64_t *prices, const int64_t *qtys, size_t n, 
 		return false;
 	out->subtotal = sub;
 	out->shipping = sub >= rule->free_from ? 0 : rule->fee;
-	return !__builtin_add_overflow(sub, out->shipping, &out->total);
+	return !__builtin_add_overflow(sub, out->shipping, &out->total) && out->total <= ORDER_TOTAL_MAX;
 }
 
 /* ISO 4217 currencies without minor units; every other one is written with two decimals. */

@@ -58,7 +58,10 @@ struct shipping_rule {
 };
 
 #define ORDER_QTY_MAX 1000000
-#define ORDER_PRICE_MAX 100000000000LL /* a billion in major units: far above any shop's price */
+/* The product service's highest price (PRICE_MAX, 10^15 minor units): any price it takes, an order
+ * takes. A total is at most 2^53 - 1, so that it stays exact in a JavaScript client. */
+#define ORDER_PRICE_MAX 1000000000000000LL
+#define ORDER_TOTAL_MAX 9007199254740991LL
 
 struct order_totals {
 	int64_t subtotal, shipping, total;
@@ -67,7 +70,7 @@ struct order_totals {
 /*
  * Computes line_totals[i] = prices[i] * qtys[i] and the order's totals. Prices must be in
  * 0..ORDER_PRICE_MAX and quantities in 1..ORDER_QTY_MAX. Returns false (nothing useful in the
- * outputs) on a value out of bounds or a sum that would overflow.
+ * outputs) on a value out of bounds or a total past ORDER_TOTAL_MAX.
  */
 bool order_compute_totals(const int64_t *prices, const int64_t *qtys, size_t n, const struct shipping_rule *rule,
 			  int64_t *line_totals, struct order_totals *out);

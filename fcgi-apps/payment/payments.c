@@ -569,7 +569,7 @@ struct refund_in {
 };
 
 static const struct field_spec refund_specs[] = {
-	{"amount", FIELD_T_I64, true, 1, INT64_C(1000000000000), offsetof(struct refund_in, amount), false},
+	{"amount", FIELD_T_I64, true, 1, INT64_C(9007199254740991), offsetof(struct refund_in, amount), false}, /* a total's highest: 2^53 - 1 */
 	{"reason", FIELD_T_STRING, true, 1, 200, offsetof(struct refund_in, reason), false},
 };
 

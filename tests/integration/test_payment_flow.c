@@ -394,6 +394,46 @@ Test(payflow, a_full_refund_of_a_paid_order_refunds_the_order)
 }
 
 /*
+ * The catalogue's prices go up to 10^15 minor units, and so does what an order takes: a product
+ * at the highest price is ordered, paid and refunded in whole. A total past 2^53 - 1 (where a
+ * JavaScript client's numbers stop being exact) is 409 total_too_large. Before, the order refused
+ * any price above 10^11 as "not_on_sale", and a refund above 10^12 was a 422.
+ */
+Test(payflow, a_product_at_the_highest_price_is_ordered_paid_and_refunded)
+{
+	struct shopper s, t;
+	struct http_resp r;
+	char key[96], path[96], body[96];
+	long long pid;
+	long long oid = order_placed_by_new_shopper(&s, 1000000000000000LL, 1, &pid);
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
+	long long payment = json_int(&r, "id");
+	cr_assert_eq(json_int(&r, "amount"), 1000000000000000LL, "%s", r.body);
+	http_resp_free(&r);
+	wait_order(oid, s.token, "paid", 10);
+	snprintf(body, sizeof(body), "{\"amount\":%lld,\"reason\":\"sent back\"}", 1000000000000000LL);
+	snprintf(path, sizeof(path), "/api/v1/payments/%lld/refunds", payment);
+	api("POST", path, body, staff, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "refunded");
+	http_resp_free(&r);
+
+	/* ten of them: 10^16, past 2^53 - 1 */
+	new_shopper(&t);
+	snprintf(path, sizeof(path), "/api/v1/cart/items/%lld", pid);
+	api("PUT", path, "{\"quantity\":10}", t.token, &r);
+	cr_assert_eq(r.status, 200, "%s", r.body);
+	http_resp_free(&r);
+	order_unique_key(key, sizeof(key));
+	send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, t.token, key, &r);
+	assert_problem(&r, 409, "total_too_large");
+	http_resp_free(&r);
+	free(t.token);
+	free(s.token);
+}
+
+/*
  * A whole refund after the order shipped (a parcel lost, goods sent back) refunds the order too,
  * from shipped or from delivered, and its owner gets the order_refunded e-mail. Before, the order
  * service refused the payment's call (409), the payment's outbox gave it up, and the order stayed

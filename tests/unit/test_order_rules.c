@@ -147,9 +147,20 @@ Test(order_totals, bounds_and_overflow)
 	int64_t qbig[] = {ORDER_QTY_MAX + 1};
 	cr_assert_not(order_compute_totals(p1, qbig, 1, &rule, lt, &t), "quantity past the maximum");
 	int64_t pmax[] = {ORDER_PRICE_MAX, ORDER_PRICE_MAX}, qmax[] = {ORDER_QTY_MAX, ORDER_QTY_MAX};
-	/* 1e11 * 1e6 = 1e17 per line, 2e17 in all: within int64 */
-	cr_assert(order_compute_totals(pmax, qmax, 2, &rule, lt, &t));
-	cr_assert_eq(t.subtotal, 200000000000000000LL);
+	/* 1e15 * 1e6 = 1e21: past int64 */
+	cr_assert_not(order_compute_totals(pmax, qmax, 2, &rule, lt, &t), "int64 overflow");
+	/* 9e15 is the most a total may be below 2^53 - 1 (9007199254740991) in whole prices */
+	int64_t q9[] = {5, 4}, q10[] = {5, 5};
+	cr_assert(order_compute_totals(pmax, q9, 2, &rule, lt, &t));
+	cr_assert_eq(t.total, 9000000000000000LL);
+	cr_assert_not(order_compute_totals(pmax, q10, 2, &rule, lt, &t), "a total past 2^53 - 1");
+	/* the shipping fee counts too: exactly 2^53 - 1 passes, one more does not */
+	struct shipping_rule always = {490, ORDER_TOTAL_MAX};
+	int64_t pedge[] = {ORDER_PRICE_MAX, 7199254740501LL}, q91[] = {9, 1};
+	cr_assert(order_compute_totals(pedge, q91, 2, &always, lt, &t));
+	cr_assert_eq(t.total, ORDER_TOTAL_MAX);
+	pedge[1]++;
+	cr_assert_not(order_compute_totals(pedge, q91, 2, &always, lt, &t));
 	struct shipping_rule bad = {-1, 0};
 	cr_assert_not(order_compute_totals(p1, q1, 1, &bad, lt, &t));
 }
