@@ -165,20 +165,32 @@ void order_unique_key(char *buf, size_t len)
 	snprintf(buf, len, "key-%d-%ld%09ld-%d", (int)getpid(), (long)ts.tv_sec, ts.tv_nsec, ++n);
 }
 
+void cart_put(const char *token, long long pid, int qty)
+{
+	char path[64], body[32];
+	struct http_resp r;
+	snprintf(path, sizeof(path), "/api/v1/cart/items/%lld", pid);
+	snprintf(body, sizeof(body), "{\"quantity\":%d}", qty);
+	api("PUT", path, body, token, &r);
+	cr_assert(r.status == 200 || r.status == 201, "cart PUT: %ld %s", r.status, r.body);
+	http_resp_free(&r);
+}
+
+long checkout(const char *token, struct http_resp *r)
+{
+	char key[96];
+	order_unique_key(key, sizeof(key));
+	return send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, token, key, r);
+}
+
 long long order_placed_by_new_shopper(struct shopper *s, long long price, int qty, long long *pid_out)
 {
-	char path[64], body[32], key[96];
 	struct http_resp r;
 	long long pid = test_product(staff, price, "EUR");
 	test_put_stock(staff, pid, 100, 0);
 	new_shopper(s);
-	snprintf(path, sizeof(path), "/api/v1/cart/items/%lld", pid);
-	snprintf(body, sizeof(body), "{\"quantity\":%d}", qty);
-	api("PUT", path, body, s->token, &r);
-	cr_assert_eq(r.status, 200, "%s", r.body);
-	http_resp_free(&r);
-	order_unique_key(key, sizeof(key));
-	cr_assert_eq(send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s->token, key, &r), 201, "%s", r.body);
+	cart_put(s->token, pid, qty);
+	cr_assert_eq(checkout(s->token, &r), 201, "%s", r.body);
 	long long id = json_int(&r, "id");
 	http_resp_free(&r);
 	if (pid_out)

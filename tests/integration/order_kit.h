@@ -65,6 +65,12 @@ void wait_mail(const char *to, const char *subject);
 /* A fresh Idempotency-Key ("key-<pid>-<time>-<n>") into buf. */
 void order_unique_key(char *buf, size_t len);
 
+/* Puts `qty` units of product `pid` in the cart of `token` (200 or 201, or the test fails). */
+void cart_put(const char *token, long long pid, int qty);
+
+/* POST /api/v1/orders of the caller's cart with the usual address and a new Idempotency-Key. */
+long checkout(const char *token, struct http_resp *r);
+
 /* A new shopper (into *s) whose cart holds `qty` units of a new product at `price` EUR (stock
  * 100), checked out: returns the order's id, and the product's in *pid_out (may be NULL). */
 long long order_placed_by_new_shopper(struct shopper *s, long long price, int qty, long long *pid_out);

@@ -25,17 +25,6 @@
 
 TestSuite(checkout, .init = order_suite_init, .fini = order_suite_fini, .timeout = 240);
 
-static void cart_put(const char *token, long long pid, int qty)
-{
-	char path[64], body[32];
-	struct http_resp r;
-	snprintf(path, sizeof(path), "/api/v1/cart/items/%lld", pid);
-	snprintf(body, sizeof(body), "{\"quantity\":%d}", qty);
-	api("PUT", path, body, token, &r);
-	cr_assert(r.status == 200 || r.status == 201, "cart PUT: %ld %s", r.status, r.body);
-	http_resp_free(&r);
-}
-
 static long long cart_lines(const char *token)
 {
 	struct http_resp r;
@@ -206,10 +195,8 @@ Test(checkout, empty_cart_is_409_and_kept_under_its_key)
 {
 	struct shopper s;
 	struct http_resp r;
-	char key[96];
 	new_shopper(&s);
-	order_unique_key(key, sizeof(key));
-	send_order("POST", "/api/v1/orders", ORDER_CHECKOUT, s.token, key, &r);
+	checkout(s.token, &r);
 	assert_problem(&r, 409, "cart_empty");
 	http_resp_free(&r);
 	free(s.token);
