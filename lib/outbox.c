@@ -211,7 +211,8 @@ static enum outcome deliver_call(struct ctx *ctx, const char *target, const char
 	if (status >= 200 && status < 300)
 		return SENT;
 	snprintf(why, whylen, "refused with %ld", status);
-	return FAILED;
+	/* A receiver that cannot take the call now (a timeout, a rate limit) may take it later. */
+	return status == 408 || status == 429 ? RETRY : FAILED;
 }
 
 #define SENT_MARK_MAX 64 /* ids per marking statement: 64 * 21 bytes of JSON at most */
@@ -301,10 +302,10 @@ static int flush_group(struct db_conn *db, struct round *rd, struct batch_group 
 			      : RETRY;
 	if (!text)
 		snprintf(why, sizeof(why), "out of memory");
-	/* A receiver that does not know the batch route yet (an upgrade under way, the caller first),
-	 * or that cannot take the call now (408, 429): the items wait rather than being given up,
-	 * since a 4xx to the call would give up every item of it. */
-	if (o == FAILED && (status == 404 || status == 405 || status == 408 || status == 429))
+	/* A receiver that does not know the batch route yet (an upgrade under way, the caller first):
+	 * the items wait rather than being given up, since a 4xx to the call would give up every item
+	 * of it (408 and 429 wait for every call). */
+	if (o == FAILED && (status == 404 || status == 405))
 		o = RETRY;
 	free(text);
 	/* An answer that judges items must judge each one sent: otherwise nothing in it is trusted

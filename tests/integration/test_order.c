@@ -878,26 +878,87 @@ static void relay_row(struct db_conn *db, size_t i, char *status, long long *att
 	db_rows_free(r);
 }
 
-Test(order, the_relay_gives_up_retries_and_marks_each_item_of_a_judged_batch)
+/* A relay of its own: an outbox in a scratch database of this process (the services' relays never
+ * see it), with the order service's table as it is migrated, and a receiver for its calls. */
+struct relay_rig {
+	char name[64], url[64];
+	struct db_conn *db;
+	struct receiver rv;
+	struct store_config cfg;
+	struct ctx ctx;
+};
+
+static void relay_rig_start(struct relay_rig *g)
 {
-	/* The relay's own outbox, in a scratch database of this process (the services' relays never
-	 * see it), with the order service's table as it is migrated. */
-	char name[64], sql[512], url[64], status[16], error[256];
-	long long attempts;
-	bool waits;
-	snprintf(name, sizeof(name), "relay_%d", (int)getpid());
+	char sql[512];
+	snprintf(g->name, sizeof(g->name), "relay_%d", (int)getpid());
 	snprintf(sql, sizeof(sql),
 		 "DROP DATABASE IF EXISTS store_%s; CREATE DATABASE store_%s; CREATE TABLE store_%s.outbox LIKE store_order.outbox",
-		 name, name, name);
+		 g->name, g->name, g->name);
 	test_sql("mysql", sql, NULL, 0);
-	struct db_conn *db = test_db(name);
+	g->db = test_db(g->name);
+	g->rv = (struct receiver){.status = 200};
+	receiver_start(&g->rv);
+	snprintf(g->url, sizeof(g->url), "http://127.0.0.1:%d", g->rv.port);
+	g->cfg = (struct store_config){.internal_url = g->url, .job_stream = "unused"};
+	g->ctx = (struct ctx){.cfg = &g->cfg, .service = "test", .db = g->db, .client = client_new(&g->cfg, "test")};
+	cr_assert_not_null(g->ctx.client);
+}
 
-	struct receiver rv = {.status = 200};
-	receiver_start(&rv);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d", rv.port);
-	struct store_config cfg = {.internal_url = url, .job_stream = "unused"};
-	struct ctx ctx = {.cfg = &cfg, .service = "test", .db = db, .client = client_new(&cfg, "test")};
-	cr_assert_not_null(ctx.client);
+static void relay_rig_stop(struct relay_rig *g)
+{
+	char sql[128];
+	receiver_stop(&g->rv);
+	client_free(g->ctx.client);
+	test_db_free(g->db);
+	snprintf(sql, sizeof(sql), "DROP DATABASE store_%s", g->name);
+	test_sql("mysql", sql, NULL, 0);
+}
+
+/* A single call the receiver cannot take now (408, 429) waits and is sent again, as a batch's
+ * does; one it refuses (404: no such object; 409 ...) is given up. Before, 408 and 429 gave a
+ * single call up: a rating call met by a rate limit left the product's rating stale for good. */
+Test(order, the_relay_retries_a_single_call_the_receiver_cannot_take_now)
+{
+	struct relay_rig g;
+	char status[16], error[256];
+	long long attempts;
+	bool waits;
+	relay_rig_start(&g);
+	struct outbox_rows rows = {0};
+	struct json_object *b = json_object_new_object();
+	cr_assert_eq(outbox_rows_call(g.db, &rows, "POST", "/relay-test/one", b, "relay-one"), 0);
+	json_object_put(b);
+	cr_assert_eq(outbox_rows_write(g.db, &rows), 0, "%s", g.db->errstr);
+	cr_assert_eq(db_exec(g.db, "UPDATE outbox SET attempts = 5", NULL, 0, NULL), 0, "%s", g.db->errstr);
+	static const int later[] = {429, 408};
+	for (size_t k = 0; k < 2; k++) {
+		db_exec(g.db, "UPDATE outbox SET next_at = NOW(3) WHERE status = 'pending'", NULL, 0, NULL);
+		g.rv.status = later[k];
+		g.rv.answer = "{}";
+		cr_assert_eq(outbox_relay_once(&g.ctx, 10), 1, "%s", g.db->errstr);
+		relay_row(g.db, 0, status, &attempts, error, &waits);
+		cr_assert_str_eq(status, "pending", "a call answered %d", later[k]);
+		cr_assert_eq(attempts, 6 + (long long)k);
+		cr_assert(waits);
+	}
+	db_exec(g.db, "UPDATE outbox SET next_at = NOW(3) WHERE status = 'pending'", NULL, 0, NULL);
+	g.rv.status = 404;
+	cr_assert_eq(outbox_relay_once(&g.ctx, 10), 1, "%s", g.db->errstr);
+	relay_row(g.db, 0, status, &attempts, error, &waits);
+	cr_assert_str_eq(status, "failed");
+	cr_assert_eq(g.rv.calls, 3);
+	relay_rig_stop(&g);
+}
+
+Test(order, the_relay_gives_up_retries_and_marks_each_item_of_a_judged_batch)
+{
+	struct relay_rig g;
+	char status[16], error[256];
+	long long attempts;
+	bool waits;
+	relay_rig_start(&g);
+	struct db_conn *db = g.db;
 
 	/* Three items for one target, written as a service writes them. */
 	struct outbox_rows rows = {0};
@@ -915,12 +976,12 @@ Test(order, the_relay_gives_up_retries_and_marks_each_item_of_a_judged_batch)
 	cr_assert_eq(db_exec(db, "UPDATE outbox SET attempts = 5", NULL, 0, NULL), 0, "%s", db->errstr);
 
 	/* One call for the three; the answer judges them: done, refused, failed. */
-	rv.answer = "{\"items\":[{\"status\":200},{\"status\":409,\"code\":\"not_payable\"},"
+	g.rv.answer = "{\"items\":[{\"status\":200},{\"status\":409,\"code\":\"not_payable\"},"
 		    "{\"status\":503,\"code\":\"busy\"}]}";
-	cr_assert_eq(outbox_relay_once(&ctx, 10), 3, "%s", db->errstr);
-	cr_assert_eq(rv.calls, 1, "the items travel in one call");
-	cr_assert_str_eq(rv.path, "/relay-test/batch");
-	cr_assert_str_eq(rv.body, "{\"items\":[{\"n\":0},{\"n\":1},{\"n\":2}],"
+	cr_assert_eq(outbox_relay_once(&g.ctx, 10), 3, "%s", db->errstr);
+	cr_assert_eq(g.rv.calls, 1, "the items travel in one call");
+	cr_assert_str_eq(g.rv.path, "/relay-test/batch");
+	cr_assert_str_eq(g.rv.body, "{\"items\":[{\"n\":0},{\"n\":1},{\"n\":2}],"
 				  "\"request_ids\":[\"relay-item-0\",\"relay-item-1\",\"relay-item-2\"]}");
 	relay_row(db, 0, status, &attempts, error, &waits);
 	cr_assert_str_eq(status, "sent");
@@ -933,16 +994,16 @@ Test(order, the_relay_gives_up_retries_and_marks_each_item_of_a_judged_batch)
 	cr_assert_eq(attempts, 6);
 	cr_assert(waits, "it waits out its backoff");
 	cr_assert(strstr(error, "503") && strstr(error, "busy"), "%s", error);
-	cr_assert_eq(outbox_relay_once(&ctx, 10), 0, "nothing is due during the backoff");
-	cr_assert_eq(rv.calls, 1);
+	cr_assert_eq(outbox_relay_once(&g.ctx, 10), 0, "nothing is due during the backoff");
+	cr_assert_eq(g.rv.calls, 1);
 
 	/* The retried item alone, answered with a judgement of two items: nothing in it is
 	 * trusted, the item is retried. */
 	db_exec(db, "UPDATE outbox SET next_at = NOW(3) WHERE status = 'pending'", NULL, 0, NULL);
-	rv.answer = "{\"items\":[{\"status\":200},{\"status\":200}]}";
-	cr_assert_eq(outbox_relay_once(&ctx, 10), 1, "%s", db->errstr);
-	cr_assert_eq(rv.calls, 2);
-	cr_assert_str_eq(rv.body, "{\"items\":[{\"n\":2}],\"request_ids\":[\"relay-item-2\"]}");
+	g.rv.answer = "{\"items\":[{\"status\":200},{\"status\":200}]}";
+	cr_assert_eq(outbox_relay_once(&g.ctx, 10), 1, "%s", db->errstr);
+	cr_assert_eq(g.rv.calls, 2);
+	cr_assert_str_eq(g.rv.body, "{\"items\":[{\"n\":2}],\"request_ids\":[\"relay-item-2\"]}");
 	relay_row(db, 2, status, &attempts, error, &waits);
 	cr_assert_str_eq(status, "pending");
 	cr_assert_eq(attempts, 7);
@@ -952,18 +1013,18 @@ Test(order, the_relay_gives_up_retries_and_marks_each_item_of_a_judged_batch)
 	static const int retried[] = {429, 404, 405, 408};
 	for (size_t k = 0; k < sizeof(retried) / sizeof(retried[0]); k++) {
 		db_exec(db, "UPDATE outbox SET next_at = NOW(3) WHERE status = 'pending'", NULL, 0, NULL);
-		rv.status = retried[k];
-		rv.answer = "{\"status\":429}";
-		cr_assert_eq(outbox_relay_once(&ctx, 10), 1, "%s", db->errstr);
+		g.rv.status = retried[k];
+		g.rv.answer = "{\"status\":429}";
+		cr_assert_eq(outbox_relay_once(&g.ctx, 10), 1, "%s", db->errstr);
 		relay_row(db, 2, status, &attempts, error, &waits);
 		cr_assert_str_eq(status, "pending", "a whole call refused with %d", retried[k]);
 		cr_assert_eq(attempts, 8 + (long long)k);
 	}
 	/* Any other 4xx to the whole call gives its items up; a 2xx without judgements marks them sent. */
 	db_exec(db, "UPDATE outbox SET next_at = NOW(3) WHERE status = 'pending'", NULL, 0, NULL);
-	rv.status = 422;
-	rv.answer = "{\"status\":422}";
-	cr_assert_eq(outbox_relay_once(&ctx, 10), 1, "%s", db->errstr);
+	g.rv.status = 422;
+	g.rv.answer = "{\"status\":422}";
+	cr_assert_eq(outbox_relay_once(&g.ctx, 10), 1, "%s", db->errstr);
 	relay_row(db, 2, status, &attempts, error, &waits);
 	cr_assert_str_eq(status, "failed");
 	cr_assert(strstr(error, "refused with 422"), "%s", error);
@@ -972,17 +1033,12 @@ Test(order, the_relay_gives_up_retries_and_marks_each_item_of_a_judged_batch)
 	cr_assert_eq(outbox_rows_batch(db, &rows, "/relay-test/batch", last, "relay-item-3"), 0);
 	json_object_put(last);
 	cr_assert_eq(outbox_rows_write(db, &rows), 0, "%s", db->errstr);
-	rv.status = 200;
-	rv.answer = "{}";
-	cr_assert_eq(outbox_relay_once(&ctx, 10), 1, "%s", db->errstr);
+	g.rv.status = 200;
+	g.rv.answer = "{}";
+	cr_assert_eq(outbox_relay_once(&g.ctx, 10), 1, "%s", db->errstr);
 	relay_row(db, 3, status, &attempts, error, &waits);
 	cr_assert_str_eq(status, "sent");
-
-	receiver_stop(&rv);
-	client_free(ctx.client);
-	test_db_free(db);
-	snprintf(sql, sizeof(sql), "DROP DATABASE store_%s", name);
-	test_sql("mysql", sql, NULL, 0);
+	relay_rig_stop(&g);
 }
 
 Test(order, staff_cancel_of_a_paid_order_asks_for_a_refund_then_refunded)
