@@ -301,10 +301,21 @@ void product_reviews_create(struct request *req)
 		return;
 	}
 	struct create_job j = {pid, req->user_id, &in, ub.name[0] ? ub.name : "Customer", req->request_id, 0};
-	rc = db_tx(req->ctx->db, create_tx, &j);
-	if (rc == TX_DUPLICATE && repo_review_of(req->ctx->db, req->user_id, pid, &existing) == 0) {
-		already_reviewed(req, existing);
-		return;
+	/* A duplicate is the review another request of the caller wrote meanwhile: 409 naming it. If
+	 * that one was deleted again before it could be read, this create runs again (a few times). */
+	for (int tries = 0; (rc = db_tx(req->ctx->db, create_tx, &j)) == TX_DUPLICATE; tries++) {
+		int found = repo_review_of(req->ctx->db, req->user_id, pid, &existing);
+		if (found == 0) {
+			already_reviewed(req, existing);
+			return;
+		}
+		if (found < 0 || tries == 2) {
+			if (found < 0)
+				resp_db_error(req, req->ctx->db);
+			else
+				resp_unavailable(req, "review database");
+			return;
+		}
 	}
 	if (rc != 0) {
 		resp_db_error(req, req->ctx->db);
