@@ -11,7 +11,7 @@
 
 const char *const jobs_types[] = {"welcome",	   "password_changed", "order_placed",	   "order_paid",
 				  "order_shipped",  "order_cancelled",	"order_refunded",   "payment_failed",
-				  "payment_refunded", "low_stock",	NULL};
+				  "payment_refunded", "refund_issued",	"low_stock",	    NULL};
 
 bool jobs_type_valid(const char *type)
 {

@@ -290,6 +290,8 @@ void payments_create(struct request *req)
 	snprintf(p.provider, sizeof(p.provider), "%s", payment_provider->name);
 	snprintf(p.brand, sizeof(p.brand), "%s", card.brand);
 	snprintf(p.last4, sizeof(p.last4), "%s", card.last4);
+	snprintf(p.email, sizeof(p.email), "%s", ub.email);
+	snprintf(p.customer_name, sizeof(p.customer_name), "%s", ub.name);
 	if (repo_payment_start(req->ctx->db, &p) != 0) {
 		card_wipe(&card);
 		if (req->ctx->db->err == DB_DUPLICATE) {
@@ -473,18 +475,19 @@ struct refund_end {
 	const char *request_id;
 };
 
-/* The payment_refunded e-mail to the shopper of payment `p`, for `amount`. */
-static int mail_refunded(struct db_conn *db, const struct user_brief *shopper, const struct payment *p, int64_t amount,
-			 const char *request_id)
+/* The e-mail `type` (payment_refunded, refund_issued) to `email`, `name`, of a refund of `amount`
+ * of payment `p`. */
+static int mail_refund(struct db_conn *db, const char *type, const char *email, const char *name,
+		       const struct payment *p, int64_t amount, const char *request_id)
 {
 	char money[48], oid[24];
 	struct json_object *data = json_object_new_object();
 	money_text(amount, p->currency, money, sizeof(money));
 	snprintf(oid, sizeof(oid), "%lld", (long long)p->order_id);
-	json_object_object_add(data, "name", json_object_new_string(shopper->name));
+	json_object_object_add(data, "name", json_object_new_string(name));
 	json_object_object_add(data, "order_id", json_object_new_string(oid));
 	json_object_object_add(data, "amount", json_object_new_string(money));
-	int rc = outbox_add_job(db, "payment_refunded", shopper->email, data, request_id);
+	int rc = outbox_add_job(db, type, email, data, request_id);
 	json_object_put(data);
 	return rc;
 }
@@ -502,10 +505,18 @@ static int refund_end_tx(struct db_conn *db, void *arg)
 	struct payment p;
 	if (repo_payment_get(db, e->j->paid_id, 0, &p) != 0)
 		return -1;
-	if (e->shopper) /* in the transaction that records it: sent once, whoever ends the refund */
-		return e->shopper->email[0] ? mail_refunded(db, e->shopper, &p, e->j->taken, e->request_id) : 0;
+	/* The e-mails are queued in the transaction that records the refund: sent once, whoever ends
+	 * it (the request, or a sweeper). */
+	if (e->shopper)
+		return e->shopper->email[0] ? mail_refund(db, "payment_refunded", e->shopper->email, e->shopper->name,
+							  &p, e->j->taken, e->request_id)
+					    : 0;
+	/* A part given back: its shopper learns the amount (a payment made before its contact was
+	 * kept tells no one). The whole: the order service tells them, with the order's news. */
 	if (strcmp(p.status, "refunded") != 0)
-		return 0;
+		return p.email[0] ? mail_refund(db, "refund_issued", p.email, p.customer_name[0] ? p.customer_name : "customer",
+						&p, e->j->taken, e->request_id)
+				  : 0;
 	char path[96], rid[24];
 	struct json_object *body = json_object_new_object();
 	snprintf(rid, sizeof(rid), "%lld", (long long)e->j->refund_id);

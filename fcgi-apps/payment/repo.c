@@ -9,11 +9,11 @@
 
 #define PAYMENT_COLS                                                                                           \
 	"id, order_id, user_id, amount, currency, status, refunded, provider, provider_ref, decline_code, brand, " \
-	"last4, exp_month, exp_year, " DB_TS("created_at") ", " DB_TS("updated_at")
+	"last4, exp_month, exp_year, " DB_TS("created_at") ", " DB_TS("updated_at") ", email, customer_name"
 
 static const char sql_start[] =
 	"INSERT INTO payments (order_id, user_id, amount, currency, status, provider, brand, last4, exp_month, "
-	"exp_year) VALUES (?, ?, ?, ?, 'processing', ?, ?, ?, ?, ?)";
+	"exp_year, email, customer_name) VALUES (?, ?, ?, ?, 'processing', ?, ?, ?, ?, ?, ?, ?)";
 static const char sql_succeed[] =
 	"UPDATE payments SET status = 'succeeded', provider_ref = ? WHERE id = ? AND status = 'processing'";
 static const char sql_fail[] =
@@ -72,8 +72,8 @@ int repo_payment_start(struct db_conn *db, struct payment *p)
 	struct db_exec_result res;
 	struct db_val v[] = {db_i64(p->order_id), db_i64(p->user_id), db_i64(p->amount), db_str(p->currency),
 			     db_str(p->provider), db_str(p->brand), db_str(p->last4), db_i64(p->exp_month),
-			     db_i64(p->exp_year)};
-	if (db_exec(db, sql_start, v, 9, &res) != 0)
+			     db_i64(p->exp_year), db_str(p->email), db_str(p->customer_name)};
+	if (db_exec(db, sql_start, v, 11, &res) != 0)
 		return -1;
 	p->id = (int64_t)res.insert_id;
 	return 0;
@@ -112,6 +112,8 @@ void repo_payment_fill(const struct db_rows *r, size_t i, struct payment *p)
 	p->exp_year = db_cell_i64(r, i, 13, 0);
 	db_cell_copy(r, i, 14, p->created_at, sizeof(p->created_at));
 	db_cell_copy(r, i, 15, p->updated_at, sizeof(p->updated_at));
+	db_cell_copy(r, i, 16, p->email, sizeof(p->email));
+	db_cell_copy(r, i, 17, p->customer_name, sizeof(p->customer_name));
 }
 
 /* One payment from `sql` with `v`: 0, 1 (none) or -1. */

@@ -17,6 +17,7 @@ struct payment {
 	char brand[17], last4[5];
 	int64_t exp_month, exp_year;
 	char created_at[32], updated_at[32];
+	char email[255], customer_name[401]; /* the shopper's, as when it was made ("" before 010) */
 };
 
 /* A new payment in `processing`. Returns 0 with p->id set, or -1 (db->err DB_DUPLICATE when the

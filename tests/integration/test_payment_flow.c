@@ -372,7 +372,7 @@ Test(payflow, a_full_refund_of_a_paid_order_refunds_the_order)
 {
 	struct shopper s;
 	struct http_resp r;
-	char key[96], path[96];
+	char key[96], path[96], subject[96];
 	long long oid = order_placed_by_new_shopper(&s, 1500, 1, NULL); /* 1500 + 490 */
 	order_unique_key(key, sizeof(key));
 	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
@@ -383,7 +383,10 @@ Test(payflow, a_full_refund_of_a_paid_order_refunds_the_order)
 	api("POST", path, "{\"amount\":990,\"reason\":\"a scratch\"}", staff, &r);
 	cr_assert_eq(r.status, 201, "%s", r.body);
 	http_resp_free(&r);
-	sleep(2); /* a partial refund tells the order service nothing */
+	/* A partial refund tells the order service nothing, and its shopper the amount. */
+	cr_assert(test_job_on_stream("refund_issued", s.email, 10), "no refund_issued e-mail for %s", s.email);
+	snprintf(subject, sizeof(subject), "A refund for order %lld", oid);
+	wait_mail(s.email, subject);
 	wait_order(oid, s.token, "paid", 1);
 	refund_the_rest(payment, "{\"amount\":1000,\"reason\":\"the customer changed their mind\"}", oid, s.token, "paid");
 	cr_assert(test_job_on_stream("order_cancelled", s.email, 10), "no order_cancelled e-mail for %s", s.email);
