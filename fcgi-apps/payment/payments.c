@@ -514,8 +514,9 @@ static int refund_end_tx(struct db_conn *db, void *arg)
 	/* A part given back: its shopper learns the amount (a payment made before its contact was
 	 * kept tells no one). The whole: the order service tells them, with the order's news. */
 	if (strcmp(p.status, "refunded") != 0)
-		return p.email[0] ? mail_refund(db, "refund_issued", p.email, p.customer_name[0] ? p.customer_name : "customer",
-						&p, e->j->taken, e->request_id)
+		return p.email[0] ? mail_refund(db, "refund_issued", p.email,
+						p.customer_name[0] ? p.customer_name : "customer", &p, e->j->taken,
+						e->request_id)
 				  : 0;
 	char path[96], rid[24];
 	struct json_object *body = json_object_new_object();
@@ -714,16 +715,30 @@ void internal_refund_order(struct request *req)
 
 /* --- the sweeper ------------------------------------------------------------------------- */
 
+/* The shopper of payment `p`, to e-mail: as kept with the payment, or, for one made before it
+ * kept them, from the user service. Returns 0, or -1 when the user service cannot answer. */
+static int shopper_of(struct ctx *ctx, const struct payment *p, struct user_brief *ub)
+{
+	memset(ub, 0, sizeof(*ub));
+	if (!p->email[0])
+		return user_client_get(ctx->client, "-", p->user_id, ub) < 0 ? -1 : 0;
+	ub->id = p->user_id;
+	snprintf(ub->email, sizeof(ub->email), "%s", p->email);
+	snprintf(ub->name, sizeof(ub->name), "%s", p->customer_name[0] ? p->customer_name : "customer");
+	return 0;
+}
+
 /* A payment the order service refused (the order expired or was cancelled while it was
  * charged): the money goes back and the shopper is told. */
 static void refund_refused(struct ctx *ctx, int64_t payment_id)
 {
 	struct payment p;
-	struct user_brief ub = {0};
+	struct user_brief ub;
 	if (repo_payment_get(ctx->db, payment_id, 0, &p) != 0)
 		return;
-	/* The e-mail needs the shopper's address: without the user service, next round. */
-	if (user_client_get(ctx->client, "-", p.user_id, &ub) < 0)
+	/* The e-mail needs the shopper's address: for an old payment without the user service,
+	 * next round. */
+	if (shopper_of(ctx, &p, &ub) != 0)
 		return;
 	struct refund_job j = {.payment_id = payment_id, .reason = "the order could not take the payment",
 			       .actor = REFUND_ACTOR_SELF};
@@ -755,15 +770,13 @@ static void finish_stale_refunds(struct ctx *ctx, struct log_streak *streak)
 		db_cell_copy(r, i, 3, j.charge_ref, sizeof(j.charge_ref));
 		db_cell_copy(r, i, 4, j.currency, sizeof(j.currency));
 		/* A refund the service made of a payment the order service refused tells that order
-		 * nothing (it never took the payment) but its shopper, as refund_refused() does; the
-		 * e-mail needs the shopper's address: without the user service, next round. */
+		 * nothing (it never took the payment) but its shopper, as refund_refused() does. */
 		char actor[41];
 		struct user_brief ub = {0};
 		struct payment p;
 		db_cell_copy(r, i, 5, actor, sizeof(actor));
 		bool self = strcmp(actor, REFUND_ACTOR_SELF) == 0;
-		if (self && (repo_payment_get(ctx->db, j.paid_id, 0, &p) != 0 ||
-			     user_client_get(ctx->client, "-", p.user_id, &ub) < 0))
+		if (self && (repo_payment_get(ctx->db, j.paid_id, 0, &p) != 0 || shopper_of(ctx, &p, &ub) != 0))
 			continue;
 		snprintf(key, sizeof(key), "ref_%lld", (long long)j.refund_id);
 		payment_provider->refund(j.charge_ref, j.taken, j.currency, key, &out);

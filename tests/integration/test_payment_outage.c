@@ -120,3 +120,41 @@ Test(payoutage, order_expired_while_its_payment_was_in_flight_is_refunded, .time
 	cr_assert_eq(stock_available(staff, pid), before + 3);
 	free(s.token);
 }
+
+/*
+ * A payment the order service refused is refunded by the sweeper, and its shopper e-mailed,
+ * with the user service down: the payment keeps the shopper's address from when it was made.
+ * Before, the sweeper asked the user service for the address first, and with it down left the
+ * money where it was, round after round (and such payments took the places of others in its
+ * batch of 20). The refusal is written as the outbox leaves a "paid" call given up.
+ */
+Test(payoutage, a_refused_payment_is_refunded_with_the_user_service_down, .timeout = 150)
+{
+	struct shopper s;
+	struct http_resp r;
+	char key[96], sql[320];
+	long long oid = order_placed_by_new_shopper(&s, 800, 1, NULL);
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
+	long long payment = json_int(&r, "id");
+	http_resp_free(&r);
+	wait_order(oid, s.token, "paid", 10);
+	test_service_stop("user");
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO outbox (kind, target, payload, request_id, status, last_error) VALUES ('call', "
+		 "'POST /internal/order/orders/%lld/paid', '{}', 'refused-%lld', 'failed', 'refused with 409')",
+		 oid, payment);
+	test_sql("store_payment", sql, NULL, 0);
+	char out[32] = "";
+	snprintf(sql, sizeof(sql), "SELECT status FROM payments WHERE id = %lld", payment);
+	for (int i = 0; i < 100 && strcmp(out, "refunded") != 0; i++) {
+		usleep(100000);
+		test_sql("store_payment", sql, out, sizeof(out));
+	}
+	bool mailed = test_job_on_stream("payment_refunded", s.email, 10);
+	test_service_start("user");
+	test_until_ok("/api/v1/users/health", NULL);
+	cr_assert_str_eq(out, "refunded", "payment %lld not refunded with the user service down", payment);
+	cr_assert(mailed, "no payment_refunded e-mail for %s", s.email);
+	free(s.token);
+}
