@@ -59,6 +59,29 @@ long order_act(long long id, const char *what, const char *body, const char *tok
 	return r->status;
 }
 
+long long order_paid_by_new_shopper(struct shopper *s, long long price, long long *oid)
+{
+	struct http_resp r;
+	char key[96];
+	*oid = order_placed_by_new_shopper(s, price, 1, NULL);
+	order_unique_key(key, sizeof(key));
+	cr_assert_eq(order_pay_by_card(s->token, key, *oid, "4242424242424242", &r), 201, "%s", r.body);
+	long long payment = json_int(&r, "id");
+	http_resp_free(&r);
+	wait_order(*oid, s->token, "paid", 10);
+	return payment;
+}
+
+void payment_refused_by_order(long long oid, long long payment)
+{
+	char sql[320];
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO outbox (kind, target, payload, request_id, status, last_error) VALUES ('call', "
+		 "'POST /internal/order/orders/%lld/paid', '{}', 'refused-%lld', 'failed', 'refused with 409')",
+		 oid, payment);
+	test_sql("store_payment", sql, NULL, 0);
+}
+
 bool order_delivered_with(long long user, long long pid)
 {
 	char path[96];

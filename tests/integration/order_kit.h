@@ -75,6 +75,14 @@ long checkout(const char *token, struct http_resp *r);
  * 100), checked out: returns the order's id, and the product's in *pid_out (may be NULL). */
 long long order_placed_by_new_shopper(struct shopper *s, long long price, int qty, long long *pid_out);
 
+/* An order of a new shopper (into *s; its id into *oid), paid with the success card and now paid:
+ * returns the payment's id. */
+long long order_paid_by_new_shopper(struct shopper *s, long long price, long long *oid);
+
+/* Writes into the payment service's outbox the "paid" call of `payment` for order `oid` as left
+ * given up (refused with 409), as a payment service from before the batches left it. */
+void payment_refused_by_order(long long oid, long long payment);
+
 /* The review service's question: has `user` a delivered order with product `pid`? */
 bool order_delivered_with(long long user, long long pid);
 

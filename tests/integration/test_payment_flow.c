@@ -481,20 +481,8 @@ Test(payflow, a_full_refund_after_shipping_refunds_the_order)
 Test(payflow, a_refused_single_paid_call_from_before_the_batches_is_refunded)
 {
 	struct shopper s;
-	struct http_resp r;
-	char key[96], sql[320];
-	long long oid = order_placed_by_new_shopper(&s, 800, 1, NULL);
-
-	order_unique_key(key, sizeof(key));
-	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
-	long long payment = json_int(&r, "id");
-	http_resp_free(&r);
-	wait_order(oid, s.token, "paid", 10);
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO outbox (kind, target, payload, request_id, status, last_error) VALUES ('call', "
-		 "'POST /internal/order/orders/%lld/paid', '{}', 'legacy-%lld', 'failed', 'refused with 409')",
-		 oid, payment);
-	test_sql("store_payment", sql, NULL, 0);
+	long long oid, payment = order_paid_by_new_shopper(&s, 800, &oid);
+	payment_refused_by_order(oid, payment);
 	wait_payment(payment, s.token, "refunded", 10); /* by the sweeper, from the refused call */
 	free(s.token);
 }

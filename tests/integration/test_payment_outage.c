@@ -131,21 +131,10 @@ Test(payoutage, order_expired_while_its_payment_was_in_flight_is_refunded, .time
 Test(payoutage, a_refused_payment_is_refunded_with_the_user_service_down, .timeout = 150)
 {
 	struct shopper s;
-	struct http_resp r;
-	char key[96], sql[320];
-	long long oid = order_placed_by_new_shopper(&s, 800, 1, NULL);
-	order_unique_key(key, sizeof(key));
-	cr_assert_eq(order_pay_by_card(s.token, key, oid, "4242424242424242", &r), 201, "%s", r.body);
-	long long payment = json_int(&r, "id");
-	http_resp_free(&r);
-	wait_order(oid, s.token, "paid", 10);
+	char sql[128], out[32] = "";
+	long long oid, payment = order_paid_by_new_shopper(&s, 800, &oid);
 	test_service_stop("user");
-	snprintf(sql, sizeof(sql),
-		 "INSERT INTO outbox (kind, target, payload, request_id, status, last_error) VALUES ('call', "
-		 "'POST /internal/order/orders/%lld/paid', '{}', 'refused-%lld', 'failed', 'refused with 409')",
-		 oid, payment);
-	test_sql("store_payment", sql, NULL, 0);
-	char out[32] = "";
+	payment_refused_by_order(oid, payment);
 	snprintf(sql, sizeof(sql), "SELECT status FROM payments WHERE id = %lld", payment);
 	for (int i = 0; i < 100 && strcmp(out, "refunded") != 0; i++) {
 		usleep(100000);
