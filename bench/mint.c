@@ -55,7 +55,8 @@ int main(void)
 		snprintf(who.email, sizeof(who.email), "%s", email);
 		snprintf(who.name, sizeof(who.name), "%s", name);
 		if (session_user_gen(r, uid, gen) != 0 ||
-		    session_create(r, uid, ROLE_CUSTOMER, &who, gen, MINT_SESSION_TTL, MINT_SESSION_CAP, sid, refresh) != 0) {
+		    session_create(r, uid, ROLE_CUSTOMER, &who, 0, gen, MINT_SESSION_TTL, MINT_SESSION_CAP, sid, refresh) !=
+			    0) {
 			fprintf(stderr, "store-bench-mint: no session for user %lld (Redis)\n", uid);
 			rc = 1;
 			break;

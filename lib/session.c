@@ -41,14 +41,16 @@
 	"end "
 
 /* KEYS[1] session, KEYS[2] user index, KEYS[3] user generation; ARGV uid, role, rt hash,
- * ttl, sid, cap, the generation read before the account was, e-mail, name. Returns 0 (nothing written)
+ * ttl, sid, cap, the generation read before the account was, e-mail, name, credentials version.
+ * Returns 0 (nothing written)
  * when the generation moved on since, else 1. Prunes expired index entries, then revokes
  * the sessions that end first beyond the cap. */
 static const char create_lua[] = INDEX_LUA
 	"if (redis.call('GET', KEYS[3]) or '0') ~= ARGV[7] then return 0 end "
 	"local now = now_ms() "
 	"zindex(KEYS[2]) "
-	"redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'role', ARGV[2], 'rt', ARGV[3], 'email', ARGV[8], 'name', ARGV[9]) "
+	"redis.call('HSET', KEYS[1], 'uid', ARGV[1], 'role', ARGV[2], 'rt', ARGV[3], 'email', ARGV[8], 'name', ARGV[9], "
+	"'cv', ARGV[10]) "
 	"redis.call('EXPIRE', KEYS[1], ARGV[4]) "
 	"redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) "
 	"redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]) * 1000, ARGV[5]) "
@@ -67,14 +69,14 @@ static const char create_lua[] = INDEX_LUA
 
 /*
  * KEYS[1] session; ARGV presented hash, successor's hash, sid, ttl, grace (s).
- * Returns {uid, role} when rotated, 0 when unknown, -1 when reused (and revokes).
+ * Returns {uid, role, cv} when rotated, 0 when unknown, -1 when reused (and revokes).
  * The successor is derived from the presented token, so presenting the token that was
  * just rotated again, while its successor is still unused and within the grace, is a
  * retry whose answer was lost: it is answered with the same successor. Any other old
  * token is a second use.
  */
 static const char rotate_lua[] = INDEX_LUA
-	"local s = redis.call('HMGET', KEYS[1], 'uid', 'role', 'rt', 'prev', 'prev_until') "
+	"local s = redis.call('HMGET', KEYS[1], 'uid', 'role', 'rt', 'prev', 'prev_until', 'cv') "
 	"if not s[1] then return 0 end "
 	"local idx = 'user_sessions:' .. s[1] "
 	"zindex(idx) "
@@ -89,7 +91,11 @@ static const char rotate_lua[] = INDEX_LUA
 	"redis.call('EXPIRE', KEYS[1], ARGV[4]) "
 	"redis.call('ZADD', idx, now + tonumber(ARGV[4]) * 1000, ARGV[3]) "
 	"redis.call('EXPIRE', idx, ARGV[4]) "
-	"return {s[1], s[2]}";
+	"return {s[1], s[2], s[6] or '0'}";
+
+/* KEYS[1] session; ARGV cv. */
+static const char set_cv_lua[] = "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'cv', ARGV[1]) end "
+				 "return 1";
 
 /* KEYS[1] user index, KEYS[2] user generation; ARGV the new name. Returns the number of
  * sessions renamed. */
@@ -181,10 +187,10 @@ int session_user_gen(struct redis_conn *r, int64_t uid, char gen[SESSION_GEN_MAX
 }
 
 int session_create(struct redis_conn *r, int64_t uid, enum role role, const struct session_contact *who,
-		   const char *gen, long ttl, long cap, char sid[SESSION_SID_LEN + 1],
+		   int64_t cv, const char *gen, long ttl, long cap, char sid[SESSION_SID_LEN + 1],
 		   char refresh[SESSION_REFRESH_LEN + 1])
 {
-	char secret[65], hash[65], skey[64], ukey[48], gkey[48], uids[24], ttls[24], caps[24];
+	char secret[65], hash[65], skey[64], ukey[48], gkey[48], uids[24], ttls[24], caps[24], cvs[24];
 	redisReply *rep;
 
 	hex_random(sid, 16);
@@ -197,8 +203,9 @@ int session_create(struct redis_conn *r, int64_t uid, enum role role, const stru
 	snprintf(ttls, sizeof(ttls), "%ld", ttl);
 	snprintf(caps, sizeof(caps), "%ld", cap > 0 ? cap : 1);
 	snprintf(gkey, sizeof(gkey), "user_gen:%lld", (long long)uid);
-	rep = redis_cmd(r, "EVAL %s 3 %s %s %s %s %s %s %s %s %s %s %s %s", create_lua, skey, ukey, gkey, uids,
-			role_str(role), hash, ttls, sid, caps, gen, who->email, who->name);
+	snprintf(cvs, sizeof(cvs), "%lld", (long long)cv);
+	rep = redis_cmd(r, "EVAL %s 3 %s %s %s %s %s %s %s %s %s %s %s %s %s", create_lua, skey, ukey, gkey, uids,
+			role_str(role), hash, ttls, sid, caps, gen, who->email, who->name, cvs);
 	int rc = rep && rep->type == REDIS_REPLY_INTEGER ? (rep->integer == 1 ? 0 : 1) : -1;
 	if (rep)
 		freeReplyObject(rep);
@@ -285,9 +292,10 @@ enum session_rotate session_rotate(struct redis_conn *r, const char *server_secr
 		goto out;
 	if (rep->type == REDIS_REPLY_INTEGER) {
 		res = rep->integer < 0 ? SESSION_REUSED : SESSION_UNKNOWN;
-	} else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
+	} else if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&
 		   rep->element[0]->type == REDIS_REPLY_STRING && rep->element[1]->type == REDIS_REPLY_STRING &&
-		   parse_i64(rep->element[0]->str, 1, INT64_MAX, &out->uid)) {
+		   rep->element[2]->type == REDIS_REPLY_STRING && parse_i64(rep->element[0]->str, 1, INT64_MAX, &out->uid) &&
+		   parse_i64(rep->element[2]->str, 0, INT64_MAX, &out->cv)) {
 		out->role = strcmp(rep->element[1]->str, "admin") == 0 ? ROLE_ADMIN : ROLE_CUSTOMER;
 		snprintf(refresh_out, SESSION_REFRESH_LEN + 1, "%s.%s", sid, secret);
 		memcpy(sid_out, sid, SESSION_SID_LEN + 1);
@@ -297,6 +305,17 @@ enum session_rotate session_rotate(struct redis_conn *r, const char *server_secr
 out:
 	sodium_memzero(secret, sizeof(secret));
 	return res;
+}
+
+int session_set_cv(struct redis_conn *r, const char *sid, int64_t cv)
+{
+	char skey[80];
+	snprintf(skey, sizeof(skey), "session:%s", sid);
+	redisReply *rep = redis_cmd(r, "EVAL %s 1 %s %lld", set_cv_lua, skey, (long long)cv);
+	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? 0 : -1;
 }
 
 int session_revoke(struct redis_conn *r, const char *sid)

@@ -15,12 +15,15 @@ struct redis_conn;
 #define SESSION_GEN_MAX 24      /* a user's session generation as text, with its NUL */
 
 /* A session as auth reads it: its user and role, and the account's contact when the session
- * carries one (has_contact false for a session made before sessions carried it). */
+ * carries one (has_contact false for a session made before sessions carried it). `cv` is the
+ * account's credentials version the session was made under (0 for one made before sessions
+ * carried it): read by session_rotate only. */
 struct session_info {
 	int64_t uid;
 	enum role role;
 	bool has_contact;
 	struct session_contact contact;
+	int64_t cv;
 };
 
 /* true for a session id as session_create makes them: SESSION_SID_LEN lower-case hex digits. */
@@ -35,7 +38,8 @@ bool session_sid_valid(const char *sid);
 int session_user_gen(struct redis_conn *r, int64_t uid, char gen[SESSION_GEN_MAX]);
 
 /*
- * Creates a session for `uid` (with the account's contact, `who`) with a new random sid and
+ * Creates a session for `uid` (with the account's contact, `who`, and credentials version `cv`:
+ * a refresh refuses it once the account's has moved on) with a new random sid and
  * refresh token, living `ttl` seconds, provided the user's generation is still `gen` (from session_user_gen). Only a
  * hash of the refresh token is stored. In the same step the user's session index loses
  * its expired entries, and when the user then has more than `cap` sessions, those whose
@@ -44,8 +48,12 @@ int session_user_gen(struct redis_conn *r, int64_t uid, char gen[SESSION_GEN_MAX
  * account again); -1 when Redis is unreachable.
  */
 int session_create(struct redis_conn *r, int64_t uid, enum role role, const struct session_contact *who,
-		   const char *gen, long ttl, long cap, char sid[SESSION_SID_LEN + 1],
+		   int64_t cv, const char *gen, long ttl, long cap, char sid[SESSION_SID_LEN + 1],
 		   char refresh[SESSION_REFRESH_LEN + 1]);
+
+/* Gives session `sid`, if it still exists, the credentials version `cv` (the one that changed
+ * the password keeps working). Returns 0 or -1 (Redis down). */
+int session_set_cv(struct redis_conn *r, const char *sid, int64_t cv);
 
 /* Looks a session up: its user, role and contact, in one read. Returns 0 (found, `out`
  * filled), 1 (no such session) or -1 (Redis down). */

@@ -289,7 +289,7 @@ static void start_session(struct request *req, const struct user *checked)
 		struct session_contact who;
 		snprintf(who.email, sizeof(who.email), "%s", u.email);
 		snprintf(who.name, sizeof(who.name), "%s", u.name);
-		rc = session_create(req->ctx->redis, u.id, u.role, &who, gen, user_settings.refresh_ttl,
+		rc = session_create(req->ctx->redis, u.id, u.role, &who, u.cv, gen, user_settings.refresh_ttl,
 				    user_settings.max_sessions, sid, refresh);
 		if (rc == 0) {
 			token_pair(req, u.id, u.role, sid, refresh);
@@ -324,14 +324,14 @@ void auth_refresh(struct request *req)
 			       &si)) {
 	case SESSION_ROTATED:
 		/* The role and state come from the account, not the session: a session that no longer
-		 * matches it (its account disabled or its role changed, with the revocation not yet
-		 * done) ends here instead of living on. */
+		 * matches it (its account disabled, its role changed or its password changed since it
+		 * was made, with the revocation not yet done) ends here instead of living on. */
 		rc = repo_user_by_id(req->ctx->db, si.uid, &u);
 		if (rc < 0) {
 			resp_db_error(req, req->ctx->db);
 			return;
 		}
-		if (rc > 0 || u.disabled || u.role != si.role) {
+		if (rc > 0 || u.disabled || u.role != si.role || u.cv != si.cv) {
 			if (session_revoke(req->ctx->redis, sid) != 0) {
 				resp_unavailable(req, "session store");
 				return;

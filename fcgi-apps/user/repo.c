@@ -9,13 +9,14 @@
 
 #define USER_COLS                                                                                              \
 	"id, email, name, password_hash, role, disabled, " DB_TS("created_at") ", "      \
-	DB_TS("updated_at")
+	DB_TS("updated_at") ", credentials_version"
 
 static const char sql_insert[] = "INSERT INTO users (email, name, password_hash, role) VALUES (?, ?, ?, 'customer')";
 static const char sql_by_email[] = "SELECT " USER_COLS " FROM users WHERE email = ?";
 static const char sql_by_id[] = "SELECT " USER_COLS " FROM users WHERE id = ?";
 static const char sql_set_name[] = "UPDATE users SET name = ? WHERE id = ?";
-static const char sql_set_password[] = "UPDATE users SET password_hash = ? WHERE id = ?";
+static const char sql_set_password[] =
+	"UPDATE users SET password_hash = ?, credentials_version = credentials_version + 1 WHERE id = ?";
 static const char sql_upgrade_password[] = "UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?";
 /* Every active admin, locked: two changes of admins run one after the other. Without an
  * index on role this locks the rows it scans; admins change rarely and the step is short. */
@@ -24,7 +25,8 @@ static const char sql_lock_user[] = "SELECT role, disabled FROM users WHERE id =
 static const char sql_set_access[] = "UPDATE users SET role = ?, disabled = ? WHERE id = ?";
 static const char sql_upsert_admin[] =
 	"INSERT INTO users (email, name, password_hash, role) VALUES (?, ?, ?, 'admin') "
-	"ON DUPLICATE KEY UPDATE role = 'admin', disabled = FALSE, password_hash = VALUES(password_hash)";
+	"ON DUPLICATE KEY UPDATE role = 'admin', disabled = FALSE, password_hash = VALUES(password_hash), "
+	"credentials_version = credentials_version + 1";
 static const char sql_list[] = "SELECT " USER_COLS " FROM users WHERE email LIKE ? ESCAPE '!' "
 			       "ORDER BY id LIMIT ? OFFSET ?";
 static const char sql_count[] = "SELECT COUNT(*) FROM users WHERE email LIKE ? ESCAPE '!'";
@@ -40,6 +42,7 @@ static void fill(const struct db_rows *r, size_t row, struct user *u)
 	u->disabled = db_cell_i64(r, row, 5, 0) != 0;
 	db_cell_copy(r, row, 6, u->created_at, sizeof(u->created_at));
 	db_cell_copy(r, row, 7, u->updated_at, sizeof(u->updated_at));
+	u->cv = db_cell_i64(r, row, 8, 0);
 }
 
 static int one(struct db_conn *db, const char *sql, struct db_val key, struct user *u)

@@ -18,6 +18,7 @@ struct user {
 	bool disabled;
 	char created_at[32]; /* RFC 3339 UTC */
 	char updated_at[32];
+	int64_t cv; /* credentials version: moves on with every password change */
 };
 
 /* Inserts a customer. Returns 0 with *id set, or -1 (db->err DB_DUPLICATE for a taken e-mail). */

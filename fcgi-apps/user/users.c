@@ -55,18 +55,21 @@ void users_me_get(struct request *req)
 struct me_change {
 	int64_t id;
 	const char *name, *hash, *email, *mail_name, *request_id; /* hash NULL: no password change */
+	int64_t cv; /* out: the credentials version the password change moved the account to */
 };
 
 /* Name and password in one transaction with the password_changed e-mail's outbox row. */
 static int me_change_tx(struct db_conn *db, void *arg)
 {
-	const struct me_change *mc = arg;
+	struct me_change *mc = arg;
+	struct user now;
 	if (mc->name && repo_user_set_name(db, mc->id, mc->name) != 0)
 		return -1;
 	if (!mc->hash)
 		return 0;
-	if (repo_user_set_password(db, mc->id, mc->hash) != 0)
+	if (repo_user_set_password(db, mc->id, mc->hash) != 0 || repo_user_by_id(db, mc->id, &now) != 0)
 		return -1;
+	mc->cv = now.cv;
 	struct json_object *data = json_object_new_object();
 	json_object_object_add(data, "name", json_object_new_string(mc->mail_name));
 	int rc = outbox_add_job(db, "password_changed", mc->email, data, mc->request_id);
@@ -155,15 +158,18 @@ void users_me_patch(struct request *req)
 		if (password_fail_response(req, password_hash(next, hash)))
 			return;
 	}
-	struct me_change mc = {u.id, name, next ? hash : NULL, u.email, name ? name : u.name, req->request_id};
+	struct me_change mc = {u.id, name, next ? hash : NULL, u.email, name ? name : u.name, req->request_id, 0};
 	if (db_tx(req->ctx->db, me_change_tx, &mc) != 0) {
 		resp_db_error(req, req->ctx->db);
 		return;
 	}
-	/* Everyone else holding this account's tokens is signed out; this session stays. It runs
-	 * after the commit, and moves the generation on, so a sign-in with the old password that
-	 * is still in flight creates no session after this answer (auth_login re-reads the hash). */
-	bool ended = !next || session_revoke_user(req->ctx->redis, u.id, req->sid) == 0;
+	/* Everyone else holding this account's tokens is signed out; this session stays (it takes
+	 * the new credentials version first, which a refresh checks). It runs after the commit, and
+	 * moves the generation on, so a sign-in with the old password that is still in flight
+	 * creates no session after this answer (auth_login re-reads the hash). Should it fail, the
+	 * other sessions still end at their next refresh: their version is behind the account's. */
+	bool ended = !next || (session_set_cv(req->ctx->redis, req->sid, mc.cv) == 0 &&
+			       session_revoke_user(req->ctx->redis, u.id, req->sid) == 0);
 	if (!ended)
 		log_msg(LOG_ERROR, req->request_id, "user %lld: password changed, other sessions not ended: %s",
 			(long long)u.id, req->ctx->redis->errstr);

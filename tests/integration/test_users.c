@@ -259,6 +259,52 @@ Test(users, password_change_revokes_other_sessions_and_mails)
 	free(other);
 }
 
+/* POST /auth/refresh with `refresh`: the status. */
+static long refresh_status(const char *refresh)
+{
+	char body[256];
+	struct http_resp r;
+	snprintf(body, sizeof(body), "{\"refresh_token\":\"%s\"}", refresh);
+	api("POST", "/api/v1/auth/refresh", body, NULL, &r);
+	long status = r.status;
+	http_resp_free(&r);
+	return status;
+}
+
+/*
+ * A password change whose revocation of the other sessions failed (Redis refusing it: here the
+ * generation key made a list) answers 503, but the password is changed: a retry of the request
+ * can no longer pass its current_password check. The other sessions must still end, at their
+ * next refresh at the latest. Before, they lived on for good, a thief's among them.
+ */
+Test(users, a_password_change_whose_revocation_failed_still_ends_the_other_sessions)
+{
+	char email[128], *keep, *keep_refresh, *other, *other_refresh, body[256];
+	struct http_resp r;
+	unique_email(email, sizeof(email), "pwrevokefail");
+	long long uid = register_user(email, TEST_PASSWORD, "X");
+	login_user(email, TEST_PASSWORD, &keep, &keep_refresh);
+	login_user(email, TEST_PASSWORD, &other, &other_refresh);
+	redisContext *c = test_redis();
+	freeReplyObject(redisCommand(c, "DEL user_gen:%lld", uid));
+	freeReplyObject(redisCommand(c, "RPUSH user_gen:%lld x", uid));
+	snprintf(body, sizeof(body), "{\"current_password\":\"%s\",\"new_password\":\"a brand new passphrase\"}",
+		 TEST_PASSWORD);
+	api("PATCH", "/api/v1/users/me", body, keep, &r);
+	assert_problem(&r, 503, "unavailable");
+	http_resp_free(&r);
+	freeReplyObject(redisCommand(c, "DEL user_gen:%lld", uid));
+	redisFree(c);
+
+	cr_assert_eq(refresh_status(other_refresh), 401, "a session from before the password change refreshed");
+	cr_assert_eq(refresh_status(keep_refresh), 200, "the session that changed the password ended");
+	login_user(email, "a brand new passphrase", NULL, NULL);
+	free(keep);
+	free(keep_refresh);
+	free(other);
+	free(other_refresh);
+}
+
 Test(users, customer_cannot_use_admin_routes)
 {
 	long long me;
