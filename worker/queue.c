@@ -577,6 +577,9 @@ static long long int_reply(struct queue *q, const char *fmt, const char *key)
 
 int queue_stats(struct queue *q, struct queue_stats *out)
 {
+	/* A finish's reply may wait in the socket (queue_finish_async): read first, as every queue
+	 * call does, or the counts would drop the connection for it (or read it as theirs). */
+	queue_settle(q);
 	out->length = int_reply(q, "XLEN %s", q->stream);
 	out->delayed = int_reply(q, "ZCARD %s", q->delayed);
 	out->dead = int_reply(q, "XLEN %s", q->dead);
