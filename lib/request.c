@@ -330,3 +330,62 @@ struct json_object *req_json_body(struct request *req, size_t max)
 	req->json = obj;
 	return obj;
 }
+
+static bool etagc(unsigned char c)
+{
+	/* RFC 9110: %x21 / %x23-7E / obs-text */
+	return c == 0x21 || (c >= 0x23 && c != 0x7f);
+}
+
+enum if_match req_if_match_eval(const char *h, const char *tag_want)
+{
+	bool matched = false, any = false;
+
+	if (!h)
+		return IF_MATCH_ABSENT;
+	const char *p = h;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == ',') { /* empty list elements are allowed (RFC 9110 5.6.1) */
+			p++;
+			continue;
+		}
+		if (*p == '*') {
+			/* "*" stands alone: any current representation. */
+			p++;
+			while (*p == ' ' || *p == '\t')
+				p++;
+			if (*p != '\0' || any)
+				return IF_MATCH_MALFORMED;
+			return IF_MATCH_OK;
+		}
+		bool weak = strncmp(p, "W/", 2) == 0;
+		if (weak)
+			p += 2;
+		if (*p != '"')
+			return IF_MATCH_MALFORMED;
+		const char *tag = ++p;
+		while (*p && *p != '"') {
+			if (!etagc((unsigned char)*p))
+				return IF_MATCH_MALFORMED;
+			p++;
+		}
+		if (*p != '"')
+			return IF_MATCH_MALFORMED;
+		size_t len = (size_t)(p - tag);
+		p++;
+		any = true;
+		if (!weak && len == strlen(tag_want) && memcmp(tag, tag_want, len) == 0)
+			matched = true;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p != ',' && *p != '\0')
+			return IF_MATCH_MALFORMED;
+	}
+	if (!any)
+		return IF_MATCH_MALFORMED;
+	return matched ? IF_MATCH_OK : IF_MATCH_FAILED;
+}

@@ -127,4 +127,15 @@ bool req_path_id(const struct request *req, const char *name, int64_t *out);
  */
 struct json_object *req_json_body(struct request *req, size_t max);
 
+/* An If-Match header value `h` (NULL: absent) against the entity tag of the current
+ * representation, `tag` without its quotes (RFC 9110 13.1.1: strong comparison, a weak tag never
+ * matches; "*" matches any; a list may name several). */
+enum if_match {
+	IF_MATCH_ABSENT = 0, /* no header: the change goes ahead */
+	IF_MATCH_OK,         /* "*" or a list naming the tag */
+	IF_MATCH_FAILED,     /* well-formed, does not name the tag */
+	IF_MATCH_MALFORMED,  /* not "*" nor a list of entity tags */
+};
+enum if_match req_if_match_eval(const char *h, const char *tag);
+
 #endif

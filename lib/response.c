@@ -209,13 +209,18 @@ bool resp_etag_matches(const char *inm, const char *etag)
 	return false;
 }
 
-void resp_json_etag(struct request *req, const char *body, size_t len)
+void resp_etag_hex(const char *body, size_t len, char hex[33])
 {
 	unsigned char h[16];
+	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
+	sodium_bin2hex(hex, 33, h, sizeof(h));
+}
+
+void resp_json_etag(struct request *req, const char *body, size_t len)
+{
 	char hex[33], etag[36];
 
-	crypto_generichash(h, sizeof(h), (const unsigned char *)body, len, NULL, 0);
-	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	resp_etag_hex(body, len, hex);
 	snprintf(etag, sizeof(etag), "\"%s\"", hex);
 	resp_header(req, "ETag", etag);
 	resp_header(req, "Cache-Control", "no-cache");

@@ -29,6 +29,9 @@ void resp_body(struct request *req, int status, const char *content_type, const 
  */
 void resp_json_etag(struct request *req, const char *body, size_t len);
 
+/* The entity tag resp_json_etag gives `body`, without its quotes: 32 hex digits. */
+void resp_etag_hex(const char *body, size_t len, char hex[33]);
+
 /* true when the If-None-Match header value `inm` (may be NULL) matches `etag` ("\"...\""). */
 bool resp_etag_matches(const char *inm, const char *etag);
 

@@ -2,7 +2,10 @@
 #include "rules.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
+
+#include "request.h"
 
 int64_t cart_qty_merge(int64_t a, int64_t b)
 {
@@ -42,73 +45,20 @@ const char *cart_problem_name(enum cart_problem p)
 	}
 }
 
-static bool etagc(unsigned char c)
-{
-	/* RFC 9110: %x21 / %x23-7E / obs-text */
-	return c == 0x21 || (c >= 0x23 && c != 0x7f);
-}
-
 enum cart_if_match cart_if_match(const char *h, int64_t version)
 {
-	bool matched = false, any = false;
-
-	if (!h)
+	/* A cart's version is never negative: no tag names one (a quote is in no tag). */
+	char tag[24] = "\"";
+	if (version >= 0)
+		snprintf(tag, sizeof(tag), "%lld", (long long)version);
+	switch (req_if_match_eval(h, tag)) {
+	case IF_MATCH_ABSENT:
 		return CART_IF_MATCH_ABSENT;
-	const char *p = h;
-	for (;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			break;
-		if (*p == ',') { /* empty list elements are allowed (RFC 9110 5.6.1) */
-			p++;
-			continue;
-		}
-		if (*p == '*') {
-			/* "*" stands alone: any current representation. */
-			p++;
-			while (*p == ' ' || *p == '\t')
-				p++;
-			if (*p != '\0' || any)
-				return CART_IF_MATCH_MALFORMED;
-			return CART_IF_MATCH_OK;
-		}
-		bool weak = strncmp(p, "W/", 2) == 0;
-		if (weak)
-			p += 2;
-		if (*p != '"')
-			return CART_IF_MATCH_MALFORMED;
-		const char *tag = ++p;
-		while (*p && *p != '"') {
-			if (!etagc((unsigned char)*p))
-				return CART_IF_MATCH_MALFORMED;
-			p++;
-		}
-		if (*p != '"')
-			return CART_IF_MATCH_MALFORMED;
-		size_t len = (size_t)(p - tag);
-		p++;
-		any = true;
-		if (!weak && len > 0 && len <= 19 && (tag[0] != '0' || len == 1)) {
-			int64_t v = 0;
-			bool digits = true;
-			for (size_t i = 0; i < len && digits; i++) {
-				if (tag[i] < '0' || tag[i] > '9')
-					digits = false;
-				else if (v > (INT64_MAX - (tag[i] - '0')) / 10)
-					digits = false;
-				else
-					v = v * 10 + (tag[i] - '0');
-			}
-			if (digits && v == version)
-				matched = true;
-		}
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (*p != ',' && *p != '\0')
-			return CART_IF_MATCH_MALFORMED;
-	}
-	if (!any)
+	case IF_MATCH_OK:
+		return CART_IF_MATCH_OK;
+	case IF_MATCH_FAILED:
+		return CART_IF_MATCH_FAILED;
+	default:
 		return CART_IF_MATCH_MALFORMED;
-	return matched ? CART_IF_MATCH_OK : CART_IF_MATCH_FAILED;
+	}
 }

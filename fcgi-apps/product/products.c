@@ -390,10 +390,12 @@ struct patch {
 	int64_t id;
 	struct json_object *body;
 	struct field_errors *errs;
+	const char *if_match; /* the request's If-Match, or NULL */
 };
 
-/* Locks the row, merges the patch into it and writes it back, all in one transaction.
- * Returns 0, -1 (database), 404 or 422 (pt->errs filled). */
+/* Locks the row, checks If-Match against it (the ETag GET gives the product as it is now),
+ * merges the patch into it and writes it back, all in one transaction. Returns 0, -1
+ * (database), 404, 412 or 422 (pt->errs filled). */
 static int patch_tx(struct db_conn *db, void *arg)
 {
 	struct patch *pt = arg;
@@ -404,6 +406,17 @@ static int patch_tx(struct db_conn *db, void *arg)
 
 	if (rc != 0)
 		return rc > 0 ? 404 : -1;
+	if (pt->if_match) {
+		size_t len;
+		char hex[33];
+		const char *now = json_object_to_json_string_length(cur, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+								    &len);
+		resp_etag_hex(now, len, hex);
+		if (req_if_match_eval(pt->if_match, hex) != IF_MATCH_OK) {
+			json_object_put(cur);
+			return 412;
+		}
+	}
 	pt->errs->n = 0; /* a retried run starts from no errors */
 	if (!parse_product(pt->body, cur, &in, slug, pt->errs)) {
 		json_object_put(cur);
@@ -430,11 +443,20 @@ void products_patch(struct request *req)
 		resp_invalid(req, &errs);
 		return;
 	}
+	pt.if_match = req_header(req, "If-Match");
+	if (req_if_match_eval(pt.if_match, "") == IF_MATCH_MALFORMED) {
+		resp_problem(req, 400, "bad_if_match",
+			     "If-Match must be \"*\" or a list of entity tags, such as the ETag a GET of the product gave.");
+		return;
+	}
 	int rc = db_tx(req->ctx->db, patch_tx, &pt);
 	catalog_publish(req->ctx, req->request_id); /* before any answer: catalog.h */
 	if (rc != 0) {
 		if (rc == 404)
 			not_found(req);
+		else if (rc == 412)
+			resp_problem(req, 412, "version_mismatch",
+				     "The product changed since the ETag in If-Match; read it again and retry.");
 		else if (rc == 422)
 			resp_invalid(req, &errs);
 		else

@@ -928,3 +928,21 @@ Test(query, only_ids_refuses_more_than_cap)
 	cr_assert(eq(long, req_query_only_ids(&req, "ids", ids, 2), -1));
 	expect_problem(422, "validation_failed");
 }
+
+/* If-Match against an opaque tag (a product's ETag: 32 hex digits), as a PATCH evaluates it. */
+Test(req_if_match, opaque_tags_strong_lists_star_and_malformed)
+{
+	const char *tag = "63b37e2410f3551175d6db6488867e67";
+	cr_assert_eq(req_if_match_eval(NULL, tag), IF_MATCH_ABSENT);
+	cr_assert_eq(req_if_match_eval("\"63b37e2410f3551175d6db6488867e67\"", tag), IF_MATCH_OK);
+	cr_assert_eq(req_if_match_eval("\"old\", \"63b37e2410f3551175d6db6488867e67\"", tag), IF_MATCH_OK);
+	cr_assert_eq(req_if_match_eval("\"old\",\t\"63b37e2410f3551175d6db6488867e67\"", tag), IF_MATCH_OK);
+	cr_assert_eq(req_if_match_eval("*", tag), IF_MATCH_OK);
+	cr_assert_eq(req_if_match_eval("\"63b37e2410f3551175d6db6488867e6\"", tag), IF_MATCH_FAILED, "a prefix");
+	cr_assert_eq(req_if_match_eval("\"63b37e2410f3551175d6db6488867e67x\"", tag), IF_MATCH_FAILED, "longer");
+	cr_assert_eq(req_if_match_eval("W/\"63b37e2410f3551175d6db6488867e67\"", tag), IF_MATCH_FAILED, "weak");
+	cr_assert_eq(req_if_match_eval("63b37e2410f3551175d6db6488867e67", tag), IF_MATCH_MALFORMED, "unquoted");
+	cr_assert_eq(req_if_match_eval("", tag), IF_MATCH_MALFORMED);
+	cr_assert_eq(req_if_match_eval("\"a\" \"b\"", tag), IF_MATCH_MALFORMED, "no comma");
+	cr_assert_eq(req_if_match_eval("*, \"a\"", tag), IF_MATCH_MALFORMED, "star in a list");
+}
