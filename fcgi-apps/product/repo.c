@@ -17,8 +17,10 @@ static const char sql_cat_all[] = "SELECT id, name, slug, parent_id, " DB_TS("cr
 				  " FROM categories ORDER BY name, id";
 static const char sql_cat_all_lock[] = "SELECT id, name, slug, parent_id, " DB_TS("created_at") ", " DB_TS("updated_at")
 				       " FROM categories ORDER BY name, id FOR UPDATE";
-/* Inserts nothing when `max` categories exist. The count reads the table inside the INSERT,
- * which InnoDB does with shared locks, so concurrent creations cannot both pass it. */
+/* Inserts nothing when `max` categories exist. The count is a plain read (READ COMMITTED takes
+ * no locks for it): concurrent creations are kept apart by the catalogue version's row, which
+ * the transaction locks first (repo_category_insert), so each counts what the one before it
+ * committed. */
 static const char sql_cat_insert[] = "INSERT INTO categories (name, slug, parent_id) SELECT ?, ?, ? FROM DUAL "
 				     "WHERE (SELECT COUNT(*) FROM categories) < ?";
 static const char sql_cat_update[] = "UPDATE categories SET name = ?, slug = ?, parent_id = ? WHERE id = ?";
@@ -113,17 +115,25 @@ static const char *const sql_count[2][2] = {
  * cached under it (products.c), and every write below moves it on in its own transaction. */
 static const char sql_catalog_version[] = "SELECT version FROM catalog_version WHERE id = 1";
 static const char sql_catalog_bump[] = "UPDATE catalog_version SET version = version + 1 WHERE id = 1";
+static const char sql_catalog_lock[] = "SELECT version FROM catalog_version WHERE id = 1 FOR UPDATE";
 
 struct catalog_write {
 	const char *sql;
 	const struct db_val *p;
 	size_t n;
+	bool lock_first; /* the write reads the catalogue to decide (a count): one such write at a time */
 	struct db_exec_result res; /* out: rewritten by every run */
 };
 
 static int catalog_write_tx(struct db_conn *db, void *arg)
 {
 	struct catalog_write *w = arg;
+	struct db_rows *r;
+	if (w->lock_first) {
+		if (db_query(db, sql_catalog_lock, NULL, 0, &r) != 0)
+			return -1;
+		db_rows_free(r);
+	}
 	if (db_exec(db, w->sql, w->p, w->n, &w->res) != 0)
 		return -1;
 	return w->res.affected > 0 ? db_exec(db, sql_catalog_bump, NULL, 0, NULL) : 0;
@@ -135,7 +145,7 @@ static int catalog_write_tx(struct db_conn *db, void *arg)
 static int catalog_exec(struct db_conn *db, const char *sql, const struct db_val *p, size_t n,
 			struct db_exec_result *res)
 {
-	struct catalog_write w = {sql, p, n, {0}};
+	struct catalog_write w = {sql, p, n, sql == sql_cat_insert, {0}};
 	if (db_tx(db, catalog_write_tx, &w) != 0)
 		return -1;
 	if (res)

@@ -1,5 +1,6 @@
 /* test_products.c: categories and products through NGINX: CRUD, visibility, filters, cache, ETag. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -613,6 +614,25 @@ Test(products, internal_brief_and_rating)
 
 #define CATEGORIES_MAX 2000 /* docs/API.md */
 
+struct creator {
+	int i;
+	char tag[64];
+	long status;
+};
+
+/* POST /categories of one category named after the creator; its status into c->status. */
+static void *race_create_category(void *arg)
+{
+	struct creator *c = arg;
+	char body[160];
+	struct http_resp r;
+	snprintf(body, sizeof(body), "{\"name\":\"Race %s %d\"}", c->tag, c->i);
+	api("POST", "/api/v1/categories", body, admin, &r);
+	c->status = r.status;
+	http_resp_free(&r);
+	return NULL;
+}
+
 /* GET /categories looked every node's parent up by a scan of all rows (quadratic: 48 ms at
  * 3,000 categories), and nothing bounded their number. */
 Test(category_cap, categories_are_bounded_and_listed_in_linear_time, .timeout = 120)
@@ -634,6 +654,27 @@ Test(category_cap, categories_are_bounded_and_listed_in_linear_time, .timeout = 
 		 t, CATEGORIES_MAX - have - (CATEGORIES_MAX - have + 1) / 2);
 	test_sql("store_product", sql, NULL, 0);
 	test_sql("store_product", "SELECT COUNT(*) FROM categories", n, sizeof(n));
+	cr_assert_eq(atoi(n), CATEGORIES_MAX);
+
+	/* One short of the cap, eight creations at once: exactly one is made. Before, each
+	 * counted the rows without a lock (READ COMMITTED), so several passed the count. */
+	snprintf(sql, sizeof(sql), "DELETE FROM categories WHERE slug LIKE '%s-%%-c' ORDER BY id DESC LIMIT 1", t);
+	test_sql("store_product", sql, NULL, 0);
+	struct creator c[8];
+	pthread_t th[8];
+	for (int i = 0; i < 8; i++) {
+		c[i].i = i;
+		snprintf(c[i].tag, sizeof(c[i].tag), "%s", t);
+		cr_assert_eq(pthread_create(&th[i], NULL, race_create_category, &c[i]), 0);
+	}
+	int made = 0;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert(c[i].status == 201 || c[i].status == 409, "status %ld", c[i].status);
+		made += c[i].status == 201;
+	}
+	test_sql("store_product", "SELECT COUNT(*) FROM categories", n, sizeof(n));
+	cr_assert_eq(made, 1, "%d of 8 concurrent creations one short of the cap were made", made);
 	cr_assert_eq(atoi(n), CATEGORIES_MAX);
 
 	/* One more is refused, and nothing was written. */
@@ -663,7 +704,7 @@ Test(category_cap, categories_are_bounded_and_listed_in_linear_time, .timeout = 
 		if (s < best)
 			best = s;
 	}
-	snprintf(sql, sizeof(sql), "DELETE FROM categories WHERE slug LIKE '%s-%%-c'", t);
+	snprintf(sql, sizeof(sql), "DELETE FROM categories WHERE slug LIKE '%s-%%-c' OR name LIKE 'Race %s %%'", t, t);
 	test_sql("store_product", sql, NULL, 0);
 	snprintf(sql, sizeof(sql), "DELETE FROM categories WHERE slug LIKE '%s-%%'", t);
 	test_sql("store_product", sql, NULL, 0);
