@@ -146,7 +146,7 @@ out:
 	return res;
 }
 
-static void unauthorized(struct request *req, const char *code, const char *detail)
+void auth_unauthorized(struct request *req, const char *code, const char *detail)
 {
 	resp_header(req, "WWW-Authenticate", "Bearer realm=\"store\"");
 	resp_problem(req, 401, code, detail);
@@ -168,31 +168,31 @@ int auth_require(struct request *req, enum role need)
 		need = ROLE_CUSTOMER;
 	}
 	if (!h || strncasecmp(h, "Bearer ", 7) != 0 || !h[7]) {
-		unauthorized(req, "unauthenticated", "A bearer access token is required.");
+		auth_unauthorized(req, "unauthenticated", "A bearer access token is required.");
 		return -1;
 	}
 	switch (auth_token_verify(cfg, h + 7, time(NULL), &c)) {
 	case AUTH_OK:
 		break;
 	case AUTH_EXPIRED:
-		unauthorized(req, "token_expired", "The access token has expired; refresh it.");
+		auth_unauthorized(req, "token_expired", "The access token has expired; refresh it.");
 		return -1;
 	default:
-		unauthorized(req, "invalid_token", "The access token is not valid.");
+		auth_unauthorized(req, "invalid_token", "The access token is not valid.");
 		return -1;
 	}
 	switch (session_get(req->ctx->redis, c.sid, &si)) {
 	case 0:
 		break;
 	case 1:
-		unauthorized(req, "session_revoked", "The session has ended; sign in again.");
+		auth_unauthorized(req, "session_revoked", "The session has ended; sign in again.");
 		return -1;
 	default:
 		resp_unavailable(req, "session store");
 		return -1;
 	}
 	if (si.uid != c.uid) {
-		unauthorized(req, "invalid_token", "The access token is not valid.");
+		auth_unauthorized(req, "invalid_token", "The access token is not valid.");
 		return -1;
 	}
 	req->user_id = c.uid;

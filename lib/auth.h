@@ -67,5 +67,9 @@ enum auth_result auth_token_verify(const struct store_config *cfg, const char *t
  */
 int auth_require(struct request *req, enum role need);
 
+/* A 401 problem `code` with `detail` and the WWW-Authenticate challenge every 401 carries
+ * (RFC 9110 11.6.1): sign-in and refresh answer their refusals with it too. */
+void auth_unauthorized(struct request *req, const char *code, const char *detail);
+
 
 #endif

@@ -239,7 +239,7 @@ void auth_login(struct request *req)
 		return;
 	}
 	if (pr != PW_OK) {
-		resp_problem(req, 401, "invalid_credentials", "The e-mail address or password is wrong.");
+		auth_unauthorized(req, "invalid_credentials", "The e-mail address or password is wrong.");
 		return;
 	}
 	lockout_clear(req, email);
@@ -260,7 +260,8 @@ void auth_login(struct request *req)
 
 /*
  * The account was read before the password was checked, which takes a while: an admin may
- * have disabled or demoted it, or its password changed, meanwhile. So the session is made
+ * have disabled or demoted it, or its password changed (its credentials version moved on),
+ * meanwhile. So the session is made
  * from a fresh read taken after the user's session generation, and only if that generation
  * has not moved on since (session_create): whatever revocation ran after the account
  * change, this sign-in either saw the change or lost its session to it.
@@ -278,8 +279,10 @@ static void start_session(struct request *req, const struct user *checked)
 			resp_db_error(req, req->ctx->db);
 			return;
 		}
-		if (rc > 0 || strcmp(u.password_hash, checked->password_hash) != 0) {
-			resp_problem(req, 401, "invalid_credentials", "The e-mail address or password is wrong.");
+		/* The password changed meanwhile: the credentials version moved on. (Not the hash: another
+		 * sign-in may have upgraded it, with a new salt, for the same password.) */
+		if (rc > 0 || u.cv != checked->cv) {
+			auth_unauthorized(req, "invalid_credentials", "The e-mail address or password is wrong.");
 			return;
 		}
 		if (u.disabled) {
@@ -336,17 +339,17 @@ void auth_refresh(struct request *req)
 				resp_unavailable(req, "session store");
 				return;
 			}
-			resp_problem(req, 401, "invalid_token", "The refresh token is not valid; sign in again.");
+			auth_unauthorized(req, "invalid_token", "The refresh token is not valid; sign in again.");
 			return;
 		}
 		token_pair(req, u.id, u.role, sid, refresh);
 		return;
 	case SESSION_REUSED:
 		log_msg(LOG_WARN, req->request_id, "refresh token reused: session revoked");
-		resp_problem(req, 401, "invalid_token", "The refresh token is not valid; sign in again.");
+		auth_unauthorized(req, "invalid_token", "The refresh token is not valid; sign in again.");
 		return;
 	case SESSION_UNKNOWN:
-		resp_problem(req, 401, "invalid_token", "The refresh token is not valid; sign in again.");
+		auth_unauthorized(req, "invalid_token", "The refresh token is not valid; sign in again.");
 		return;
 	default:
 		resp_unavailable(req, "session store");

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "client.h"
+#include "db.h"
 
 static void post_json(const char *path, struct json_object *o, const char *token, struct http_resp *r)
 {
@@ -204,6 +205,9 @@ Test(auth, unknown_email_and_wrong_password_look_the_same)
 	assert_problem(&a, 401, "invalid_credentials");
 	assert_problem(&b, 401, "invalid_credentials");
 	cr_assert_str_eq(json_str(&a, "detail"), json_str(&b, "detail"));
+	/* Every 401 carries its challenge (RFC 9110 11.6.1), a sign-in's too. */
+	cr_assert_not_null(http_header(&a, "WWW-Authenticate"));
+	cr_assert_not_null(http_header(&b, "WWW-Authenticate"));
 	/* Both run one argon2id verification: the unknown account is not answered instantly. */
 	double known = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	double unknown = (double)(t2.tv_sec - t1.tv_sec) + (double)(t2.tv_nsec - t1.tv_nsec) / 1e9;
@@ -245,13 +249,14 @@ Test(auth, lockout_after_five_failures_and_its_expiry)
 struct guess {
 	const char *email;
 	long status;
+	const char *password; /* NULL: a wrong one */
 };
 
 static void *guess_once(void *arg)
 {
 	struct guess *g = arg;
 	struct http_resp r;
-	struct json_object *o = creds(g->email, "not the password", NULL);
+	struct json_object *o = creds(g->email, g->password ? g->password : "not the password", NULL);
 	api("POST", "/api/v1/auth/login", json_object_to_json_string(o), NULL, &r);
 	json_object_put(o);
 	g->status = r.status;
@@ -291,6 +296,49 @@ Test(auth, parallel_guesses_try_at_most_five_passwords, .timeout = 120)
 	post_json("/api/v1/auth/login", creds(email, TEST_PASSWORD, NULL), NULL, &r);
 	assert_problem(&r, 429, "locked_out");
 	http_resp_free(&r);
+}
+
+/*
+ * Sign-ins at once with the right password, to an account whose hash was made with weaker
+ * parameters than the service's (each sign-in rehashes it): every one signs in (or is 503 while
+ * the hashing is full). Before, the sign-in that lost the upgrade to another compared the
+ * account's new hash with its own and answered 401 to a right password; a sign-in now checks
+ * the credentials version, which only a password change moves.
+ */
+Test(auth, sign_ins_at_once_while_the_hash_is_upgraded_all_succeed, .timeout = 120)
+{
+	enum { PARALLEL = 5 }; /* the lockout lets 5 checks run at once for one address */
+	char email[128], hash[crypto_pwhash_STRBYTES];
+	unique_email(email, sizeof(email), "rehash");
+	long long uid = register_user(email, TEST_PASSWORD, "X");
+	cr_assert_geq(sodium_init(), 0);
+	cr_assert_eq(crypto_pwhash_str_alg(hash, TEST_PASSWORD, strlen(TEST_PASSWORD), crypto_pwhash_OPSLIMIT_MIN,
+					   crypto_pwhash_MEMLIMIT_MIN, crypto_pwhash_ALG_ARGON2ID13),
+		     0);
+	cr_assert_eq(crypto_pwhash_str_verify(hash, TEST_PASSWORD, strlen(TEST_PASSWORD)), 0);
+	/* Bound, not through test_sql: a shell would expand the hash's '$'. */
+	struct db_conn *db = test_db("user");
+	struct db_val p[] = {db_str(hash), db_i64(uid)};
+	cr_assert_eq(db_exec(db, "UPDATE users SET password_hash = ? WHERE id = ?", p, 2, NULL), 0, "%s", db->errstr);
+	struct guess g[PARALLEL];
+	pthread_t t[PARALLEL];
+	for (int i = 0; i < PARALLEL; i++) {
+		g[i] = (struct guess){.email = email, .password = TEST_PASSWORD};
+		cr_assert_eq(pthread_create(&t[i], NULL, guess_once, &g[i]), 0);
+	}
+	int ok = 0;
+	for (int i = 0; i < PARALLEL; i++) {
+		pthread_join(t[i], NULL);
+		cr_assert(g[i].status == 200 || g[i].status == 503, "a right password got %ld", g[i].status);
+		ok += g[i].status == 200;
+	}
+	cr_assert_gt(ok, 0);
+	struct db_rows *r;
+	struct db_val q[] = {db_i64(uid)};
+	cr_assert_eq(db_query(db, "SELECT password_hash FROM users WHERE id = ?", q, 1, &r), 0);
+	cr_assert_str_neq(db_cell(r, 0, 0), hash, "the hash was not upgraded");
+	db_rows_free(r);
+	test_db_free(db);
 }
 
 /* A Redis error other than "unreachable" (here: the counter is of the wrong type) read as
