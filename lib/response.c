@@ -195,13 +195,14 @@ bool resp_etag_matches(const char *inm, const char *etag)
 		return false;
 	size_t elen = strlen(etag);
 	for (const char *p = inm; *p;) {
-		while (*p == ' ' || *p == ',')
+		while (*p == ' ' || *p == '\t' || *p == ',')
 			p++;
 		if (*p == '*')
 			return true;
 		if (strncmp(p, "W/", 2) == 0)
 			p += 2;
-		if (strncmp(p, etag, elen) == 0 && (p[elen] == '\0' || p[elen] == ',' || p[elen] == ' '))
+		if (strncmp(p, etag, elen) == 0 &&
+		    (p[elen] == '\0' || p[elen] == ',' || p[elen] == ' ' || p[elen] == '\t'))
 			return true;
 		while (*p && *p != ',')
 			p++;

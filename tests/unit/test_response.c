@@ -589,3 +589,18 @@ Test(resp_once, problem_after_problem_dropped)
 	cr_assert(eq(int, resp.status, 404));
 	cr_assert(eq(str, (char *)jstr(resp.json, "detail"), "first"));
 }
+
+/* If-None-Match lists may separate their tags with tabs as well as spaces (RFC 9110 OWS). */
+Test(resp_etag, if_none_match_lists_with_spaces_tabs_weak_and_star)
+{
+	const char *etag = "\"abc\"";
+	cr_assert(resp_etag_matches("\"abc\"", etag));
+	cr_assert(resp_etag_matches("\"x\", \"abc\"", etag));
+	cr_assert(resp_etag_matches("\"x\",\t\"abc\"", etag));
+	cr_assert(resp_etag_matches("\"abc\"\t, \"x\"", etag));
+	cr_assert(resp_etag_matches("W/\"abc\"", etag), "If-None-Match compares weakly");
+	cr_assert(resp_etag_matches("*", etag));
+	cr_assert_not(resp_etag_matches("\"abcd\"", etag));
+	cr_assert_not(resp_etag_matches("\"ab\"", etag));
+	cr_assert_not(resp_etag_matches(NULL, etag));
+}
