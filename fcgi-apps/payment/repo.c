@@ -38,8 +38,14 @@ static const char sql_refund_get_status[] = "SELECT status FROM refunds WHERE id
  * of several instances may each end the same refund). */
 static const char sql_refund_ok[] =
 	"UPDATE refunds SET status = 'succeeded', provider_ref = ? WHERE id = ? AND status = 'pending'";
+/* The status counts the refunds that went through, not those still with the provider (their
+ * amounts are reserved in `refunded`, and may yet come back). Run after the payment's row is
+ * locked (sql_payment_lock), in a statement of its own, so that it sees every refund another
+ * run recorded before: two refunds ending at once are counted one after the other. */
+static const char sql_payment_lock[] = "SELECT id FROM payments WHERE id = ? FOR UPDATE";
 static const char sql_refund_status[] =
-	"UPDATE payments SET status = IF(refunded >= amount, 'refunded', 'partially_refunded') WHERE id = ?";
+	"UPDATE payments SET status = IF((SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE payment_id = ? AND "
+	"status = 'succeeded') >= amount, 'refunded', 'partially_refunded') WHERE id = ?";
 /* A refund that failed lets go of its request: a retry with the same key makes a new one. */
 static const char sql_refund_bad[] =
 	"UPDATE refunds SET status = 'failed', request_ref = NULL WHERE id = ? AND status = 'pending'";
@@ -214,11 +220,15 @@ int repo_refund_untag(struct db_conn *db, const char *request_ref)
 int repo_refund_done(struct db_conn *db, int64_t refund_id, int64_t payment_id, const char *provider_ref)
 {
 	struct db_val a[] = {db_str(provider_ref), db_i64(refund_id)};
-	struct db_val b[] = {db_i64(payment_id)};
+	struct db_val b[] = {db_i64(payment_id)}, c[] = {db_i64(payment_id), db_i64(payment_id)};
+	struct db_rows *r;
 	long n = db_exec_affected(db, sql_refund_ok, a, 2);
 	if (n <= 0)
 		return n < 0 ? -1 : 1;
-	return db_exec(db, sql_refund_status, b, 1, NULL);
+	if (db_query(db, sql_payment_lock, b, 1, &r) != 0)
+		return -1;
+	db_rows_free(r);
+	return db_exec(db, sql_refund_status, c, 2, NULL);
 }
 
 int repo_refund_failed(struct db_conn *db, int64_t refund_id, int64_t payment_id, int64_t amount)

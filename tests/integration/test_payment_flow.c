@@ -397,6 +397,49 @@ Test(payflow, a_full_refund_of_a_paid_order_refunds_the_order)
 }
 
 /*
+ * A payment is refunded in whole only once refunds that went through cover it. Staff refund 30%
+ * while another refund of the other 70% is still with the provider (written here as the refund
+ * request leaves it: the amount reserved, the refund pending): the payment is partially
+ * refunded, its shopper told of the 30%, and the order stays paid. Before, the status counted
+ * the pending 70% too: "refunded", the order refunded and its shopper told all came back,
+ * though the 70% might still fail. When the 70% goes through (the sweeper asks the provider
+ * again), the payment and the order are refunded.
+ */
+Test(payflow, a_refund_in_flight_does_not_count_until_it_goes_through)
+{
+	struct shopper s;
+	struct http_resp r;
+	char sql[320], path[96], body[96];
+	long long oid, payment = order_paid_by_new_shopper(&s, 1510, &oid); /* 1510 + 490 = 2000 */
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO refunds (payment_id, amount, reason, actor) VALUES (%lld, 1400, 'in flight', 'staff:1'); "
+		 "UPDATE payments SET refunded = refunded + 1400 WHERE id = %lld",
+		 payment, payment);
+	test_sql("store_payment", sql, NULL, 0);
+	snprintf(path, sizeof(path), "/api/v1/payments/%lld/refunds", payment);
+	api("POST", path, "{\"amount\":600,\"reason\":\"the lid is chipped\"}", staff, &r);
+	cr_assert_eq(r.status, 201, "%s", r.body);
+	cr_assert_str_eq(json_str(&r, "status"), "partially_refunded", "%s", r.body);
+	http_resp_free(&r);
+	cr_assert(test_job_on_stream("refund_issued", s.email, 10), "no refund_issued e-mail for %s", s.email);
+	sleep(2);
+	wait_order(oid, s.token, "paid", 1);
+
+	/* The 1400 goes through: the sweeper ends it (here at once: it is made old). */
+	snprintf(sql, sizeof(sql),
+		 "UPDATE refunds SET created_at = NOW(3) - INTERVAL 1 HOUR WHERE payment_id = %lld AND status = 'pending'",
+		 payment);
+	test_sql("store_payment", sql, NULL, 0);
+	wait_payment(payment, s.token, "refunded", 20);
+	wait_order(oid, s.token, "refunded", 20);
+	snprintf(body, sizeof(body), "{\"amount\":1,\"reason\":\"more\"}");
+	api("POST", path, body, staff, &r);
+	assert_problem(&r, 409, "refund_exceeds_payment");
+	http_resp_free(&r);
+	free(s.token);
+}
+
+/*
  * The catalogue's prices go up to 10^15 minor units, and so does what an order takes: a product
  * at the highest price is ordered, paid and refunded in whole. A total past 2^53 - 1 (where a
  * JavaScript client's numbers stop being exact) is 409 total_too_large. Before, the order refused
