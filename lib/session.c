@@ -93,8 +93,11 @@ static const char rotate_lua[] = INDEX_LUA
 	"redis.call('EXPIRE', idx, ARGV[4]) "
 	"return {s[1], s[2], s[6] or '0'}";
 
-/* KEYS[1] session; ARGV cv. */
-static const char set_cv_lua[] = "if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('HSET', KEYS[1], 'cv', ARGV[1]) end "
+/* KEYS[1] session; ARGV cv. Only ever moves the version on: two password changes at once may
+ * give theirs in the other order. */
+static const char set_cv_lua[] = "if redis.call('EXISTS', KEYS[1]) == 1 and "
+				 "tonumber(redis.call('HGET', KEYS[1], 'cv') or '0') < tonumber(ARGV[1]) then "
+				 "redis.call('HSET', KEYS[1], 'cv', ARGV[1]) end "
 				 "return 1";
 
 /* KEYS[1] user index, KEYS[2] user generation; ARGV the new name. Returns the number of

@@ -51,8 +51,8 @@ int session_create(struct redis_conn *r, int64_t uid, enum role role, const stru
 		   int64_t cv, const char *gen, long ttl, long cap, char sid[SESSION_SID_LEN + 1],
 		   char refresh[SESSION_REFRESH_LEN + 1]);
 
-/* Gives session `sid`, if it still exists, the credentials version `cv` (the one that changed
- * the password keeps working). Returns 0 or -1 (Redis down). */
+/* Gives session `sid`, if it still exists, the credentials version `cv` unless it has a later
+ * one (the session that changed the password keeps working). Returns 0 or -1 (Redis down). */
 int session_set_cv(struct redis_conn *r, const char *sid, int64_t cv);
 
 /* Looks a session up: its user, role and contact, in one read. Returns 0 (found, `out`

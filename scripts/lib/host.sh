@@ -98,6 +98,11 @@ cmd_host_install() {
 	install -m 0644 "$ROOT"/systemd/*.service "$ROOT"/systemd/*.socket /etc/systemd/system/
 	install -m 0644 "$ROOT/systemd/store-gateway.logrotate" /etc/logrotate.d/store-gateway
 	systemctl daemon-reload
+	# The worker first: an upgraded service may queue an e-mail type the old worker has no
+	# template for, and the old worker would dead-letter it.
+	if ((upgrade)); then
+		systemctl restart store-worker.service
+	fi
 	for name in $(service_names); do
 		for inst in $(instance_names "$name"); do
 			systemctl enable --now "store-svc@$inst.socket"
@@ -118,7 +123,6 @@ cmd_host_install() {
 	done
 	systemctl enable store-worker.service store-gateway.service
 	if ((upgrade)); then
-		systemctl restart store-worker.service
 		systemctl reload-or-restart store-gateway.service
 	else
 		systemctl start store-worker.service store-gateway.service
