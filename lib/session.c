@@ -310,15 +310,25 @@ out:
 	return res;
 }
 
+/* 0 when a script answered an integer (it ran), else -1: Redis unreachable (errstr set by
+ * redis_cmd), or an error reply, whose text goes to r->errstr for the caller's log line. Frees
+ * `rep`. */
+static int integer_reply(struct redis_conn *r, redisReply *rep)
+{
+	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
+	if (rep && rep->type == REDIS_REPLY_ERROR)
+		snprintf(r->errstr, sizeof(r->errstr), "%.100s", rep->str);
+	if (rep)
+		freeReplyObject(rep);
+	return ok ? 0 : -1;
+}
+
 int session_set_cv(struct redis_conn *r, const char *sid, int64_t cv)
 {
 	char skey[80];
 	snprintf(skey, sizeof(skey), "session:%s", sid);
 	redisReply *rep = redis_cmd(r, "EVAL %s 1 %s %lld", set_cv_lua, skey, (long long)cv);
-	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
-	if (rep)
-		freeReplyObject(rep);
-	return ok ? 0 : -1;
+	return integer_reply(r, rep);
 }
 
 int session_revoke(struct redis_conn *r, const char *sid)
@@ -326,10 +336,7 @@ int session_revoke(struct redis_conn *r, const char *sid)
 	char skey[80];
 	snprintf(skey, sizeof(skey), "session:%s", sid);
 	redisReply *rep = redis_cmd(r, "EVAL %s 1 %s %s", revoke_lua, skey, sid);
-	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
-	if (rep)
-		freeReplyObject(rep);
-	return ok ? 0 : -1;
+	return integer_reply(r, rep);
 }
 
 static int revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid, const char *keep_role)
@@ -339,10 +346,7 @@ static int revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid, 
 	snprintf(gkey, sizeof(gkey), "user_gen:%lld", (long long)uid);
 	redisReply *rep = redis_cmd(r, "EVAL %s 2 %s %s %s %s", revoke_user_lua, ukey, gkey, keep_sid ? keep_sid : "",
 				    keep_role);
-	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
-	if (rep)
-		freeReplyObject(rep);
-	return ok ? 0 : -1;
+	return integer_reply(r, rep);
 }
 
 int session_revoke_user(struct redis_conn *r, int64_t uid, const char *keep_sid)
@@ -361,8 +365,5 @@ int session_user_rename(struct redis_conn *r, int64_t uid, const char *name)
 	snprintf(ukey, sizeof(ukey), "user_sessions:%lld", (long long)uid);
 	snprintf(gkey, sizeof(gkey), "user_gen:%lld", (long long)uid);
 	redisReply *rep = redis_cmd(r, "EVAL %s 2 %s %s %s", rename_lua, ukey, gkey, name);
-	int ok = rep && rep->type == REDIS_REPLY_INTEGER;
-	if (rep)
-		freeReplyObject(rep);
-	return ok ? 0 : -1;
+	return integer_reply(r, rep);
 }
