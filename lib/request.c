@@ -337,7 +337,7 @@ static bool etagc(unsigned char c)
 	return c == 0x21 || (c >= 0x23 && c != 0x7f);
 }
 
-enum if_match req_if_match_eval(const char *h, const char *tag_want)
+enum if_match req_etag_list(const char *h, const char *tag_want, bool weak_matches)
 {
 	bool matched = false, any = false;
 
@@ -378,7 +378,7 @@ enum if_match req_if_match_eval(const char *h, const char *tag_want)
 		size_t len = (size_t)(p - tag);
 		p++;
 		any = true;
-		if (!weak && len == strlen(tag_want) && memcmp(tag, tag_want, len) == 0)
+		if ((weak_matches || !weak) && len == strlen(tag_want) && memcmp(tag, tag_want, len) == 0)
 			matched = true;
 		while (*p == ' ' || *p == '\t')
 			p++;
@@ -388,4 +388,9 @@ enum if_match req_if_match_eval(const char *h, const char *tag_want)
 	if (!any)
 		return IF_MATCH_MALFORMED;
 	return matched ? IF_MATCH_OK : IF_MATCH_FAILED;
+}
+
+enum if_match req_if_match_eval(const char *h, const char *tag)
+{
+	return req_etag_list(h, tag, false);
 }

@@ -138,4 +138,8 @@ enum if_match {
 };
 enum if_match req_if_match_eval(const char *h, const char *tag);
 
+/* The same for any list of entity tags: `weak_matches` for the weak comparison of
+ * If-None-Match (W/"x" names "x"), false for the strong one of If-Match. */
+enum if_match req_etag_list(const char *h, const char *tag, bool weak_matches);
+
 #endif

@@ -191,23 +191,13 @@ void resp_unavailable(struct request *req, const char *backend)
 
 bool resp_etag_matches(const char *inm, const char *etag)
 {
-	if (!inm)
+	char tag[64];
+	size_t n = strlen(etag);
+	if (n < 2 || n - 2 >= sizeof(tag) || etag[0] != '"' || etag[n - 1] != '"')
 		return false;
-	size_t elen = strlen(etag);
-	for (const char *p = inm; *p;) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '*')
-			return true;
-		if (strncmp(p, "W/", 2) == 0)
-			p += 2;
-		if (strncmp(p, etag, elen) == 0 &&
-		    (p[elen] == '\0' || p[elen] == ',' || p[elen] == ' ' || p[elen] == '\t'))
-			return true;
-		while (*p && *p != ',')
-			p++;
-	}
-	return false;
+	memcpy(tag, etag + 1, n - 2);
+	tag[n - 2] = '\0';
+	return req_etag_list(inm, tag, true) == IF_MATCH_OK;
 }
 
 void resp_etag_hex(const char *body, size_t len, char hex[33])

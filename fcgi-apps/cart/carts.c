@@ -77,7 +77,7 @@ static bool cart_owner(struct request *req, struct cart_owner *o)
 static bool if_match_header(struct request *req, const char **out)
 {
 	const char *h = req_header(req, "If-Match");
-	if (h && cart_if_match(h, 0) == CART_IF_MATCH_MALFORMED) {
+	if (h && cart_if_match(h, 0) == IF_MATCH_MALFORMED) {
 		resp_problem(req, 400, "bad_if_match",
 			     "If-Match must be \"*\" or a list of entity tags such as \"12\" (the cart's version).");
 		return false;
@@ -224,7 +224,7 @@ static int put_tx(struct db_conn *db, void *arg)
 	int rc = repo_cart_read(db, &p->owner, true, &p->locked);
 	if (rc != 0)
 		return rc < 0 ? -1 : TX_CART_GONE;
-	if (cart_if_match(p->if_match, p->locked.version) == CART_IF_MATCH_FAILED)
+	if (cart_if_match(p->if_match, p->locked.version) == IF_MATCH_FAILED)
 		return TX_PRECONDITION;
 	if (p->locked.currency[0] && strcmp(p->locked.currency, p->currency) != 0)
 		return TX_CURRENCY;
@@ -281,7 +281,7 @@ void cart_item_put(struct request *req)
 		resp_db_error(req, db);
 		goto out;
 	}
-	if (cart_if_match(p->if_match, w->cart.version) == CART_IF_MATCH_FAILED) {
+	if (cart_if_match(p->if_match, w->cart.version) == IF_MATCH_FAILED) {
 		refused(req, TX_PRECONDITION, NULL, NULL);
 		goto out;
 	}
@@ -348,7 +348,7 @@ static int removal_tx(struct db_conn *db, void *arg)
 	if (rc > 0 && r->owner.user_id == 0)
 		return TX_CART_GONE;
 	/* A signed-in user without a cart has an empty one at version 0. */
-	if (cart_if_match(r->if_match, r->locked.version) == CART_IF_MATCH_FAILED)
+	if (cart_if_match(r->if_match, r->locked.version) == IF_MATCH_FAILED)
 		return TX_PRECONDITION;
 	r->version = r->locked.version;
 	if (r->pid) {
@@ -428,7 +428,7 @@ static int merge_tx(struct db_conn *db, void *arg)
 	if (repo_cart_read(db, &m->user, true, &m->mine) != 0)
 		return -1;
 	m->version = m->mine.version;
-	if (cart_if_match(m->if_match, m->mine.version) == CART_IF_MATCH_FAILED)
+	if (cart_if_match(m->if_match, m->mine.version) == IF_MATCH_FAILED)
 		return TX_PRECONDITION;
 	rc = repo_cart_read(db, &m->guest, true, &m->theirs);
 	if (rc != 0)

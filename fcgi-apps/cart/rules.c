@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "request.h"
 
 int64_t cart_qty_merge(int64_t a, int64_t b)
 {
@@ -45,20 +44,11 @@ const char *cart_problem_name(enum cart_problem p)
 	}
 }
 
-enum cart_if_match cart_if_match(const char *h, int64_t version)
+enum if_match cart_if_match(const char *h, int64_t version)
 {
 	/* A cart's version is never negative: no tag names one (a quote is in no tag). */
 	char tag[24] = "\"";
 	if (version >= 0)
 		snprintf(tag, sizeof(tag), "%lld", (long long)version);
-	switch (req_if_match_eval(h, tag)) {
-	case IF_MATCH_ABSENT:
-		return CART_IF_MATCH_ABSENT;
-	case IF_MATCH_OK:
-		return CART_IF_MATCH_OK;
-	case IF_MATCH_FAILED:
-		return CART_IF_MATCH_FAILED;
-	default:
-		return CART_IF_MATCH_MALFORMED;
-	}
+	return req_if_match_eval(h, tag);
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "request.h"
+
 #define CART_QTY_MIN 1
 #define CART_QTY_MAX 99
 #define CART_LINES_MAX 100
@@ -33,15 +35,8 @@ enum cart_problem cart_line_problem(bool on_sale, int64_t available, int64_t qua
 /* "unavailable", "insufficient_stock", "price_changed", or NULL for CART_LINE_OK. Static string. */
 const char *cart_problem_name(enum cart_problem p);
 
-enum cart_if_match {
-	CART_IF_MATCH_ABSENT = 0, /* no header: the change goes ahead */
-	CART_IF_MATCH_OK,         /* "*" or a list naming "<version>" */
-	CART_IF_MATCH_FAILED,     /* well-formed, does not name the version (a weak tag never matches) */
-	CART_IF_MATCH_MALFORMED,  /* not a list of entity tags */
-};
-
 /* Evaluates an If-Match header value (`h` may be NULL) against the cart's `version`, whose entity
  * tag is "\"<version>\"" (strong comparison, RFC 9110 13.1.1). */
-enum cart_if_match cart_if_match(const char *h, int64_t version);
+enum if_match cart_if_match(const char *h, int64_t version);
 
 #endif

@@ -475,6 +475,12 @@ struct refund_end {
 	const char *request_id;
 };
 
+/* The name the shopper of `p` is greeted by: as kept with the payment. */
+static const char *shopper_name(const struct payment *p)
+{
+	return p->customer_name[0] ? p->customer_name : "customer";
+}
+
 /* The e-mail `type` (payment_refunded, refund_issued) to `email`, `name`, of a refund of `amount`
  * of payment `p`. */
 static int mail_refund(struct db_conn *db, const char *type, const char *email, const char *name,
@@ -514,8 +520,7 @@ static int refund_end_tx(struct db_conn *db, void *arg)
 	/* A part given back: its shopper learns the amount (a payment made before its contact was
 	 * kept tells no one). The whole: the order service tells them, with the order's news. */
 	if (strcmp(p.status, "refunded") != 0)
-		return p.email[0] ? mail_refund(db, "refund_issued", p.email,
-						p.customer_name[0] ? p.customer_name : "customer", &p, e->j->taken,
+		return p.email[0] ? mail_refund(db, "refund_issued", p.email, shopper_name(&p), &p, e->j->taken,
 						e->request_id)
 				  : 0;
 	char path[96], rid[24];
@@ -724,7 +729,7 @@ static int shopper_of(struct ctx *ctx, const struct payment *p, struct user_brie
 		return user_client_get(ctx->client, "-", p->user_id, ub) < 0 ? -1 : 0;
 	ub->id = p->user_id;
 	snprintf(ub->email, sizeof(ub->email), "%s", p->email);
-	snprintf(ub->name, sizeof(ub->name), "%s", p->customer_name[0] ? p->customer_name : "customer");
+	snprintf(ub->name, sizeof(ub->name), "%s", shopper_name(p));
 	return 0;
 }
 

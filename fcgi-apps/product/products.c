@@ -63,6 +63,13 @@ static bool visible(const struct request *req, struct json_object *p)
  * caller may not see) and returns NULL, or returns the body text (owned by `p`). Never frees
  * `p`: the caller does, whatever this returns.
  */
+/* A product's JSON text, as every read answers it and its ETag is taken of (PATCH's If-Match
+ * compares against the same bytes). */
+static const char *product_text(struct json_object *p, size_t *len)
+{
+	return json_object_to_json_string_length(p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+}
+
 static const char *visible_body(struct request *req, int rc, struct json_object *p, size_t *len)
 {
 	if (resp_lookup_failed(req, req->ctx->db, rc, PRODUCT_NOT_FOUND))
@@ -71,7 +78,7 @@ static const char *visible_body(struct request *req, int rc, struct json_object 
 		not_found(req);
 		return NULL;
 	}
-	return json_object_to_json_string_length(p, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, len);
+	return product_text(p, len);
 }
 
 /*
@@ -409,8 +416,7 @@ static int patch_tx(struct db_conn *db, void *arg)
 	if (pt->if_match) {
 		size_t len;
 		char hex[33];
-		const char *now = json_object_to_json_string_length(cur, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
-								    &len);
+		const char *now = product_text(cur, &len);
 		resp_etag_hex(now, len, hex);
 		if (req_if_match_eval(pt->if_match, hex) != IF_MATCH_OK) {
 			json_object_put(cur);

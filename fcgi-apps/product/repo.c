@@ -142,15 +142,21 @@ static int catalog_write_tx(struct db_conn *db, void *arg)
 /* One write of the catalogue and, when it changed a row, the move of the catalogue version,
  * in one transaction: once the write has committed, no reader can find a page cached under
  * the version before it. Returns 0 with res filled, or -1 (db->err set). */
-static int catalog_exec(struct db_conn *db, const char *sql, const struct db_val *p, size_t n,
-			struct db_exec_result *res)
+static int catalog_exec_as(struct db_conn *db, bool lock_first, const char *sql, const struct db_val *p, size_t n,
+			   struct db_exec_result *res)
 {
-	struct catalog_write w = {sql, p, n, sql == sql_cat_insert, {0}};
+	struct catalog_write w = {sql, p, n, lock_first, {0}};
 	if (db_tx(db, catalog_write_tx, &w) != 0)
 		return -1;
 	if (res)
 		*res = w.res;
 	return 0;
+}
+
+static int catalog_exec(struct db_conn *db, const char *sql, const struct db_val *p, size_t n,
+			struct db_exec_result *res)
+{
+	return catalog_exec_as(db, false, sql, p, n, res);
 }
 
 /* As catalog_exec for a write inside a transaction the caller runs (a patch). */
@@ -192,7 +198,7 @@ int repo_category_insert(struct db_conn *db, const char *name, const char *slug,
 {
 	struct db_val p[] = {db_str(name), db_str(slug), opt_id(parent_id), db_i64(max)};
 	struct db_exec_result res;
-	if (catalog_exec(db, sql_cat_insert, p, 4, &res) != 0)
+	if (catalog_exec_as(db, true, sql_cat_insert, p, 4, &res) != 0)
 		return -1;
 	if (res.affected == 0)
 		return 1;

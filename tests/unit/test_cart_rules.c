@@ -127,38 +127,38 @@ Test(cart_problem, names)
 
 Test(cart_if_match, absent_star_and_lists)
 {
-	cr_assert_eq(cart_if_match(NULL, 3), CART_IF_MATCH_ABSENT);
-	cr_assert_eq(cart_if_match("*", 3), CART_IF_MATCH_OK);
-	cr_assert_eq(cart_if_match(" * ", 0), CART_IF_MATCH_OK);
-	cr_assert_eq(cart_if_match("\"3\"", 3), CART_IF_MATCH_OK);
-	cr_assert_eq(cart_if_match("\"0\"", 0), CART_IF_MATCH_OK);
-	cr_assert_eq(cart_if_match("\"2\", \"3\"", 3), CART_IF_MATCH_OK);
-	cr_assert_eq(cart_if_match("\"2\",\"4\"", 3), CART_IF_MATCH_FAILED);
-	cr_assert_eq(cart_if_match(", \"3\" ,", 3), CART_IF_MATCH_OK, "empty list elements");
-	cr_assert_eq(cart_if_match("\"9223372036854775807\"", INT64_MAX), CART_IF_MATCH_OK);
+	cr_assert_eq(cart_if_match(NULL, 3), IF_MATCH_ABSENT);
+	cr_assert_eq(cart_if_match("*", 3), IF_MATCH_OK);
+	cr_assert_eq(cart_if_match(" * ", 0), IF_MATCH_OK);
+	cr_assert_eq(cart_if_match("\"3\"", 3), IF_MATCH_OK);
+	cr_assert_eq(cart_if_match("\"0\"", 0), IF_MATCH_OK);
+	cr_assert_eq(cart_if_match("\"2\", \"3\"", 3), IF_MATCH_OK);
+	cr_assert_eq(cart_if_match("\"2\",\"4\"", 3), IF_MATCH_FAILED);
+	cr_assert_eq(cart_if_match(", \"3\" ,", 3), IF_MATCH_OK, "empty list elements");
+	cr_assert_eq(cart_if_match("\"9223372036854775807\"", INT64_MAX), IF_MATCH_OK);
 }
 
 Test(cart_if_match, strong_comparison_and_odd_tags_fail)
 {
-	cr_assert_eq(cart_if_match("W/\"3\"", 3), CART_IF_MATCH_FAILED, "a weak tag never matches");
-	cr_assert_eq(cart_if_match("\"03\"", 3), CART_IF_MATCH_FAILED, "another spelling is another tag");
-	cr_assert_eq(cart_if_match("\"\"", 0), CART_IF_MATCH_FAILED);
-	cr_assert_eq(cart_if_match("\"-1\"", -1), CART_IF_MATCH_FAILED);
-	cr_assert_eq(cart_if_match("\"abc\"", 3), CART_IF_MATCH_FAILED);
-	cr_assert_eq(cart_if_match("\"9223372036854775808\"", 0), CART_IF_MATCH_FAILED, "overflow");
-	cr_assert_eq(cart_if_match("\"99999999999999999999999\"", 0), CART_IF_MATCH_FAILED);
+	cr_assert_eq(cart_if_match("W/\"3\"", 3), IF_MATCH_FAILED, "a weak tag never matches");
+	cr_assert_eq(cart_if_match("\"03\"", 3), IF_MATCH_FAILED, "another spelling is another tag");
+	cr_assert_eq(cart_if_match("\"\"", 0), IF_MATCH_FAILED);
+	cr_assert_eq(cart_if_match("\"-1\"", -1), IF_MATCH_FAILED);
+	cr_assert_eq(cart_if_match("\"abc\"", 3), IF_MATCH_FAILED);
+	cr_assert_eq(cart_if_match("\"9223372036854775808\"", 0), IF_MATCH_FAILED, "overflow");
+	cr_assert_eq(cart_if_match("\"99999999999999999999999\"", 0), IF_MATCH_FAILED);
 }
 
 Test(cart_if_match, malformed)
 {
-	cr_assert_eq(cart_if_match("", 3), CART_IF_MATCH_MALFORMED);
-	cr_assert_eq(cart_if_match(" , ", 3), CART_IF_MATCH_MALFORMED);
-	cr_assert_eq(cart_if_match("3", 3), CART_IF_MATCH_MALFORMED, "unquoted");
-	cr_assert_eq(cart_if_match("\"3", 3), CART_IF_MATCH_MALFORMED, "unterminated");
-	cr_assert_eq(cart_if_match("\"3\"x", 3), CART_IF_MATCH_MALFORMED, "junk after a tag");
-	cr_assert_eq(cart_if_match("\"3 4\"", 3), CART_IF_MATCH_MALFORMED, "space inside");
-	cr_assert_eq(cart_if_match("*, \"3\"", 3), CART_IF_MATCH_MALFORMED, "star in a list");
-	cr_assert_eq(cart_if_match("\"3\", *", 3), CART_IF_MATCH_MALFORMED);
-	cr_assert_eq(cart_if_match("w/\"3\"", 3), CART_IF_MATCH_MALFORMED, "W/ is case-sensitive");
-	cr_assert_eq(cart_if_match("\"\x01\"", 3), CART_IF_MATCH_MALFORMED, "control character");
+	cr_assert_eq(cart_if_match("", 3), IF_MATCH_MALFORMED);
+	cr_assert_eq(cart_if_match(" , ", 3), IF_MATCH_MALFORMED);
+	cr_assert_eq(cart_if_match("3", 3), IF_MATCH_MALFORMED, "unquoted");
+	cr_assert_eq(cart_if_match("\"3", 3), IF_MATCH_MALFORMED, "unterminated");
+	cr_assert_eq(cart_if_match("\"3\"x", 3), IF_MATCH_MALFORMED, "junk after a tag");
+	cr_assert_eq(cart_if_match("\"3 4\"", 3), IF_MATCH_MALFORMED, "space inside");
+	cr_assert_eq(cart_if_match("*, \"3\"", 3), IF_MATCH_MALFORMED, "star in a list");
+	cr_assert_eq(cart_if_match("\"3\", *", 3), IF_MATCH_MALFORMED);
+	cr_assert_eq(cart_if_match("w/\"3\"", 3), IF_MATCH_MALFORMED, "W/ is case-sensitive");
+	cr_assert_eq(cart_if_match("\"\x01\"", 3), IF_MATCH_MALFORMED, "control character");
 }
